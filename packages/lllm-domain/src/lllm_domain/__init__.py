@@ -1,0 +1,118 @@
+"""LLLM's pure core: messages, prompts, parsers, dialogs, the agent-call state machine,
+registries and ports. Depends only on attrs, cattrs and msgspec; performs no I/O of its own."""
+
+from lllm_domain.dialog import Dialog
+from lllm_domain.errors import (
+    AgentCallError,
+    BudgetExceededError,
+    ClassificationError,
+    ConfigError,
+    LLLMError,
+    LLMAPIError,
+    LLMRetriesExhaustedError,
+    ParseError,
+    ParseRetriesExhaustedError,
+    PromptError,
+    ProxyError,
+    RegistryError,
+    SandboxError,
+)
+from lllm_domain.function import Function, MCPServer, tool
+from lllm_domain.message import (
+    Creator,
+    FunctionCall,
+    Image,
+    Message,
+    Modality,
+    Role,
+    TokenLogprob,
+    TopLogprob,
+)
+from lllm_domain.model_card import ModelCard, Pricing
+from lllm_domain.parsing import TagSpec, parse_tags
+from lllm_domain.ports import (
+    AsyncLLMCaller,
+    Clock,
+    Frontend,
+    LLMCaller,
+    LogRecord,
+    LogStore,
+    NullFrontend,
+    SystemClock,
+    Tokenizer,
+    TokenizerProvider,
+    ToolRuntime,
+)
+from lllm_domain.prompt import Prompt, default_parser
+from lllm_domain.registry import (
+    PromptRegistry,
+    ProxyRegistry,
+    Registry,
+    SystemRegistry,
+    default_prompts,
+    default_proxies,
+    default_systems,
+    register_prompt,
+    register_proxy,
+)
+from lllm_domain.request import LLMRequest
+from lllm_domain.usage import Cost, Usage
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AgentCallError",
+    "AsyncLLMCaller",
+    "BudgetExceededError",
+    "ClassificationError",
+    "Clock",
+    "ConfigError",
+    "Cost",
+    "Creator",
+    "Dialog",
+    "Frontend",
+    "Function",
+    "FunctionCall",
+    "Image",
+    "LLLMError",
+    "LLMAPIError",
+    "LLMCaller",
+    "LLMRequest",
+    "LLMRetriesExhaustedError",
+    "LogRecord",
+    "LogStore",
+    "MCPServer",
+    "Message",
+    "Modality",
+    "ModelCard",
+    "NullFrontend",
+    "ParseError",
+    "ParseRetriesExhaustedError",
+    "Pricing",
+    "Prompt",
+    "PromptError",
+    "PromptRegistry",
+    "ProxyError",
+    "ProxyRegistry",
+    "Registry",
+    "RegistryError",
+    "Role",
+    "SandboxError",
+    "SystemClock",
+    "SystemRegistry",
+    "TagSpec",
+    "TokenLogprob",
+    "Tokenizer",
+    "TokenizerProvider",
+    "ToolRuntime",
+    "TopLogprob",
+    "Usage",
+    "default_parser",
+    "default_prompts",
+    "default_proxies",
+    "default_systems",
+    "parse_tags",
+    "register_prompt",
+    "register_proxy",
+    "tool",
+]

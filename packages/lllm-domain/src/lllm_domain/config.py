@@ -1,0 +1,89 @@
+"""Typed runtime configuration of systems and their agents.
+
+Loading these from TOML/YAML files is an adapter's job (``lllm_adapters.config``); the domain
+only defines their shape and validates values. Secrets never live here: they come from the
+environment at the edge.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from attrs import define, field
+
+from lllm_domain.errors import ConfigError
+from lllm_domain.message import EMPTY_MAPPING
+
+ApiType = Literal["completion", "response"]
+LogType = Literal["localfile", "sqlite", "none"]
+
+
+@define(frozen=True, slots=True)
+class AgentConfig:
+    """How to build one named sub-agent of a system."""
+
+    model_name: str
+    system_prompt_path: str
+    api_type: ApiType = "completion"
+    temperature: float | None = None
+    max_completion_tokens: int | None = None
+    model_args: Mapping[str, Any] = field(default=EMPTY_MAPPING)
+    """Further request arguments (checked against the model card before any request)."""
+    max_exception_retry: int | None = None
+    max_interrupt_times: int | None = None
+    max_llm_recall: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.api_type not in ("completion", "response"):
+            raise ConfigError(
+                f"agent api_type must be 'completion' or 'response', not {self.api_type!r}"
+            )
+        if self.temperature is not None and not 0 <= self.temperature <= 2:
+            raise ConfigError(f"agent temperature must be between 0 and 2, not {self.temperature}")
+
+    def request_args(self) -> dict[str, Any]:
+        """The request arguments this config asks for."""
+        args = dict(self.model_args)
+        if self.temperature is not None:
+            args["temperature"] = self.temperature
+        if self.max_completion_tokens is not None:
+            args["max_completion_tokens"] = self.max_completion_tokens
+        return args
+
+
+@define(frozen=True, slots=True)
+class SystemConfig:
+    """A system's runtime configuration (``config/<name>/default.yaml`` in a project)."""
+
+    name: str
+    system_type: str | None = None
+    """The registered system type to build (defaults to ``name``)."""
+    log_type: LogType = "localfile"
+    log_dir: str = "logs"
+    ckpt_dir: str = "ckpt"
+    random_seed: int | None = None
+    agent_configs: Mapping[str, AgentConfig] = field(default=EMPTY_MAPPING)
+    max_exception_retry: int = 3
+    max_interrupt_times: int = 5
+    max_llm_recall: int = 0
+    activate_proxies: tuple[str, ...] = ()
+    cutoff_date: dt.date | None = None
+    deploy_mode: bool = False
+    extra: Mapping[str, Any] = field(default=EMPTY_MAPPING)
+    """System-specific settings, passed through untouched."""
+
+    def __attrs_post_init__(self) -> None:
+        for key in ("max_exception_retry", "max_interrupt_times", "max_llm_recall"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"{key} must be >= 0, not {getattr(self, key)}")
+        if self.log_type not in ("localfile", "sqlite", "none"):
+            raise ConfigError(
+                f"log_type must be 'localfile', 'sqlite' or 'none', not {self.log_type!r}"
+            )
+
+    @property
+    def type_name(self) -> str:
+        """The system type to build."""
+        return self.system_type or self.name

@@ -1,0 +1,292 @@
+"""Dialogs: the ordered, append-only messages of one conversation, with lineage across forks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, overload
+
+from lllm_domain.errors import LLLMError
+from lllm_domain.message import (
+    EMPTY_MAPPING,
+    Creator,
+    Image,
+    Message,
+    Modality,
+    Role,
+)
+from lllm_domain.ports import IdGenerator, LogStore, uuid_ids
+from lllm_domain.prompt import Prompt
+from lllm_domain.usage import Cost, Usage
+
+if TYPE_CHECKING:
+    from lllm_domain.registry import PromptRegistry
+
+DIALOGS = "dialogs"
+MESSAGES = "messages"
+
+
+class Dialog:
+    """The messages of one conversation. Appending is the only way to write; each append is
+    logged when the dialog has a log store.
+
+    A dialog knows its ``session`` name, its ``dialog_id``, the ``parent_id`` of the dialog it was
+    forked from, the ``agent_name`` that owns it, and its ``top_prompt``: the prompt that
+    introduced the latest user turn, which decides parsing and tools.
+    Forks share the (immutable) messages: a fork copies a list of references.
+    """
+
+    __slots__ = ("_ids", "_log", "_messages", "agent_name", "dialog_id", "parent_id", "session",
+                 "top_prompt")
+
+    def __init__(
+        self,
+        messages: Sequence[Message] = (),
+        *,
+        session: str = "default",
+        dialog_id: str | None = None,
+        parent_id: str | None = None,
+        top_prompt: Prompt | None = None,
+        agent_name: str | None = None,
+        log: LogStore | None = None,
+        ids: IdGenerator = uuid_ids,
+    ) -> None:
+        self._messages: list[Message] = list(messages)
+        self.session = session
+        self.dialog_id = dialog_id or ids()
+        self.parent_id = parent_id
+        self.top_prompt = top_prompt
+        self.agent_name = agent_name
+        self._log = log
+        self._ids = ids
+        if log is not None:
+            log.append(DIALOGS, session, self._header())
+            if self._messages:
+                log.append_many(
+                    MESSAGES, session, [self._record(i, m) for i, m in enumerate(self._messages)]
+                )
+
+    # -- reading -----------------------------------------------------------------------------
+
+    @property
+    def messages(self) -> Sequence[Message]:
+        """The messages, oldest first (a read-only view by contract: use :meth:`append`)."""
+        return self._messages
+
+    def __len__(self) -> int:
+        return len(self._messages)
+
+    def __iter__(self) -> Iterator[Message]:
+        return iter(self._messages)
+
+    @overload
+    def __getitem__(self, index: int) -> Message: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Message]: ...
+    def __getitem__(self, index: int | slice) -> Message | list[Message]:
+        return self._messages[index]
+
+    def __repr__(self) -> str:
+        return (
+            f"Dialog(session={self.session!r}, dialog_id={self.dialog_id!r}, "
+            f"parent_id={self.parent_id!r}, messages={len(self._messages)})"
+        )
+
+    @property
+    def log(self) -> LogStore | None:
+        """Where appends are logged (``None``: not logged)."""
+        return self._log
+
+    @property
+    def last(self) -> Message | None:
+        """The latest message, if any."""
+        return self._messages[-1] if self._messages else None
+
+    @property
+    def system_message(self) -> Message | None:
+        """The leading system message, if any."""
+        if self._messages and self._messages[0].role is Role.SYSTEM:
+            return self._messages[0]
+        return None
+
+    def tail(self, n: int = 1) -> list[Message]:
+        """The last ``n`` messages."""
+        return self._messages[-n:] if n > 0 else []
+
+    @property
+    def cost(self) -> Cost:
+        """Total cost of every message, including failed attempts carried by messages."""
+        total = Cost()
+        for message in self._messages:
+            if message.cost is not None or message.attempts:
+                total = total + message.total_cost
+        return total
+
+    @property
+    def usage(self) -> Usage:
+        """Total token usage, including failed attempts."""
+        total = Usage()
+        for message in self._messages:
+            if message.usage is not None or message.attempts:
+                total = total + message.total_usage
+        return total
+
+    def overview(self, max_chars: int = 200) -> str:
+        """A short transcript: one line per message, long contents cut to ``max_chars``."""
+        lines = []
+        for i, m in enumerate(self._messages):
+            text = m.content.replace("\n", " ")
+            if len(text) > max_chars:
+                text = text[: max_chars - 1] + "…"
+            calls = ""
+            if m.function_calls:
+                calls = " calls: " + ", ".join(
+                    f"{c.name}({', '.join(f'{k}={v!r}' for k, v in c.arguments.items())})"
+                    for c in m.function_calls
+                )
+            lines.append(f"[{i}] {m.role.value} ({m.creator}): {text}{calls}")
+        return "\n".join(lines)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def append(self, message: Message) -> Message:
+        """Add ``message`` at the end (and log it)."""
+        self._messages.append(message)
+        if self._log is not None:
+            self._log.append(MESSAGES, self.session, self._record(len(self._messages) - 1, message))
+        return message
+
+    def send_message(
+        self,
+        text: str,
+        *,
+        role: Role = Role.USER,
+        creator: str = Creator.USER,
+        prompt_path: str | None = None,
+        tool_call_id: str | None = None,
+        extra: Mapping[str, Any] = EMPTY_MAPPING,
+    ) -> Message:
+        """Append plain text as a message."""
+        return self.append(
+            Message(role, text, creator, tool_call_id=tool_call_id, prompt_path=prompt_path,
+                    extra=extra)
+        )
+
+    def send_prompt(
+        self,
+        prompt: Prompt,
+        args: Mapping[str, Any] = EMPTY_MAPPING,
+        *,
+        role: Role = Role.USER,
+        creator: str = Creator.USER,
+        tool_call_id: str | None = None,
+        set_top: bool = True,
+    ) -> Message:
+        """Render ``prompt`` with ``args`` and append it; it becomes the top prompt."""
+        message = Message(role, prompt.render(args), creator, tool_call_id=tool_call_id,
+                          prompt_path=prompt.path)
+        if set_top:
+            self.top_prompt = prompt
+        return self.append(message)
+
+    def send_image(
+        self,
+        base64_data: str,
+        *,
+        caption: str = "",
+        mime_type: str = "image/png",
+        creator: str = Creator.USER,
+    ) -> Message:
+        """Append an image (base64) with an optional caption."""
+        return self.append(
+            Message(Role.USER, caption, creator, modality=Modality.IMAGE,
+                    image=Image(base64_data, mime_type))
+        )
+
+    # -- copies ------------------------------------------------------------------------------
+
+    def fork(self, *, log: LogStore | None | bool = True) -> Dialog:
+        """An independent copy whose ``parent_id`` points back here (messages are shared).
+
+        ``log=True`` keeps this dialog's log store, ``False``/``None`` turns logging off for the
+        copy, a store sends the copy there.
+        """
+        return self._copy(self._messages, log)
+
+    def context_copy(self, n: int = 1, *, log: LogStore | None | bool = True) -> Dialog:
+        """A fork without the last ``n`` messages."""
+        if n < 0:
+            raise LLLMError(f"context_copy needs n >= 0, got {n}")
+        return self._copy(self._messages[: len(self._messages) - n], log)
+
+    def _copy(self, messages: Sequence[Message], log: LogStore | None | bool) -> Dialog:
+        store = self._log if log is True else (None if log is False else log)
+        child = Dialog.__new__(Dialog)
+        child._messages = list(messages)
+        child.session = self.session
+        child.dialog_id = self._ids()
+        child.parent_id = self.dialog_id
+        child.top_prompt = self.top_prompt
+        child.agent_name = self.agent_name
+        child._log = store
+        child._ids = self._ids
+        if store is not None:
+            store.append(DIALOGS, self.session, child._header())
+        return child
+
+    # -- plain data --------------------------------------------------------------------------
+
+    def _header(self) -> dict[str, Any]:
+        return {
+            "dialog_id": self.dialog_id,
+            "parent_id": self.parent_id,
+            "agent_name": self.agent_name,
+            "top_prompt": self.top_prompt.path if self.top_prompt else None,
+            "inherited_messages": len(self._messages),
+        }
+
+    def _record(self, index: int, message: Message) -> dict[str, Any]:
+        from lllm_domain.serialization import message_to_data
+
+        return {"dialog_id": self.dialog_id, "index": index, "message": message_to_data(message)}
+
+    def to_data(self) -> dict[str, Any]:
+        """This dialog as plain data (JSON-ready), including tool calls and attempts."""
+        from lllm_domain.serialization import message_to_data
+
+        return {
+            "session": self.session,
+            "dialog_id": self.dialog_id,
+            "parent_id": self.parent_id,
+            "agent_name": self.agent_name,
+            "top_prompt": self.top_prompt.path if self.top_prompt else None,
+            "messages": [message_to_data(m) for m in self._messages],
+        }
+
+    @classmethod
+    def from_data(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        prompts: PromptRegistry | None = None,
+        log: LogStore | None = None,
+        ids: IdGenerator = uuid_ids,
+    ) -> Dialog:
+        """Rebuild a dialog from :meth:`to_data` output, resolving the top prompt by its path in
+        ``prompts`` (the default registry when not given). Nothing is logged on rebuild."""
+        from lllm_domain.registry import default_prompts
+        from lllm_domain.serialization import message_from_data
+
+        registry = prompts if prompts is not None else default_prompts
+        top_path = data.get("top_prompt")
+        top = registry.resolve(top_path) if top_path else None
+        dialog = cls(
+            [message_from_data(m) for m in data.get("messages", ())],
+            session=data.get("session", "default"),
+            dialog_id=data.get("dialog_id"),
+            parent_id=data.get("parent_id"),
+            top_prompt=top,
+            agent_name=data.get("agent_name"),
+            ids=ids,
+        )
+        dialog._log = log
+        return dialog

@@ -1,0 +1,143 @@
+"""The typed error hierarchy.
+
+Every error LLLM raises on purpose derives from :class:`LLLMError`. Messages say what is at fault
+(the file, key, variable, endpoint or tool) and what to do about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lllm_domain.dialog import Dialog
+    from lllm_domain.message import FunctionCall, Message
+
+
+class LLLMError(Exception):
+    """Root of every error LLLM raises on purpose."""
+
+
+class PromptError(LLLMError):
+    """A prompt is malformed or cannot be rendered (missing variable, unlinked function, ...)."""
+
+
+class RegistryError(LLLMError, KeyError):
+    """A registry lookup failed or a key was registered twice."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we want it plain.
+        return str(self.args[0]) if self.args else ""
+
+
+class ConfigError(LLLMError):
+    """Configuration is missing or invalid.
+
+    ``file`` and ``line`` point at the fault when it comes from a file.
+    """
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None) -> None:
+        self.file = file
+        self.line = line
+        where = ""
+        if file is not None:
+            where = f"{file}:{line}: " if line is not None else f"{file}: "
+        super().__init__(where + message)
+
+
+class ParseError(LLLMError):
+    """The model's reply does not have the shape the prompt asks for.
+
+    ``problems`` lists every problem found, each phrased as an instruction the model can follow.
+    """
+
+    def __init__(self, problems: Sequence[str] | str) -> None:
+        self.problems: tuple[str, ...] = (
+            (problems,) if isinstance(problems, str) else tuple(problems)
+        )
+        super().__init__("\n".join(self.problems))
+
+
+class ClassificationError(ParseError):
+    """A classification reply's top log-probabilities contain none of the class tokens."""
+
+
+class LLMAPIError(LLLMError):
+    """The model endpoint failed.
+
+    ``retryable`` says whether trying again later may succeed (rate limits, 5xx, timeouts,
+    dropped connections). ``retry_after`` is the delay in seconds the server asked for, if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        status: int | None = None,
+        retry_after: float | None = None,
+        code: str | None = None,
+    ) -> None:
+        self.retryable = retryable
+        self.status = status
+        self.retry_after = retry_after
+        self.code = code
+        super().__init__(message)
+
+    def describe(self) -> dict[str, Any]:
+        """Plain-data description, for logs and error reports."""
+        return {
+            "type": type(self).__name__,
+            "message": str(self),
+            "retryable": self.retryable,
+            "status": self.status,
+            "retry_after": self.retry_after,
+            "code": self.code,
+        }
+
+
+class AgentCallError(LLLMError):
+    """An agent call ended without a parsed final response.
+
+    Nothing is lost: ``dialog`` is the conversation so far, ``function_calls`` the trace of tool
+    calls made, ``attempts`` the failed replies of the last turn and ``api_errors`` every API error
+    seen on the way.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        dialog: Dialog | None = None,
+        function_calls: Sequence[FunctionCall] = (),
+        attempts: Sequence[Message] = (),
+        api_errors: Sequence[LLMAPIError] = (),
+    ) -> None:
+        self.dialog = dialog
+        self.function_calls = tuple(function_calls)
+        self.attempts = tuple(attempts)
+        self.api_errors = tuple(api_errors)
+        super().__init__(message)
+
+
+class ParseRetriesExhaustedError(AgentCallError):
+    """The model kept answering in the wrong shape past ``max_exception_retry``."""
+
+
+class LLMRetriesExhaustedError(AgentCallError):
+    """The model endpoint kept failing past the retry limits."""
+
+
+class BudgetExceededError(AgentCallError):
+    """A per-call budget (requests, tokens or cost) was reached before the call finished."""
+
+    def __init__(self, message: str, *, limit: str, **kwargs: Any) -> None:
+        self.limit = limit
+        super().__init__(message, **kwargs)
+
+
+class ProxyError(LLLMError):
+    """A proxy endpoint was misdeclared or its call failed."""
+
+
+class SandboxError(LLLMError):
+    """A sandbox (notebook kernel) operation failed."""

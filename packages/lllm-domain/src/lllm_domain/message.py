@@ -1,0 +1,174 @@
+"""Messages, the tool calls they carry, and their roles and modalities."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from attrs import define, evolve, field
+
+from lllm_domain.usage import Cost, Usage
+
+EMPTY_MAPPING: Mapping[str, Any] = MappingProxyType({})
+"""One shared empty mapping, so messages without metadata cost no extra memory."""
+
+
+class Role(str, enum.Enum):
+    """Who a message speaks as, in API terms."""
+
+    SYSTEM = "system"
+    USER = "user"
+    ASSISTANT = "assistant"
+    TOOL = "tool"
+    """The result of a tool call."""
+    TOOL_CALL = "tool_call"
+    """An assistant turn that asks for tools."""
+
+
+class Modality(str, enum.Enum):
+    """What kind of content a message holds."""
+
+    TEXT = "text"
+    IMAGE = "image"
+    FUNCTION_CALL = "function_call"
+
+
+class Creator:
+    """Well-known values of :attr:`Message.creator` (agent names are used as they are)."""
+
+    SYSTEM = "system"
+    USER = "user"
+    FUNCTION = "function"
+    EXCEPTION = "exception"
+
+
+@define(frozen=True, slots=True)
+class FunctionCall:
+    """One tool call the model asked for, and (once run) its outcome.
+
+    ``id`` is the provider's tool-call id. ``arguments_error`` is set when the model's arguments
+    could not be decoded; ``raw_arguments`` keeps the text exactly as the model sent it.
+    """
+
+    id: str
+    name: str
+    arguments: Mapping[str, Any] = EMPTY_MAPPING
+    raw_arguments: str | None = None
+    arguments_error: str | None = None
+    result: Any = None
+    result_text: str | None = None
+    error: str | None = None
+
+    @property
+    def success(self) -> bool:
+        """True once the call ran and did not fail."""
+        return self.error is None and self.result_text is not None
+
+    def is_repeated(self, other: FunctionCall) -> bool:
+        """Same function with the same arguments (ids do not matter)."""
+        return self.name == other.name and dict(self.arguments) == dict(other.arguments)
+
+    def with_result(self, result: Any, result_text: str) -> FunctionCall:
+        """A copy carrying a successful result."""
+        return evolve(self, result=result, result_text=result_text, error=None)
+
+    def with_error(self, error: str) -> FunctionCall:
+        """A copy carrying an error the model can read."""
+        return evolve(self, result=None, result_text=f"Error: {error}", error=error)
+
+
+@define(frozen=True, slots=True)
+class TopLogprob:
+    """One candidate token and its log-probability."""
+
+    token: str
+    logprob: float
+
+
+@define(frozen=True, slots=True)
+class TokenLogprob:
+    """The chosen token at one position, with the most likely alternatives."""
+
+    token: str
+    logprob: float
+    top: tuple[TopLogprob, ...] = ()
+
+
+@define(frozen=True, slots=True)
+class Image:
+    """An image sent to the model, as base64 data."""
+
+    base64: str
+    mime_type: str = "image/png"
+    detail: str | None = None
+
+
+@define(frozen=True, slots=True)
+class Message:
+    """One immutable turn of a dialog.
+
+    Messages are shared between forks of a dialog, never copied. ``parsed`` holds what the
+    prompt's parser extracted; ``errors`` the parse errors this reply raised; ``attempts`` the
+    failed replies that preceded this one in the same turn (pruned from the dialog but kept here).
+    """
+
+    role: Role
+    content: str
+    creator: str
+    modality: Modality = Modality.TEXT
+    function_calls: tuple[FunctionCall, ...] = ()
+    tool_call_id: str | None = None
+    image: Image | None = None
+    parsed: Any = None
+    logprobs: tuple[TokenLogprob, ...] = ()
+    model: str | None = None
+    usage: Usage | None = None
+    cost: Cost | None = None
+    model_args: Mapping[str, Any] = field(default=EMPTY_MAPPING)
+    extra: Mapping[str, Any] = field(default=EMPTY_MAPPING)
+    errors: tuple[str, ...] = ()
+    attempts: tuple[Message, ...] = ()
+    prompt_path: str | None = None
+    """The registry path of the prompt this message was rendered from, if any."""
+
+    @property
+    def is_function_call(self) -> bool:
+        """Whether this assistant turn asks for tools."""
+        return bool(self.function_calls)
+
+    @property
+    def total_cost(self) -> Cost:
+        """This message's cost plus that of the failed attempts it carries."""
+        total = self.cost or Cost()
+        for attempt in self.attempts:
+            total = total + attempt.total_cost
+        return total
+
+    @property
+    def total_usage(self) -> Usage:
+        """This message's usage plus that of the failed attempts it carries."""
+        total = self.usage or Usage()
+        for attempt in self.attempts:
+            total = total + attempt.total_usage
+        return total
+
+    def replace(self, **changes: Any) -> Message:
+        """A copy with ``changes`` applied (messages are immutable)."""
+        return evolve(self, **changes)
+
+
+def system_message(content: str) -> Message:
+    """A system message."""
+    return Message(Role.SYSTEM, content, Creator.SYSTEM)
+
+
+def user_message(content: str, creator: str = Creator.USER) -> Message:
+    """A user message."""
+    return Message(Role.USER, content, creator)
+
+
+def assistant_message(content: str, creator: str = "assistant", **kwargs: Any) -> Message:
+    """An assistant message."""
+    return Message(Role.ASSISTANT, content, creator, **kwargs)

@@ -1,0 +1,92 @@
+"""Model cards: what a model endpoint can do and what it costs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from attrs import define, field
+
+from lllm_domain.errors import ConfigError
+from lllm_domain.usage import Cost, Usage
+
+
+@define(frozen=True, slots=True)
+class Pricing:
+    """Prices in US dollars per million tokens."""
+
+    input_per_million: float = 0.0
+    cached_input_per_million: float | None = None
+    """``None`` means cached input is billed like ordinary input."""
+    output_per_million: float = 0.0
+
+
+@define(frozen=True, slots=True)
+class ModelCard:
+    """Everything LLLM knows about one model.
+
+    ``features`` are capability names such as ``"tools"``, ``"structured_output"``,
+    ``"logprobs"``, ``"reasoning"``, ``"web_search"``, ``"computer_use"``, ``"mcp"``,
+    ``"vision"``, ``"streaming"``. ``allowed_args`` lists the request arguments the model accepts;
+    an empty tuple means "do not check".
+    """
+
+    name: str
+    provider: str = "openai"
+    base_url: str | None = None
+    api_key_env: str | None = None
+    features: frozenset[str] = frozenset()
+    snapshots: tuple[str, ...] = ()
+    """Dated snapshots, oldest first; the latest is used."""
+    context_window: int | None = None
+    max_output_tokens: int | None = None
+    pricing: Pricing = field(factory=Pricing)
+    allowed_args: tuple[str, ...] = ()
+    encoding: str | None = None
+    """The tokenizer encoding (tiktoken name)."""
+    api_types: tuple[str, ...] = ("completion",)
+    """Which API styles the model speaks: ``completion`` and/or ``response``."""
+
+    @property
+    def model_id(self) -> str:
+        """The identifier to send to the API: the latest snapshot, else the name."""
+        return self.snapshots[-1] if self.snapshots else self.name
+
+    @property
+    def is_reasoning(self) -> bool:
+        """Reasoning models accept only the default temperature."""
+        return "reasoning" in self.features
+
+    def supports(self, feature: str) -> bool:
+        """Whether the card advertises ``feature``."""
+        return feature in self.features
+
+    def cost(self, usage: Usage) -> Cost:
+        """The cost of ``usage`` at this card's prices."""
+        price = self.pricing
+        cached_price = (
+            price.cached_input_per_million
+            if price.cached_input_per_million is not None
+            else price.input_per_million
+        )
+        uncached = max(usage.input_tokens - usage.cached_input_tokens, 0)
+        return Cost(
+            input_usd=uncached * price.input_per_million / 1_000_000,
+            cached_input_usd=usage.cached_input_tokens * cached_price / 1_000_000,
+            output_usd=usage.output_tokens * price.output_per_million / 1_000_000,
+        )
+
+    def check_args(self, args: Mapping[str, Any]) -> None:
+        """Raise :class:`ConfigError` for any argument the model does not accept.
+
+        Runs before any request is sent, so a typo costs nothing.
+        """
+        if not self.allowed_args:
+            return
+        wrong = sorted(set(args) - set(self.allowed_args))
+        if wrong:
+            raise ConfigError(
+                f"model {self.name!r} does not accept argument(s) {', '.join(map(repr, wrong))}; "
+                f"allowed: {', '.join(self.allowed_args)}. Remove them from the agent's model args "
+                "or add them to the model card's allowed_args."
+            )

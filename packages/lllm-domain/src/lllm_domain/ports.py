@@ -1,0 +1,315 @@
+"""The ports: what the domain needs from the outside world, as :class:`typing.Protocol` s.
+
+Adapters (in ``lllm-adapters`` or your own code) implement these; the domain never imports an
+adapter. Every port has an in-memory or real implementation in the domain itself where one is
+small enough (``lllm_domain.testing`` for fakes, :class:`SystemClock` here).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from attrs import define
+
+if TYPE_CHECKING:
+    from lllm_domain.message import Message
+    from lllm_domain.request import LLMRequest
+
+
+# -- LLM caller ------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class LLMCaller(Protocol):
+    """Turns a request into an assistant message, or raises
+    :class:`~lllm_domain.errors.LLMAPIError` (with ``retryable`` set)."""
+
+    def call(self, request: LLMRequest) -> Message:
+        """Send ``request`` to the model and return its reply (role assistant or tool_call)."""
+        ...
+
+
+@runtime_checkable
+class AsyncLLMCaller(Protocol):
+    """The async form of :class:`LLMCaller`."""
+
+    async def acall(self, request: LLMRequest) -> Message:
+        """Send ``request`` to the model and return its reply."""
+        ...
+
+
+# -- Clock, sleep and ids --------------------------------------------------------------------
+
+
+class Clock(Protocol):
+    """Time and sleeping. Tests pass a fake clock so retries are instant and deterministic."""
+
+    def now(self) -> float:
+        """Wall-clock time, seconds since the epoch."""
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Block for ``seconds``."""
+        ...
+
+    async def asleep(self, seconds: float) -> None:
+        """Suspend the current task for ``seconds``."""
+        ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> float:
+        """Wall-clock time."""
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        """Blocking sleep."""
+        time.sleep(seconds)
+
+    async def asleep(self, seconds: float) -> None:
+        """Async sleep."""
+        await asyncio.sleep(seconds)
+
+
+class IdGenerator(Protocol):
+    """Makes unique ids for dialogs and sessions."""
+
+    def __call__(self) -> str:
+        """A new id."""
+        ...
+
+
+def uuid_ids() -> str:
+    """A random 32-hex-digit id."""
+    return uuid.uuid4().hex
+
+
+# -- Log store -------------------------------------------------------------------------------
+
+
+@define(frozen=True, slots=True)
+class LogRecord:
+    """One stored log entry: its order within (collection, session), its time and its data."""
+
+    seq: int
+    time: float
+    data: Mapping[str, Any]
+
+
+class LogStore(Protocol):
+    """Append-only records grouped by collection (``dialogs``, ``messages``, ``frontend``, ...)
+    and session. Session names are data (any text); stores derive safe keys from them."""
+
+    def append(self, collection: str, session: str, data: Mapping[str, Any]) -> None:
+        """Store one record durably."""
+        ...
+
+    def append_many(
+        self, collection: str, session: str, records: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Store several records at once."""
+        ...
+
+    def read(self, collection: str, session: str) -> list[LogRecord]:
+        """Every record of (collection, session), in the order appended."""
+        ...
+
+    def sessions(self) -> list[str]:
+        """The names of every session with at least one record."""
+        ...
+
+
+# -- Tokenizer -------------------------------------------------------------------------------
+
+
+class Tokenizer(Protocol):
+    """Counts and encodes tokens for one encoding."""
+
+    @property
+    def name(self) -> str:
+        """The encoding's name, e.g. ``cl100k_base``."""
+        ...
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text``."""
+        ...
+
+    def decode(self, tokens: Sequence[int]) -> str:
+        """Text of ``tokens``."""
+        ...
+
+    def count(self, text: str) -> int:
+        """Number of tokens in ``text``."""
+        ...
+
+
+class TokenizerProvider(Protocol):
+    """Finds the tokenizer for a model."""
+
+    def for_model(self, model: str) -> Tokenizer:
+        """The tokenizer ``model`` uses."""
+        ...
+
+
+# -- Tool runtime (proxies) ------------------------------------------------------------------
+
+
+class ToolRuntime(Protocol):
+    """Calls declarative external APIs by ``proxy/category/endpoint`` path."""
+
+    def call(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """Call the endpoint at ``path`` with ``params``; raise ProxyError on failure."""
+        ...
+
+    def documentation(self, paths: Sequence[str] | None = None) -> str:
+        """Human- and model-readable documentation of the endpoints (all, or ``paths``)."""
+        ...
+
+
+# -- Sandbox ---------------------------------------------------------------------------------
+
+
+class SandboxSession(Protocol):
+    """One notebook on disk and the kernel that runs it."""
+
+    @property
+    def name(self) -> str:
+        """The session's name."""
+        ...
+
+    def append_cell(self, source: str, kind: str = "code") -> int:
+        """Add a cell at the end; return its index."""
+        ...
+
+    def run_cell(self, index: int, timeout: float | None = None) -> Any:
+        """Run one cell and return its result (outputs are also written into the notebook)."""
+        ...
+
+    def shutdown(self) -> None:
+        """Stop the kernel."""
+        ...
+
+
+class Sandbox(Protocol):
+    """Creates, finds and deletes sandbox sessions."""
+
+    def create_session(self, name: str, metadata: Mapping[str, Any] | None = None) -> Any:
+        """A new session called ``name``."""
+        ...
+
+    def get_session(self, name: str) -> Any:
+        """The existing session called ``name``."""
+        ...
+
+
+# -- Configuration and discovery -------------------------------------------------------------
+
+
+class ConfigSource(Protocol):
+    """Finds and loads ``lllm.toml`` and discovers prompts and proxies."""
+
+    def load(self, explicit: str | None = None) -> Mapping[str, Any]:
+        """The project configuration as plain data."""
+        ...
+
+    def discover(self) -> Any:
+        """Import prompt and proxy modules and register what they define."""
+        ...
+
+
+# -- Frontend (stream) -----------------------------------------------------------------------
+
+
+class Frontend(Protocol):
+    """A Streamlit-like display surface that a system writes progress to."""
+
+    def write(self, *objects: Any) -> None:
+        """Show plain text or objects."""
+        ...
+
+    def markdown(self, text: str) -> None:
+        """Show Markdown."""
+        ...
+
+    def code(self, text: str, language: str | None = None) -> None:
+        """Show a code block."""
+        ...
+
+    def error(self, text: str) -> None:
+        """Show an error."""
+        ...
+
+    def divider(self) -> None:
+        """Show a horizontal rule."""
+        ...
+
+    def progress(self, fraction: float, text: str = "") -> None:
+        """Show progress between 0 and 1."""
+        ...
+
+    def spinner(self, text: str) -> AbstractContextManager[None]:
+        """Show ``text`` with a spinner while the block runs."""
+        ...
+
+    def expander(self, title: str, expanded: bool = False) -> AbstractContextManager[Frontend]:
+        """A collapsible section; writes inside go into it."""
+        ...
+
+
+class NullFrontend:
+    """A frontend that shows nothing (the default when none is given)."""
+
+    def write(self, *objects: Any) -> None:
+        """Discard."""
+
+    def markdown(self, text: str) -> None:
+        """Discard."""
+
+    def code(self, text: str, language: str | None = None) -> None:
+        """Discard."""
+
+    def error(self, text: str) -> None:
+        """Discard."""
+
+    def divider(self) -> None:
+        """Discard."""
+
+    def progress(self, fraction: float, text: str = "") -> None:
+        """Discard."""
+
+    def spinner(self, text: str) -> AbstractContextManager[None]:
+        """A no-op context."""
+        return _null_context()
+
+    def expander(self, title: str, expanded: bool = False) -> AbstractContextManager[Frontend]:
+        """A context yielding this same frontend."""
+        return _self_context(self)
+
+
+class _null_context(AbstractContextManager[None]):
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class _self_context(AbstractContextManager["Frontend"]):
+    def __init__(self, frontend: Frontend) -> None:
+        self._frontend = frontend
+
+    def __enter__(self) -> Frontend:
+        return self._frontend
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def iter_records(records: Sequence[LogRecord]) -> Iterator[Mapping[str, Any]]:
+    """The data of each record, in order."""
+    for record in records:
+        yield record.data

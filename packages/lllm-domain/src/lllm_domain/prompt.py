@@ -1,0 +1,239 @@
+"""Prompts: templates with variables, tools, output parsing and the three handler prompts."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from attrs import define, evolve, field
+
+from lllm_domain.errors import ParseError, PromptError
+from lllm_domain.function import Function, MCPServer
+from lllm_domain.message import EMPTY_MAPPING
+from lllm_domain.parsing import TagSpec, parse_tags
+
+Parser = Callable[[str, "Prompt"], Any]
+"""A parser gets the reply text and the prompt; it returns the parsed payload or raises
+:class:`~lllm_domain.errors.ParseError`."""
+
+DEFAULT_EXCEPTION_PROMPT = (
+    "Your previous response could not be used:\n{error_message}\n\n"
+    "Please answer again, following the required format exactly."
+)
+DEFAULT_INTERRUPT_PROMPT = "{call_results}"
+DEFAULT_FINAL_INTERRUPT_PROMPT = (
+    "{call_results}\n\nYou have used all the tool calls allowed for this task. "
+    "Do not call any more tools: please give your final response now."
+)
+
+_FORMATTER = string.Formatter()
+
+
+def template_variables(template: str) -> tuple[str, ...]:
+    """The variable names a ``{variable}`` template uses, in order of first use."""
+    names: dict[str, None] = {}
+    try:
+        for _, field_name, _, _ in _FORMATTER.parse(template):
+            if field_name is None:
+                continue
+            base = field_name.split(".", 1)[0].split("[", 1)[0]
+            if not base or base.isdigit():
+                raise PromptError(
+                    f"template uses a positional field {{{field_name}}}; name every variable, "
+                    "and double literal braces as {{ and }}"
+                )
+            names[base] = None
+    except ValueError as exc:
+        raise PromptError(
+            f"template is malformed ({exc}); double literal braces as {{{{ and }}}}"
+        ) from exc
+    return tuple(names)
+
+
+def default_parser(text: str, prompt: Prompt) -> Any:
+    """Parse by the prompt's tags, or as JSON when the prompt has a structured ``format``."""
+    if prompt.format is not None:
+        return _parse_structured(text, prompt)
+    if not prompt.tag_spec_is_empty:
+        return parse_tags(text, prompt.tag_spec)
+    return {"raw": text}
+
+
+def _parse_structured(text: str, prompt: Prompt) -> Any:
+    import json
+
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ParseError(
+            f"The response must be a single JSON object matching the schema; it is not valid "
+            f"JSON ({exc})."
+        ) from exc
+    fmt = prompt.format
+    if isinstance(fmt, type) and hasattr(fmt, "__attrs_attrs__"):
+        from lllm_domain.serialization import structure
+
+        try:
+            return structure(data, fmt)
+        except Exception as exc:
+            raise ParseError(
+                f"The JSON does not match the required schema for {fmt.__name__}: {exc}"
+            ) from exc
+    return data
+
+
+@define(frozen=True, slots=True)
+class Prompt:
+    """A prompt template and everything needed to call the model with it.
+
+    ``path`` is its registry key. ``template`` uses ``{variable}`` fields (double literal braces).
+    ``functions`` are the tools it offers; each must be linked to code before the prompt is
+    rendered. ``format`` (an attrs class or a JSON schema mapping) requests structured output.
+    The XML/Markdown/signal/required tags drive :func:`default_parser`.
+    """
+
+    path: str
+    template: str
+    functions: tuple[Function, ...] = ()
+    mcp_servers: tuple[MCPServer, ...] = ()
+    parser: Parser | None = field(default=None, eq=False, repr=False)
+    format: Any = None
+    xml_tags: tuple[str, ...] = ()
+    md_tags: tuple[str, ...] = ()
+    signal_tags: tuple[str, ...] = ()
+    required_xml_tags: tuple[str, ...] = ()
+    required_md_tags: tuple[str, ...] = ()
+    exception_prompt: str = DEFAULT_EXCEPTION_PROMPT
+    interrupt_prompt: str = DEFAULT_INTERRUPT_PROMPT
+    interrupt_final_prompt: str = DEFAULT_FINAL_INTERRUPT_PROMPT
+    allow_web_search: bool = False
+    computer_use_config: Mapping[str, Any] | None = None
+    description: str = ""
+    variables: tuple[str, ...] = field(init=False, eq=False, repr=False)
+    tag_spec: TagSpec = field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.path:
+            raise PromptError("a prompt needs a non-empty path (its registry key)")
+        where = f"prompt {self.path!r}"
+        try:
+            object.__setattr__(self, "variables", template_variables(self.template))
+            for name, text, needed in (
+                ("exception_prompt", self.exception_prompt, "error_message"),
+                ("interrupt_prompt", self.interrupt_prompt, "call_results"),
+                ("interrupt_final_prompt", self.interrupt_final_prompt, "call_results"),
+            ):
+                if needed not in template_variables(text):
+                    raise PromptError(f"{name} must contain {{{needed}}}")
+        except PromptError as exc:
+            raise PromptError(f"{where}: {exc}") from None
+        names = [f.name for f in self.functions]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise PromptError(f"{where}: functions {dupes} are declared twice")
+        object.__setattr__(
+            self,
+            "tag_spec",
+            TagSpec(
+                self.xml_tags,
+                self.md_tags,
+                self.signal_tags,
+                self.required_xml_tags,
+                self.required_md_tags,
+            ),
+        )
+
+    @property
+    def tag_spec_is_empty(self) -> bool:
+        """Whether the default parser has no tags to look for."""
+        return not (
+            self.xml_tags or self.md_tags or self.signal_tags
+            or self.required_xml_tags or self.required_md_tags
+        )
+
+    def render(self, args: Mapping[str, Any] = EMPTY_MAPPING, /, **kwargs: Any) -> str:
+        """Fill the template. A missing variable or an unlinked function is a clear error."""
+        values = {**args, **kwargs} if kwargs else args
+        missing = [v for v in self.variables if v not in values]
+        if missing:
+            raise PromptError(
+                f"prompt {self.path!r} is missing variable(s) {', '.join(map(repr, missing))}; "
+                f"pass them as args (the template uses: {', '.join(self.variables) or 'none'})"
+            )
+        unlinked = [f.name for f in self.functions if not f.linked]
+        if unlinked:
+            raise PromptError(
+                f"prompt {self.path!r} offers function(s) {', '.join(map(repr, unlinked))} that "
+                "are not linked to code; call prompt.link_function(name, callable) first"
+            )
+        if not self.variables:
+            return self.template
+        try:
+            return self.template.format_map(values)
+        except (AttributeError, IndexError, KeyError, ValueError) as exc:
+            raise PromptError(f"prompt {self.path!r} could not be rendered: {exc!r}") from exc
+
+    def parse(self, text: str) -> Any:
+        """Parse a reply with this prompt's parser (the default parser unless one is set)."""
+        return (self.parser or default_parser)(text, self)
+
+    # -- functions ---------------------------------------------------------------------------
+
+    def function(self, name: str) -> Function | None:
+        """The function called ``name``, if offered."""
+        for f in self.functions:
+            if f.name == name:
+                return f
+        return None
+
+    def link_function(self, name: str, fn: Callable[..., Any]) -> Prompt:
+        """A copy whose function ``name`` is linked to ``fn``."""
+        if self.function(name) is None:
+            known = ", ".join(f.name for f in self.functions) or "none"
+            raise PromptError(
+                f"prompt {self.path!r} has no function {name!r} to link (it declares: {known})"
+            )
+        return evolve(
+            self,
+            functions=tuple(f.link(fn) if f.name == name else f for f in self.functions),
+        )
+
+    def with_functions(self, *functions: Function) -> Prompt:
+        """A copy that also offers ``functions``."""
+        return evolve(self, functions=(*self.functions, *functions))
+
+    def replace(self, **changes: Any) -> Prompt:
+        """A copy with ``changes`` applied."""
+        return evolve(self, **changes)
+
+    # -- handler prompts ---------------------------------------------------------------------
+
+    def _handler(self, suffix: str, template: str, **changes: Any) -> Prompt:
+        return evolve(
+            self,
+            path=f"{self.path}::{suffix}",
+            template=template,
+            description=f"{suffix} handler of {self.path}",
+            **changes,
+        )
+
+    @property
+    def exception_handler(self) -> Prompt:
+        """Asks the model to fix a reply that failed to parse (variable ``error_message``)."""
+        return self._handler("exception", self.exception_prompt)
+
+    @property
+    def interrupt_handler(self) -> Prompt:
+        """Feeds tool results back to the model (variable ``call_results``)."""
+        return self._handler("interrupt", self.interrupt_prompt)
+
+    @property
+    def final_interrupt_handler(self) -> Prompt:
+        """Feeds the last allowed tool results back and asks for the final response."""
+        return self._handler("final_interrupt", self.interrupt_final_prompt)
+
+    @property
+    def root_path(self) -> str:
+        """The path of the prompt this one derives from (itself when it is not a handler)."""
+        return self.path.split("::", 1)[0]
