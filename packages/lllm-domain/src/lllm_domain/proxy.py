@@ -452,9 +452,7 @@ def _filter_items(items: list[Any], keys: Sequence[str], cutoff: dt.date, fmt: s
     return kept
 
 
-def _filter_mapping(
-    data: Mapping[str, Any], keys: Sequence[str], cutoff: dt.date, fmt: str
-) -> Any:
+def _filter_mapping(data: Mapping[str, Any], keys: Sequence[str], cutoff: dt.date, fmt: str) -> Any:
     head, rest = keys[0], keys[1:]
     if head not in data:
         return dict(data)
@@ -530,7 +528,8 @@ class ProxySettings:
         unknown = sorted(set(data) - known)
         if unknown:
             hints = [
-                f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, known, 1))
+                f"{k!r} (did you mean {m[0]!r}?)"
+                if (m := difflib.get_close_matches(k, known, 1))
                 else repr(k)
                 for k in unknown
             ]
