@@ -57,7 +57,7 @@ def test_explicit_path_beats_env(nested: Path) -> None:
 def test_bad_env_or_explicit_is_an_error_not_a_fallback(nested: Path) -> None:
     with pytest.raises(ConfigError, match=r"\$LLLM_CONFIG names .*nope.* does not exist"):
         find_config(cwd=nested / "outer", environ={"LLLM_CONFIG": str(nested / "nope")})
-    with pytest.raises(ConfigError, match="holds none of lllm.toml"):
+    with pytest.raises(ConfigError, match=r"holds none of lllm\.toml"):
         find_config(nested / "outer/elsewhere", environ={})
 
 
