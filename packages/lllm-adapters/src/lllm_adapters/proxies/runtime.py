@@ -34,6 +34,7 @@ from lllm_domain.proxy import (
 from lllm_domain.proxy_docs import api_catalog, api_directory, endpoint_directory, endpoint_docs
 from lllm_domain.registry import ProxyRegistry, default_proxies
 
+from lllm_adapters.config.discovery import discover_proxies
 from lllm_adapters.proxies.cache import MISSING, ResponseCache, default_cache_dir
 
 _log = structlog.get_logger("lllm.proxies")
@@ -336,8 +337,6 @@ def runtime_from_settings(
     target = registry if registry is not None else default_proxies
     wanted = list(parsed.activate) if parsed.activate is not None else list(parsed.classes)
     if any(p not in target for p in wanted) and parsed.config_path:
-        from lllm_adapters.config.discovery import discover_proxies  # noqa: PLC0415 - avoids a cycle
-
         discover_proxies(parsed.config_path, registry=target)
     for proxy_path in wanted:
         ref = parsed.classes.get(proxy_path)
