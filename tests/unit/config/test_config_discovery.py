@@ -193,3 +193,17 @@ def test_duplicate_prompt_keys_name_both_modules(tmp_path: Path) -> None:
     assert "prompt key 'shared/answer' is defined twice" in message
     assert str(tmp_path / "prompts/one.py") in message
     assert str(tmp_path / "prompts/two.py") in message
+
+
+def test_toml_config_source_port(tmp_path: Path) -> None:
+    from lllm_adapters.config import TomlConfigSource
+
+    write_files(tmp_path, {"lllm.toml": PROJECT_TOML, "prompts/s.py": prompt_module("p")})
+    (tmp_path / "proxies").mkdir()
+    prompts = PromptRegistry()
+    source = TomlConfigSource(prompts=prompts, proxies=ProxyRegistry(), environ={}, cwd=tmp_path)
+    assert source.load()["prompts"] == {"folders": ["prompts"]}
+    source.discover()
+    assert prompts.keys() == ["s/p"]
+    with pytest.raises(ConfigError, match="does not exist"):
+        source.load(str(tmp_path / "missing.toml"))

@@ -21,6 +21,7 @@ from lllm_adapters.config.system import (
     read_config_file,
     system_config_to_data,
 )
+from lllm_adapters.config.toml_source import TomlConfigSource
 
 __all__ = [
     "AUTO_DISCOVER_ENV",
@@ -28,6 +29,7 @@ __all__ = [
     "CONFIG_NAMES",
     "DiscoveryReport",
     "ProjectConfig",
+    "TomlConfigSource",
     "auto_discover_enabled",
     "check_prompt_paths",
     "discover",
