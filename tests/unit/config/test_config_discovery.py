@@ -207,3 +207,30 @@ def test_toml_config_source_port(tmp_path: Path) -> None:
     assert prompts.keys() == ["s/p"]
     with pytest.raises(ConfigError, match="does not exist"):
         source.load(str(tmp_path / "missing.toml"))
+
+
+def test_modules_that_register_themselves_are_not_duplicates(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "lllm.toml": PROJECT_TOML,
+            "prompts/manual.py": """
+                from lllm_domain.prompt import Prompt
+                from lllm_domain.registry import register_prompt
+
+                def build(registry):
+                    return register_prompt(Prompt(path="lib/manual", template="m"),
+                                           registry=registry)
+            """,
+        },
+    )
+    (tmp_path / "proxies").mkdir()
+    prompts = PromptRegistry()
+    # The module registers on its own (here through a helper, as a module-level call would).
+    discover(tmp_path / "lllm.toml", prompts=prompts, proxies=ProxyRegistry(), enabled=True)
+    module = next(m for n, m in sys.modules.items() if n.endswith(".manual") and "_lllm_" in n)
+    same = module.build(PromptRegistry())
+    prompts.add(same)
+    module.main = same  # now a discovered module also exposes the same prompt
+    discover(tmp_path / "lllm.toml", prompts=prompts, proxies=ProxyRegistry(), enabled=True)
+    assert prompts.keys() == ["lib/manual"]

@@ -404,12 +404,17 @@ def parse_date(value: Any, fmt: str = "%Y-%m-%d") -> dt.date | None:
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
+    # ISO first: fromisoformat is ~20x faster than strptime and covers most APIs.
     try:
-        return dt.datetime.strptime(text, fmt).date()
+        return dt.date.fromisoformat(text)
     except ValueError:
         pass
     try:
         return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except ValueError:
+        pass
+    try:
+        return dt.datetime.strptime(text, fmt).date()
     except ValueError:
         return None
 

@@ -223,7 +223,7 @@ def _register_prompts(
         key = value.path if "/" in value.path else f"{rel}/{value.path}"
         prompt = value if key == value.path else value.replace(path=key)
         origin = f"{file}:{attr}"
-        _check_duplicate(registry, key, origin, "prompt")
+        _check_duplicate(registry, key, prompt, origin, "prompt")
         registry.register(key, prompt, replace=True, origin=origin)
         report[key] = origin
 
@@ -244,14 +244,17 @@ def _register_proxies(
             continue  # imported from elsewhere, or registered by the module itself
         key = value.path or f"{rel}/{value.__name__}"
         origin = f"{file}:{attr}"
-        _check_duplicate(registry, key, origin, "proxy")
+        _check_duplicate(registry, key, value, origin, "proxy")
         registry.register(key, value, replace=True, origin=origin)
         report[key] = origin
 
 
-def _check_duplicate(registry: Any, key: str, origin: str, kind: str) -> None:
+def _check_duplicate(registry: Any, key: str, value: Any, origin: str, kind: str) -> None:
     if key not in registry:
         return
+    existing = registry.get(key)
+    if existing is value or (not isinstance(value, type) and existing == value):
+        return  # the module registered it itself (register_prompt / register_proxy)
     previous = registry.origin(key) or "an earlier manual registration"
     if previous == origin:
         return  # discovery ran again over the same file
