@@ -142,3 +142,14 @@ def test_runtime_from_settings_runs_discovery_in_a_fresh_process(tmp_path: Path)
     with runtime_from_settings(data, registry=fresh) as rt:
         assert rt.paths() == ["x/api/data/items"]
         assert rt.missing == ()
+
+
+def test_settings_from_a_system_config() -> None:
+    from lllm_domain.config import SystemConfig
+
+    config = SystemConfig(name="s", activate_proxies=("a/b",), cutoff_date=CUTOFF, deploy_mode=True)
+    settings = ProxySettings.from_system_config(config, cache_dir="/tmp/c")
+    assert settings == ProxySettings(
+        activate=("a/b",), cutoff_date=CUTOFF, deploy_mode=True, cache_dir="/tmp/c"
+    )
+    assert ProxySettings.from_system_config(SystemConfig(name="s")).activate is None

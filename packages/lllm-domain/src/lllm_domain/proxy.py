@@ -34,6 +34,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 from attrs import define, field, fields
 
+from lllm_domain.config import SystemConfig
 from lllm_domain.errors import ConfigError, ProxyError
 from lllm_domain.function import Function
 from lllm_domain.message import EMPTY_MAPPING
@@ -525,6 +526,17 @@ class ProxySettings:
             "config_path": self.config_path,
             "classes": dict(self.classes),
         }
+
+    @classmethod
+    def from_system_config(cls, config: SystemConfig, **overrides: Any) -> ProxySettings:
+        """Settings for a system: its activated proxies (all registered when it lists none),
+        cutoff date and deploy mode; ``overrides`` set any other field."""
+        return cls(
+            activate=config.activate_proxies or None,
+            cutoff_date=config.cutoff_date,
+            deploy_mode=config.deploy_mode,
+            **overrides,
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProxySettings:
