@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the dev group yet
+import yaml
 from lllm_domain.errors import ConfigError
 
 KeyPath = tuple[str, ...]

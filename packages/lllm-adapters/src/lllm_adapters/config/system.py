@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import attrs
-import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the dev group yet
+import yaml
 from lllm_domain.config import SystemConfig
 from lllm_domain.errors import ConfigError
 from lllm_domain.registry import PromptRegistry
