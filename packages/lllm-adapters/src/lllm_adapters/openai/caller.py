@@ -16,6 +16,11 @@ from typing import Any, Protocol
 
 import httpx2
 import msgspec
+from lllm_domain.errors import ConfigError, LLMAPIError
+from lllm_domain.message import Message
+from lllm_domain.model_card import ModelCard
+from lllm_domain.request import LLMRequest
+
 from lllm_adapters.openai.catalog import ModelCatalog
 from lllm_adapters.openai.chat_completions import (
     ChatStreamAssembler,
@@ -36,10 +41,6 @@ from lllm_adapters.openai.responses import (
     responses_body,
 )
 from lllm_adapters.openai.settings import OpenAISettings
-from lllm_domain.errors import ConfigError, LLMAPIError
-from lllm_domain.message import Message
-from lllm_domain.model_card import ModelCard
-from lllm_domain.request import LLMRequest
 
 _encoder = msgspec.json.Encoder()
 

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from attrs import evolve
-from lllm_adapters.openai.settings import is_official_url
 from lllm_domain.errors import ConfigError
 from lllm_domain.model_card import ModelCard, Pricing
+
+from lllm_adapters.openai.settings import is_official_url
 
 GENERIC_FEATURES = frozenset({"tools", "structured_output", "logprobs", "streaming", "vision"})
 """What an unknown model on a compatible server is assumed to support (the server decides)."""

@@ -6,14 +6,15 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
-from lllm_adapters.openai.errors import InvalidResponseError
-from lllm_adapters.openai.reply import Reply
-from lllm_adapters.openai.request_args import checked_args, image_url, output_schema
 from lllm_domain.errors import ConfigError
 from lllm_domain.message import Message, Role, TokenLogprob, TopLogprob
 from lllm_domain.model_card import ModelCard
 from lllm_domain.request import LLMRequest
 from lllm_domain.usage import Usage
+
+from lllm_adapters.openai.errors import InvalidResponseError
+from lllm_adapters.openai.reply import Reply
+from lllm_adapters.openai.request_args import checked_args, image_url, output_schema
 
 _encoder = msgspec.json.Encoder()
 

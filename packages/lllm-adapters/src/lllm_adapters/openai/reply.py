@@ -8,7 +8,6 @@ from types import MappingProxyType
 from typing import Any
 
 import msgspec
-from lllm_adapters.openai.errors import OutputTruncatedError, RefusalError
 from lllm_domain.message import (
     EMPTY_MAPPING,
     FunctionCall,
@@ -20,6 +19,8 @@ from lllm_domain.message import (
 from lllm_domain.model_card import ModelCard
 from lllm_domain.request import LLMRequest
 from lllm_domain.usage import Usage
+
+from lllm_adapters.openai.errors import OutputTruncatedError, RefusalError
 
 _args_decoder = msgspec.json.Decoder()
 

@@ -6,6 +6,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
+from lllm_domain.errors import ConfigError
+from lllm_domain.message import Message, Role, TokenLogprob, TopLogprob
+from lllm_domain.model_card import ModelCard
+from lllm_domain.request import LLMRequest
+from lllm_domain.usage import Usage
+
 from lllm_adapters.openai.errors import APIStatusError, InvalidResponseError
 from lllm_adapters.openai.reply import Reply
 from lllm_adapters.openai.request_args import (
@@ -14,11 +20,6 @@ from lllm_adapters.openai.request_args import (
     output_schema,
     require_feature,
 )
-from lllm_domain.errors import ConfigError
-from lllm_domain.message import Message, Role, TokenLogprob, TopLogprob
-from lllm_domain.model_card import ModelCard
-from lllm_domain.request import LLMRequest
-from lllm_domain.usage import Usage
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()

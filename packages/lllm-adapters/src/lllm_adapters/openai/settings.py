@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 
 from attrs import define, field
+
 from lllm_adapters.openai.errors import DEFAULT_RETRY_AFTER_CAP
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
