@@ -7,7 +7,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from hypothesis import HealthCheck, settings
-
 from lllm_domain.agent import Agent
 from lllm_domain.function import Function
 from lllm_domain.limits import CallLimits

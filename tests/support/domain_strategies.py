@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from hypothesis import strategies as st
-
 from lllm_domain.message import (
     FunctionCall,
     Image,
@@ -20,9 +19,7 @@ from lllm_domain.usage import Cost, Usage
 
 SHORT_TEXT = st.text(max_size=12)
 FINITE = st.floats(allow_nan=False, allow_infinity=False, width=64)
-JSON_SCALARS = (
-    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | FINITE | SHORT_TEXT
-)
+JSON_SCALARS = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | FINITE | SHORT_TEXT
 JSON_VALUES: st.SearchStrategy[Any] = st.recursive(
     JSON_SCALARS,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(SHORT_TEXT, inner, max_size=3),
@@ -56,8 +53,12 @@ logprobs = st.builds(
     st.floats(-100, 0),
     st.lists(st.builds(TopLogprob, SHORT_TEXT, st.floats(-100, 0)), max_size=3).map(tuple),
 )
-images = st.builds(Image, SHORT_TEXT, st.sampled_from(["image/png", "image/jpeg"]),
-                   st.none() | st.sampled_from(["low", "high"]))  # fmt: skip
+images = st.builds(
+    Image,
+    SHORT_TEXT,
+    st.sampled_from(["image/png", "image/jpeg"]),
+    st.none() | st.sampled_from(["low", "high"]),
+)
 
 
 def _messages(attempts: st.SearchStrategy[tuple[Message, ...]]) -> st.SearchStrategy[Message]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from lllm_domain.testing import CountingIds, FakeClock
+
 from tests.support.memory_log import MemoryLogStore
 
 

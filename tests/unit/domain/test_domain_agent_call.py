@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from lllm_domain.agent_call import AgentCall, CallModel, ModelReplied, run_sync
 from lllm_domain.dialog import Dialog
 from lllm_domain.errors import (
@@ -35,6 +34,7 @@ from lllm_domain.testing import (
     tool_calls,
 )
 from lllm_domain.usage import Cost, Usage
+
 from tests.support.domain_builders import PROPERTY, answer_prompt, make_agent
 from tests.support.memory_log import MemoryLogStore
 
@@ -220,9 +220,7 @@ def test_a_tool_that_raises_yields_an_error_result_and_the_call_completes() -> N
     ],
     ids=["unknown-tool", "wrong-type", "missing-required", "extra-argument", "invalid-json"],
 )
-def test_bad_tool_calls_become_error_results_the_model_reads(
-    bad_call: Any, expected: str
-) -> None:
+def test_bad_tool_calls_become_error_results_the_model_reads(bad_call: Any, expected: str) -> None:
     counter = Counter()
     agent, caller, _ = make_agent([tool_calls(bad_call), ANSWER])
     result = agent.call(agent.init_dialog(), add_prompt(counter), {"question": "q"})
@@ -412,9 +410,9 @@ def test_non_retryable_error_with_no_recall_fails_at_once() -> None:
 
 
 def _tool_script(rounds: int, **reply: Any) -> list[Any]:
-    return [
-        tool_calls(call("add", a=i, b=i)).replace(**reply) for i in range(rounds)
-    ] + [text(ANSWER, **reply)]
+    return [tool_calls(call("add", a=i, b=i)).replace(**reply) for i in range(rounds)] + [
+        text(ANSWER, **reply)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -442,9 +440,7 @@ def test_budget_ends_the_call_with_dialog_and_trace(
     assert err.dialog is dialog
     assert roles(dialog) == ["system", "user", "tool_call", "tool", "tool_call", "tool"]
     assert [c.result for c in err.function_calls] == [0, 2]
-    assert [r.data["error_type"] for r in log.read("errors", "default")] == [
-        "BudgetExceededError"
-    ]
+    assert [r.data["error_type"] for r in log.read("errors", "default")] == ["BudgetExceededError"]
 
 
 def test_budget_hit_during_parse_retries_keeps_the_failed_attempts() -> None:
@@ -555,9 +551,17 @@ def test_sync_and_async_drivers_produce_identical_transcripts() -> None:
     data = sync[0]
     assert data["dialog_id"] == "d-1"
     assert [m["role"] for m in data["messages"]] == [
-        "system", "user", "tool_call", "tool", "tool", "tool", "tool_call", "tool", "tool",
+        "system",
+        "user",
+        "tool_call",
+        "tool",
+        "tool",
+        "tool",
+        "tool_call",
+        "tool",
+        "tool",
         "assistant",
-    ]  # fmt: skip
+    ]
     assert sync[2][1] == 1.5  # the retry-after hint, after one jittered backoff
     assert sync[3] == [(1, 2)]
     assert sync[4] is None

@@ -6,7 +6,6 @@ import asyncio
 import math
 
 import pytest
-
 from lllm_domain.classification import (
     abinary_classify,
     aclassify,
@@ -20,6 +19,7 @@ from lllm_domain.limits import CallLimits
 from lllm_domain.message import Creator, Message, Role
 from lllm_domain.prompt import Prompt
 from lllm_domain.testing import logprob_reply
+
 from tests.support.domain_builders import VocabTokenizer, make_agent
 
 QUESTION = Prompt("test/classify", "Which letter? {text}")
@@ -99,22 +99,32 @@ def test_multi_token_or_duplicate_classes_fail_before_any_request() -> None:
 
 
 def test_probabilities_use_the_best_logprob_of_stripped_tokens() -> None:
-    reply = logprob_reply({" A": math.log(0.2), "A": math.log(0.4), "B": math.log(0.4)},
-                          probabilities=False)  # fmt: skip
+    reply = logprob_reply(
+        {" A": math.log(0.2), "A": math.log(0.4), "B": math.log(0.4)}, probabilities=False
+    )
     assert probabilities_from_reply(reply, ["A", "B"]) == pytest.approx({"A": 0.5, "B": 0.5})
 
 
 def test_async_classification_matches_sync() -> None:
     agent, _, _ = make_agent([logprob_reply({"A": 0.6, "B": 0.2}), logprob_reply({"True": 0.9})])
     probs = asyncio.run(
-        aclassify(agent, agent.init_dialog(), ["A", "B"], tokenizer=VocabTokenizer(),
-                  prompt=QUESTION, args={"text": "x"})
-    )  # fmt: skip
+        aclassify(
+            agent,
+            agent.init_dialog(),
+            ["A", "B"],
+            tokenizer=VocabTokenizer(),
+            prompt=QUESTION,
+            args={"text": "x"},
+        )
+    )
     assert probs == pytest.approx({"A": 0.75, "B": 0.25})
     p = asyncio.run(
         abinary_classify(
-            agent, agent.init_dialog(), tokenizer=VocabTokenizer(), prompt=QUESTION,
+            agent,
+            agent.init_dialog(),
+            tokenizer=VocabTokenizer(),
+            prompt=QUESTION,
             args={"text": "y"},
         )
-    )  # fmt: skip
+    )
     assert p == pytest.approx(1.0)

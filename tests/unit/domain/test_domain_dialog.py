@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from lllm_domain.dialog import Dialog
 from lllm_domain.errors import LLLMError, RegistryError
 from lllm_domain.message import (
@@ -21,6 +20,7 @@ from lllm_domain.registry import PromptRegistry
 from lllm_domain.serialization import dialog_from_json, from_json, to_json
 from lllm_domain.testing import CountingIds
 from lllm_domain.usage import Cost, Usage
+
 from tests.support.memory_log import MemoryLogStore
 
 TASK = Prompt("task", "Solve {problem}", xml_tags=("answer",))
@@ -70,18 +70,22 @@ def test_initial_messages_are_logged_in_one_batch(log_store: MemoryLogStore) -> 
 
 
 def test_send_prompt_sets_the_top_prompt_and_send_message_does_not() -> None:
+    assert Dialog(ids=lambda: "y").top_prompt is None
     dialog = Dialog(ids=lambda: "x")
-    assert dialog.top_prompt is None
     message = dialog.send_prompt(TASK, {"problem": "p"})
     assert dialog.top_prompt is TASK
     assert message.role is Role.USER and message.prompt_path == "task"
     dialog.send_prompt(TASK.exception_handler, {"error_message": "e"}, set_top=False)
     assert dialog.top_prompt is TASK
-    note = dialog.send_message("hi", role=Role.TOOL, creator="fn", tool_call_id="c1",
-                               extra={"k": 1})  # fmt: skip
+    note = dialog.send_message(
+        "hi", role=Role.TOOL, creator="fn", tool_call_id="c1", extra={"k": 1}
+    )
     assert (note.role, note.creator, note.tool_call_id, dict(note.extra)) == (
-        Role.TOOL, "fn", "c1", {"k": 1},
-    )  # fmt: skip
+        Role.TOOL,
+        "fn",
+        "c1",
+        {"k": 1},
+    )
     assert dialog.top_prompt is TASK
     image = dialog.send_image("aGk=", caption="a cat", mime_type="image/jpeg")
     assert image.modality is Modality.IMAGE
@@ -180,20 +184,27 @@ def test_to_data_from_data_round_trip_resolves_the_top_prompt(top_path: str | No
     dialog.top_prompt = registry.resolve(top_path) if top_path else None
     dialog.append(
         Message(
-            Role.TOOL_CALL, "", "solver", modality=Modality.FUNCTION_CALL,
-            function_calls=(FunctionCall("c1", "add", {"a": 1}, '{"a": 1}', result=2,
-                                         result_text="2"),),
+            Role.TOOL_CALL,
+            "",
+            "solver",
+            modality=Modality.FUNCTION_CALL,
+            function_calls=(
+                FunctionCall("c1", "add", {"a": 1}, '{"a": 1}', result=2, result_text="2"),
+            ),
             attempts=(assistant_message("oops", errors=("Missing <answer>",)),),
         )
-    )  # fmt: skip
+    )
     data = dialog.to_data()
     assert data["top_prompt"] == top_path
     again = Dialog.from_data(data, prompts=registry)
     assert again.to_data() == data
     assert list(again) == list(dialog)
     assert (again.dialog_id, again.parent_id, again.session, again.agent_name) == (
-        "d-1", "p-0", "s", "solver",
-    )  # fmt: skip
+        "d-1",
+        "p-0",
+        "s",
+        "solver",
+    )
     if top_path is None:
         assert again.top_prompt is None
     else:

@@ -10,10 +10,10 @@ import pytest
 from attrs import define
 from hypothesis import given
 from hypothesis import strategies as st
-
 from lllm_domain.errors import PromptError
 from lllm_domain.function import Function, MCPServer, default_processor, json_schema_for, tool
 from lllm_domain.message import FunctionCall
+
 from tests.support.domain_builders import PROPERTY
 
 
@@ -165,7 +165,7 @@ def test_unannotated_or_unsupported_parameters_are_clear_errors() -> None:
     def untyped(a, b: int) -> None:  # type: ignore[no-untyped-def]
         """No type for a."""
 
-    with pytest.raises(PromptError, match="parameter 'a' .* has no type annotation"):
+    with pytest.raises(PromptError, match=r"parameter 'a' .* has no type annotation"):
         Function.from_callable(untyped)
 
     def weird(a: complex) -> None:
@@ -185,13 +185,17 @@ def test_invalid_names_and_required_without_parameters_are_rejected() -> None:
 def test_validate_checks_types_enums_and_items() -> None:
     fn = Function.from_callable(search)
     good = {
-        "query": "q", "limit": 1, "ratio": 1, "exact": False, "color": "red", "mode": "fast",
-        "tags": [1, 2], "note": None,
-    }  # fmt: skip
+        "query": "q",
+        "limit": 1,
+        "ratio": 1,
+        "exact": False,
+        "color": "red",
+        "mode": "fast",
+        "tags": [1, 2],
+        "note": None,
+    }
     assert fn.validate(good) == []
-    problems = fn.validate(
-        {**good, "limit": True, "color": "green", "tags": [1, "2"], "extra": 1}
-    )
+    problems = fn.validate({**good, "limit": True, "color": "green", "tags": [1, "2"], "extra": 1})
     assert problems == [
         "argument 'limit' must be of type integer, not True",
         "argument 'color' must be one of ['red', 'blue'], not 'green'",
@@ -260,10 +264,11 @@ def test_ainvoke_awaits_coroutines_and_falls_back_to_invoke() -> None:
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=8,
-)  # fmt: skip
+)
 
 
 @PROPERTY

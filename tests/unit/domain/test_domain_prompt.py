@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from lllm_domain.errors import ParseError, PromptError
 from lllm_domain.function import Function, MCPServer
 from lllm_domain.prompt import Prompt, template_variables
@@ -31,7 +30,7 @@ def test_render_with_missing_variable_names_it() -> None:
 
 def test_render_with_unlinked_function_is_an_error() -> None:
     p = Prompt("t", "go", functions=(Function("search", "Search", {"q": {"type": "string"}}),))
-    with pytest.raises(PromptError, match="'search'.*not linked"):
+    with pytest.raises(PromptError, match=r"'search'.*not linked"):
         p.render()
     linked = p.link_function("search", echo)
     assert linked.render() == "go"
@@ -41,7 +40,7 @@ def test_render_with_unlinked_function_is_an_error() -> None:
 
 def test_link_function_with_unknown_name_lists_the_declared_ones() -> None:
     p = Prompt("t", "go", functions=(Function("search"),))
-    with pytest.raises(PromptError, match="no function 'fetch'.*search"):
+    with pytest.raises(PromptError, match=r"no function 'fetch'.*search"):
         p.link_function("fetch", echo)
 
 

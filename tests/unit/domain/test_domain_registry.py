@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from lllm_domain.errors import RegistryError
 from lllm_domain.prompt import Prompt
 from lllm_domain.registry import (
@@ -57,8 +56,11 @@ def test_missing_key_suggests_the_closest_or_lists_all() -> None:
         "no widget registered as 'analysis/sumary'; did you mean 'analysis/summary'"
     )
     assert "writer" not in str(info.value)
-    with pytest.raises(RegistryError, match=r"\(registered: analysis/critic, analysis/summary, "
-                                            r"writer\)"):  # fmt: skip
+    with pytest.raises(
+        RegistryError,
+        match=r"\(registered: analysis/critic, analysis/summary, "
+        r"writer\)",
+    ):
         registry.get("zzz")
     with pytest.raises(RegistryError, match="non-empty key"):
         registry.register("", 1)
@@ -121,7 +123,7 @@ def test_register_proxy_as_call_and_decorator() -> None:
 
     assert mine.get("finance/fmp") is Fmp
     assert mine.origin("finance/fmp") == f"{__name__}.{Fmp.__qualname__}"
-    with pytest.raises(RegistryError, match="Fmp.*Other"):
+    with pytest.raises(RegistryError, match=r"Fmp.*Other"):
         register_proxy("finance/fmp", Other, registry=mine)
     assert register_proxy("finance/fmp", Other, replace=True, registry=mine) is Other
     assert "finance/fmp" not in default_proxies

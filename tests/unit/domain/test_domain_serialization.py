@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
-
 from lllm_domain.dialog import Dialog
 from lllm_domain.message import FunctionCall, Message, Role
 from lllm_domain.registry import PromptRegistry
@@ -21,6 +20,7 @@ from lllm_domain.serialization import (
     to_json,
 )
 from lllm_domain.usage import Usage
+
 from tests.support.domain_builders import PROPERTY
 from tests.support.domain_strategies import function_calls, messages
 

@@ -6,7 +6,6 @@ import asyncio
 from typing import Any
 
 import pytest
-
 from lllm_domain.config import AgentConfig, SystemConfig
 from lllm_domain.errors import ConfigError
 from lllm_domain.limits import CallLimits
@@ -22,6 +21,7 @@ from lllm_domain.system import (
     build_system,
 )
 from lllm_domain.testing import CountingIds, FakeClock, ScriptedCaller
+
 from tests.support.memory_log import MemoryLogStore
 
 SYSTEMS = SystemRegistry()
@@ -111,8 +111,9 @@ def test_build_system_by_type_name_and_run_a_session() -> None:
     assert agent.caller is caller
     assert dict(agent.model_args) == {"seed": 5, "temperature": 0.3}
     # Agent overrides win; the rest come from the system config.
-    assert agent.limits == CallLimits(max_exception_retry=4, max_interrupt_times=2,
-                                      max_llm_recall=0)  # fmt: skip
+    assert agent.limits == CallLimits(
+        max_exception_retry=4, max_interrupt_times=2, max_llm_recall=0
+    )
     assert system.call("what is 6*7?") == "42"
     assert system.session == "demo-r-1"
     (start,) = [r.data for r in log.read("sessions", "demo-r-1")]
@@ -125,8 +126,7 @@ def test_build_system_by_type_name_and_run_a_session() -> None:
 def test_unknown_system_prompt_path_is_a_config_error_naming_the_closest() -> None:
     runtime, _ = make_runtime({"m1": ScriptedCaller()})
     with pytest.raises(ConfigError) as info:
-        build_system(config(system_prompt_path="solver/sytem"), runtime=runtime,
-                     registry=SYSTEMS)  # fmt: skip
+        build_system(config(system_prompt_path="solver/sytem"), runtime=runtime, registry=SYSTEMS)
     message = str(info.value)
     assert message.startswith("agent_configs.solver.system_prompt_path: ")
     assert "did you mean 'solver/system'" in message
@@ -135,7 +135,7 @@ def test_unknown_system_prompt_path_is_a_config_error_naming_the_closest() -> No
 def test_unknown_system_type_is_a_config_error() -> None:
     runtime, _ = make_runtime({"m1": ScriptedCaller()})
     cfg = SystemConfig(name="demo", system_type="Solvr")
-    with pytest.raises(ConfigError, match="system config 'demo'.*did you mean 'Solver'"):
+    with pytest.raises(ConfigError, match=r"system config 'demo'.*did you mean 'Solver'"):
         build_system(cfg, runtime=runtime, registry=SYSTEMS)
 
 
@@ -158,7 +158,7 @@ def test_model_cards_check_agent_args_when_the_system_is_built() -> None:
     card = ModelCard("m1", allowed_args=("temperature",))
     caller = ScriptedCaller()
     runtime, _ = make_runtime({"m1": caller}, model_cards=lambda name: card)
-    with pytest.raises(ConfigError, match="does not accept argument.*'seed'"):
+    with pytest.raises(ConfigError, match=r"does not accept argument.*'seed'"):
         build_system(config(model_args={"seed": 1}), runtime=runtime, registry=SYSTEMS)
     system = build_system(config(temperature=1.0), runtime=runtime, registry=SYSTEMS)
     assert system.agents["solver"].model_card is card

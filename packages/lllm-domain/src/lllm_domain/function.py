@@ -197,9 +197,15 @@ class Function:
         )
 
 
+@typing.overload
+def tool(fn: Callable[..., Any], *, name: str | None = None, strict: bool = False) -> Function: ...
+@typing.overload
+def tool(
+    fn: None = None, *, name: str | None = None, strict: bool = False
+) -> Callable[[Callable[..., Any]], Function]: ...
 def tool(
     fn: Callable[..., Any] | None = None, *, name: str | None = None, strict: bool = False
-) -> Any:
+) -> Function | Callable[[Callable[..., Any]], Function]:
     """Decorator form of :meth:`Function.from_callable`: ``@tool`` or ``@tool(strict=True)``."""
 
     def wrap(f: Callable[..., Any]) -> Function:
