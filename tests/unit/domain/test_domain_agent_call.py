@@ -142,6 +142,19 @@ def test_parse_retries_exhausted_raise_with_every_attempt_and_the_dialog() -> No
     assert isinstance(err.__cause__, ParseError)
 
 
+def test_failed_attempts_ride_on_the_turn_that_settles_them() -> None:
+    counter = Counter()
+    agent, caller, _ = make_agent(["bad", tool_calls(call("add", a=1, b=2)), "bad again", ANSWER])
+    dialog = agent.init_dialog()
+    result = agent.call(dialog, add_prompt(counter), {"question": "q"})
+    assert roles(dialog) == ["system", "user", "tool_call", "tool", "assistant"]
+    assert [a.content for a in dialog[2].attempts] == ["bad"]
+    assert [a.content for a in result.message.attempts] == ["bad again"]
+    # After the tool round the working copy starts afresh from the returned dialog.
+    assert [m.content for m in caller.requests[2].messages] == [m.content for m in dialog[:4]]
+    assert counter.calls == [(1, 2)]
+
+
 def test_zero_exception_retries_fail_on_the_first_bad_reply() -> None:
     agent, caller, _ = make_agent(["bad", ANSWER], limits=CallLimits(max_exception_retry=0))
     with pytest.raises(ParseRetriesExhaustedError):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from attrs import define
 from hypothesis import given
 from hypothesis import strategies as st
 from lllm_domain.dialog import Dialog
-from lllm_domain.message import FunctionCall, Message, Role
+from lllm_domain.message import FunctionCall, Message, Modality, Role
 from lllm_domain.registry import PromptRegistry
 from lllm_domain.serialization import (
     dialog_from_json,
@@ -68,3 +69,27 @@ def test_plain_data_is_small_and_uses_plain_values() -> None:
     assert to_data(Usage(1, 2)) == {"input_tokens": 1, "output_tokens": 2}
     assert structure({"input_tokens": 3}, Usage) == Usage(3)
     assert to_json({"a": [1]}) == b'{"a":[1]}'
+
+
+def test_enums_become_their_plain_values() -> None:
+    """Regression: Role and Modality (StrEnums) used to stay enum objects in plain data, which
+    YAML dumpers and other strict consumers reject."""
+    message = Message(Role.TOOL_CALL, "", "a", modality=Modality.FUNCTION_CALL)
+    data = message_to_data(message)
+    assert type(data["role"]) is str and data["role"] == "tool_call"
+    assert type(data["modality"]) is str and data["modality"] == "function_call"
+    assert type(to_data(Role.USER)) is str
+    assert message_from_data(data) == message
+
+
+def test_structured_output_payload_is_stored_as_plain_data() -> None:
+    """``parsed`` is typed Any, so an attrs payload comes back as its plain form (a dict)."""
+
+    @define(frozen=True)
+    class Answer:
+        value: int
+
+    message = Message(Role.ASSISTANT, '{"value": 1}', "a", parsed=Answer(1))
+    again = message_from_json(to_json(message))
+    assert again.parsed == {"value": 1}
+    assert again.replace(parsed=Answer(1)) == message
