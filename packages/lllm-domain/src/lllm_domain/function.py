@@ -108,6 +108,11 @@ class Function:
             return call.with_error(f"invalid arguments for {self.name!r}: " + "; ".join(problems))
         if self.callable is None:
             return call.with_error(f"function {self.name!r} is not linked to any code")
+        if inspect.iscoroutinefunction(self.callable):
+            return call.with_error(
+                f"function {self.name!r} is async and cannot run in a sync agent call; "
+                "use Agent.acall"
+            )
         try:
             result = self.callable(**self._call_arguments(call))
         except Exception as exc:  # a tool's failure is data for the model, not a crash
