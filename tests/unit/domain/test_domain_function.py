@@ -262,6 +262,18 @@ def test_ainvoke_awaits_coroutines_and_falls_back_to_invoke() -> None:
     assert done.error is not None and "missing required argument 'query'" in done.error
 
 
+def test_async_tool_in_sync_invoke_is_an_error_result_and_strict_null_applies_async() -> None:
+    async def fetch(key: str, limit: int = 2) -> str:
+        """Fetch."""
+        return f"{key}:{limit}"
+
+    fn = Function.from_callable(fetch, strict=True)
+    done = fn.invoke(FunctionCall("c", "fetch", {"key": "k", "limit": None}))
+    assert done.error is not None and "is async and cannot run in a sync agent call" in done.error
+    awaited = asyncio.run(fn.ainvoke(FunctionCall("c", "fetch", {"key": "k", "limit": None})))
+    assert awaited.result == "k:2"
+
+
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
     lambda inner: (
