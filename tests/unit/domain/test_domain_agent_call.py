@@ -280,6 +280,19 @@ def test_max_interrupt_times_appends_final_prompt_and_withholds_tools() -> None:
     assert result.content == ANSWER
 
 
+def test_zero_interrupt_times_offers_no_tools_at_all() -> None:
+    """Regression: max_interrupt_times=0 used to offer tools and run one round anyway."""
+    counter = Counter()
+    agent, caller, _ = make_agent(
+        [tool_calls(call("add", a=1, b=1)), ANSWER], limits=CallLimits(max_interrupt_times=0)
+    )
+    result = agent.call(agent.init_dialog(), add_prompt(counter), {"question": "q"})
+    assert counter.calls == []
+    assert [r.tools for r in caller.requests] == [(), ()]
+    assert result.function_calls == ()
+    assert "Tools are not available" in caller.requests[1].messages[-1].content
+
+
 def test_tool_calls_after_the_limit_are_not_run_but_corrected() -> None:
     counter = Counter()
     agent, caller, _ = make_agent(
