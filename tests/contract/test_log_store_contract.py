@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from lllm_adapters.logs import LogStoreError
 from lllm_adapters.observability import Redactor
 from lllm_domain.dialog import Dialog
 from lllm_domain.message import assistant_message, user_message
 from lllm_domain.ports import LogStore
 from lllm_domain.serialization import message_from_data
+
 from tests.support.logs_stores import PERSISTENT_KINDS, STORE_KINDS, make_store
 
 WEIRD_NAMES = [
@@ -88,7 +88,7 @@ def test_session_names_are_data(kind: str, store: LogStore, name: str) -> None:
 
 def test_plain_data_round_trips(kind: str, store: LogStore) -> None:
     data = {
-        "text": "ünïcödé ☕ \n\t\"quoted\" \\ back",
+        "text": 'ünïcödé ☕ \n\t"quoted" \\ back',
         "nested": {"list": [1, 2.5, None, True, False, {"deep": []}]},
         "empty": {},
         "big": 2**53,
@@ -102,7 +102,7 @@ def test_unserializable_data_is_a_clear_error(kind: str, store: LogStore) -> Non
     if kind == "none":
         store.append("messages", "s", {"bad": object()})
         return
-    with pytest.raises(LogStoreError, match="'messages'.*session 's'"):
+    with pytest.raises(LogStoreError, match=r"'messages'.*session 's'"):
         store.append("messages", "s", {"bad": object()})
     assert store.read("messages", "s") == []
 
@@ -127,8 +127,11 @@ def test_records_are_redacted(kind: str, tmp_path: Path) -> None:
     store.append(
         "calls",
         "s",
-        {"text": f"key={secret}", "headers": {"Authorization": "Bearer abcdefghijk"},
-         "other": "sk-" + "a" * 40},
+        {
+            "text": f"key={secret}",
+            "headers": {"Authorization": "Bearer abcdefghijk"},
+            "other": "sk-" + "a" * 40,
+        },
     )
     [record] = store.read("calls", "s")
     assert secret not in str(record.data)
@@ -150,6 +153,8 @@ def test_a_dialog_logs_itself_through_the_store(kind: str, store: LogStore) -> N
     assert headers[1]["parent_id"] == dialog.dialog_id
     messages = [r.data for r in store.read("messages", "task")]
     assert [(m["dialog_id"], m["index"]) for m in messages] == [
-        (dialog.dialog_id, 0), (dialog.dialog_id, 1), (fork.dialog_id, 2)
+        (dialog.dialog_id, 0),
+        (dialog.dialog_id, 1),
+        (fork.dialog_id, 2),
     ]
     assert message_from_data(messages[1]["message"]) == dialog[1]

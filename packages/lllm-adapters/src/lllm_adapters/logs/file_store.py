@@ -8,7 +8,7 @@ an ignored temporary file. Because publishing never overwrites, several processe
 the same session: the loser of a race for a sequence number simply takes the next one.
 
 Session names are data: the folder is :func:`~lllm_adapters.logs.session_key.session_key` of the
-name, and the name itself is kept in ``_session.json`` beside the records.
+name, and the (redacted) name itself is kept in ``_session.json`` beside the records.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import msgspec
 from lllm_domain.ports import LogRecord
 
 from lllm_adapters.logs.record_codec import LogStoreError, decode_record, encode_record
-from lllm_adapters.logs.session_key import collection_key, session_key
+from lllm_adapters.logs.session_key import collection_key, session_hash, session_key
 from lllm_adapters.observability.redaction import Redactor
 
 _RECORD_NAME = re.compile(r"(\d{12})\.json")
@@ -56,6 +56,7 @@ class FileLogStore:
         self._guard = threading.Lock()
         self._locks: dict[Path, threading.Lock] = {}
         self._next: dict[Path, int] = {}
+        self._folders: dict[tuple[str, str], Path] = {}
 
     def __repr__(self) -> str:
         return f"FileLogStore({str(self.log_dir)!r}, durable={self.durable})"
@@ -108,10 +109,22 @@ class FileLogStore:
             os.unlink(tmp)
 
     def _folder(self, collection: str, session: str) -> Path:
-        folder = self.log_dir / collection_key(collection) / session_key(session)
+        cached = self._folders.get((collection, session))
+        if cached is not None:
+            return cached
+        # The slug is cosmetic (made from the redacted name, which depends on the environment);
+        # the hash is the identity, so an existing folder is found by its hash suffix.
+        redact = self._redactor.redact_text
+        parent = self.log_dir / collection_key(collection, readable=redact(collection))
+        folder = parent / session_key(session, readable=redact(session))
+        if not folder.exists() and parent.is_dir():
+            suffix = "-" + session_hash(session)
+            folder = next((p for p in parent.iterdir() if p.name.endswith(suffix)), folder)
         # Keys are built from a safe alphabet; this is a second line of defence.
         if folder.parent.parent != self.log_dir:
             raise LogStoreError(f"session {session!r} maps outside the log folder {self.log_dir}")
+        if folder.exists():
+            self._folders[(collection, session)] = folder
         return folder
 
     def _lock_for(self, folder: Path) -> threading.Lock:
@@ -128,7 +141,9 @@ class FileLogStore:
             name_file = folder / _NAME_FILE
             if not name_file.exists():
                 tmp = folder / f".tmp-{uuid.uuid4().hex}"
-                tmp.write_bytes(msgspec.json.encode({"session": session}))
+                tmp.write_bytes(
+                    self._redactor.redact_json(msgspec.json.encode({"session": session}))
+                )
                 if self.durable:
                     _fsync_file(tmp)
                 os.replace(tmp, name_file)

@@ -3,7 +3,9 @@
 Many threads and asyncio tasks may append at once: the store holds one connection guarded by a
 lock (SQLite lets one writer in at a time anyway), and other processes may share the file thanks
 to SQLite's own locking and a generous busy timeout. Records are indexed by (collection, session)
-and by (session, time). ``append_many`` writes a batch in one transaction.
+and by (session, time); sessions are looked up by their key (a hash of the full name) and the
+name is stored redacted, so a secret in a task text never lands in the database.
+``append_many`` writes a batch in one transaction.
 """
 
 from __future__ import annotations
@@ -20,20 +22,24 @@ from typing import Any
 from lllm_domain.ports import LogRecord
 
 from lllm_adapters.logs.record_codec import LogStoreError, decode_data, encode_data
+from lllm_adapters.logs.session_key import session_hash
 from lllm_adapters.observability.redaction import Redactor
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     id INTEGER PRIMARY KEY,
     collection TEXT NOT NULL,
+    session_key TEXT NOT NULL,
     session TEXT NOT NULL,
     time REAL NOT NULL,
     data BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS records_by_session ON records (collection, session, id);
-CREATE INDEX IF NOT EXISTS records_by_time ON records (session, time);
+CREATE INDEX IF NOT EXISTS records_by_session ON records (collection, session_key, id);
+CREATE INDEX IF NOT EXISTS records_by_time ON records (session_key, time);
 """
-_INSERT = "INSERT INTO records (collection, session, time, data) VALUES (?, ?, ?, ?)"
+_INSERT = (
+    "INSERT INTO records (collection, session_key, session, time, data) VALUES (?, ?, ?, ?, ?)"
+)
 
 
 class SQLiteLogStore:
@@ -103,7 +109,7 @@ class SQLiteLogStore:
             self._execute(
                 collection,
                 session,
-                lambda: self._db.execute(_INSERT, (collection, session, now, body)),
+                lambda: self._db.execute(_INSERT, (collection, *self._names(session), now, body)),
             )
 
     def append_many(
@@ -113,8 +119,9 @@ class SQLiteLogStore:
         if not records:
             return
         now = self._clock()
+        key, name = self._names(session)
         rows = [
-            (collection, session, now, encode_data(collection, session, r, self._redactor))
+            (collection, key, name, now, encode_data(collection, session, r, self._redactor))
             for r in records
         ]
 
@@ -129,6 +136,10 @@ class SQLiteLogStore:
 
         with self._lock:
             self._execute(collection, session, write)
+
+    def _names(self, session: str) -> tuple[str, str]:
+        # Look-ups use the key (a hash of the full name); the stored name is redacted.
+        return session_hash(session), self._redactor.redact_text(session)
 
     def _execute(self, collection: str, session: str, action: Callable[[], object]) -> None:
         try:
@@ -145,8 +156,9 @@ class SQLiteLogStore:
         """Every record of (collection, session), in the order appended."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT time, data FROM records WHERE collection = ? AND session = ? ORDER BY id",
-                (collection, session),
+                "SELECT time, data FROM records WHERE collection = ? AND session_key = ? "
+                "ORDER BY id",
+                (collection, session_hash(session)),
             ).fetchall()
         return [LogRecord(seq, t, decode_data(data)) for seq, (t, data) in enumerate(rows)]
 
