@@ -13,8 +13,8 @@ from lllm_adapters.logs.record_codec import LogStoreError
 from lllm_adapters.logs.sqlite_store import SQLiteLogStore
 from lllm_adapters.observability.redaction import Redactor
 
-LOG_TYPES = ("sqlite", "local", "none")
-"""The log types :func:`open_log_store` knows (``files`` is accepted for ``local``)."""
+LOG_TYPES = ("sqlite", "localfile", "none")
+"""The log types :func:`open_log_store` knows (``local`` and ``files`` mean ``localfile``)."""
 
 SQLITE_FILE = "logs.sqlite3"
 """The database file name inside the log folder for ``sqlite``."""
@@ -27,7 +27,7 @@ def open_log_store(
     durable: bool = True,
     redactor: Redactor | None = None,
 ) -> LogStore:
-    """The log store for ``log_type``: ``sqlite`` (``<log_dir>/logs.sqlite3``), ``local``
+    """The log store for ``log_type``: ``sqlite`` (``<log_dir>/logs.sqlite3``), ``localfile``
     (JSON files under ``log_dir``) or ``none``."""
     kind = log_type.strip().lower()
     if kind == "none":
@@ -36,6 +36,6 @@ def open_log_store(
         raise LogStoreError(f"log type {log_type!r} needs a log folder (log_dir); none was given")
     if kind == "sqlite":
         return SQLiteLogStore(Path(log_dir) / SQLITE_FILE, durable=durable, redactor=redactor)
-    if kind in ("local", "files"):
+    if kind in ("local", "localfile", "files"):
         return FileLogStore(log_dir, durable=durable, redactor=redactor)
     raise LogStoreError(f"unknown log type {log_type!r}: use one of {', '.join(LOG_TYPES)}")
