@@ -49,10 +49,7 @@ def test_a_logged_run_replays_offline_with_an_identical_transcript(
         "what is 2+3?", session="replay 1"
     )
     assert _transcript(again) == _transcript(original)
-    assert (
-        again["deltas"] == original["deltas"] == ["The ", "answer ", "is ", "five.</report>"][:0]
-        or again["deltas"] == original["deltas"]
-    )
+    assert again["deltas"] == original["deltas"]
     assert len(original["deltas"]) > 1  # streamed, and replayed as the same stream
     assert replay.remaining == 0
     # The dialog ids differ between runs (random), the replay matched structurally.
