@@ -34,7 +34,7 @@ def _run(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def test_activities_merge_dialogs_messages_and_frontend_in_time_order(tmp_path: Path) -> None:
-    store, dialog, fork, *_ = _run(tmp_path)
+    store, *_ = _run(tmp_path)
     session = ReplaySession(store, "s")
     activities = session.activities()
     assert [a.time for a in activities] == sorted(a.time for a in activities)
@@ -45,7 +45,7 @@ def test_activities_merge_dialogs_messages_and_frontend_in_time_order(tmp_path: 
 
 
 def test_costs_count_every_reply_once_including_attempts(tmp_path: Path) -> None:
-    store, dialog, fork, first, second = _run(tmp_path)
+    store, _, _, first, second = _run(tmp_path)
     report = ReplaySession(store, "s").costs()
     assert first.message.attempts  # "no tag" was retried
     expected_usage = first.message.total_usage + second.message.total_usage

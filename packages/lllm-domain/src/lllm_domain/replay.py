@@ -306,6 +306,7 @@ class ReplaySession:
                 logged.append((activity.dialog_id, agent, activity.message))
         # Logged copies of attempts, keyed by their data; each is absorbed by one final reply.
         pending: dict[bytes, list[int]] = {}
+
         def key(message: Message) -> bytes:
             return msgspec.json.encode(message_to_data(message))
 
