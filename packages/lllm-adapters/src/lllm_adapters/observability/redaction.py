@@ -41,6 +41,16 @@ _AUTHORIZATION = re.compile(
 )
 _BEARER = re.compile(r"\b(bearer\s+)[A-Za-z0-9._~+/=\-]{8,}", re.IGNORECASE)
 _MIN_SECRET_LENGTH = 8
+_HINTS = ("sk-", "bearer", "authorization")
+"""Lower-case fragments every pattern needs: text with none of them (and no environment secret)
+is returned untouched without running the regular expressions — the common, fast case."""
+_JSON_HINTS = (
+    *(h.encode("ascii") for h in _HINTS),
+    b'key"',
+    b'token"',
+    b'secret"',
+    b'password"',
+)
 
 
 class Redactor:
@@ -49,7 +59,7 @@ class Redactor:
     Build one with :meth:`from_environment` (the usual way) or pass the ``secrets`` to hide.
     """
 
-    __slots__ = ("_literals", "placeholder", "secrets")
+    __slots__ = ("_byte_forms", "_forms", "_literals", "placeholder", "secrets")
 
     def __init__(self, secrets: Iterable[str] = (), *, placeholder: str = PLACEHOLDER) -> None:
         self.secrets: tuple[str, ...] = tuple(
@@ -61,6 +71,8 @@ class Redactor:
             forms.add(secret)
             # The form the secret takes inside a JSON string, so stored documents match too.
             forms.add(msgspec.json.encode(secret).decode("utf-8")[1:-1])
+        self._forms = tuple(forms)
+        self._byte_forms = tuple(f.encode("utf-8") for f in forms)
         self._literals: re.Pattern[str] | None = (
             re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)))
             if forms
@@ -80,6 +92,9 @@ class Redactor:
 
     def redact_text(self, text: str) -> str:
         """``text`` with every secret replaced by the placeholder."""
+        lowered = text.lower()
+        if not any(h in lowered for h in _HINTS) and not any(f in text for f in self._forms):
+            return text
         if self._literals is not None:
             text = self._literals.sub(self.placeholder, text)
         text = _API_KEY.sub(self.placeholder, text)
@@ -108,6 +123,11 @@ class Redactor:
 
     def redact_json(self, document: bytes) -> bytes:
         """A JSON document (UTF-8 bytes) with secrets removed; the result is still valid JSON."""
+        lowered = document.lower()
+        if not any(h in lowered for h in _JSON_HINTS) and not any(
+            f in document for f in self._byte_forms
+        ):
+            return document
         text = document.decode("utf-8")
         text = _JSON_SENSITIVE_VALUE.sub(lambda m: m.group(1) + '"' + self.placeholder + '"', text)
         return self.redact_text(text).encode("utf-8")
