@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import openai
 from agents import Agent, OpenAIChatCompletionsModel, Runner, function_tool, set_tracing_disabled
-from common import API_KEY, MODEL, POOL, SYSTEM, TASK, add
+from peer_task import API_KEY, MODEL, POOL, SYSTEM, TASK, add
 
 ADD = function_tool(add)
 

@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-from common import API_KEY, MODEL, POOL, SYSTEM, TASK, add
 from langchain.agents import create_agent
 from langchain_openai import ChatOpenAI
+from peer_task import API_KEY, MODEL, POOL, SYSTEM, TASK, add
 
 INPUT = {"messages": [{"role": "user", "content": TASK}]}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from common import API_KEY, MODEL, POOL, SYSTEM, TASK, add
 from lllm_adapters.openai import AsyncOpenAICaller, OpenAICaller, OpenAISettings
 from lllm_domain import Agent, AgentResult, CallLimits, Function, Prompt
+from peer_task import API_KEY, MODEL, POOL, SYSTEM, TASK, add
 
 SYSTEM_PROMPT = Prompt("bench/system", SYSTEM)
 TASK_PROMPT = Prompt(

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import openai
-from common import API_KEY, MODEL, POOL, SYSTEM, TASK, TOOLS, add
+from peer_task import API_KEY, MODEL, POOL, SYSTEM, TASK, TOOLS, add
 
 
 def _limits() -> httpx.Limits:

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 import openai
-from common import API_KEY, MODEL, POOL, SYSTEM, TASK, add
+from peer_task import API_KEY, MODEL, POOL, SYSTEM, TASK, add
 from pydantic_ai import Agent
 from pydantic_ai.models.openai import OpenAIChatModel
 from pydantic_ai.providers.openai import OpenAIProvider

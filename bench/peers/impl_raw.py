@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx2
-from common import API_KEY, MODEL, POOL, SYSTEM, TASK, TOOLS, add
+from peer_task import API_KEY, MODEL, POOL, SYSTEM, TASK, TOOLS, add
 
 HEADERS = {"authorization": f"Bearer {API_KEY}"}
 

@@ -120,7 +120,7 @@ def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "—"
     if unit == "ms":
-        return f"{value * 1e3:.2f} ms" if value < 0.1 else f"{value * 1e3:.0f} ms"
+        return f"{value * 1e3:.2f} ms" if value < 0.01 else f"{value * 1e3:.0f} ms"
     if unit == "s":
         return f"{value:.2f} s"
     return f"{value / 1024:.1f} MiB"

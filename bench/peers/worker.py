@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ToolCounter, check_answer, forbid_non_loopback
+from peer_task import ToolCounter, check_answer, forbid_non_loopback
 
 SEQ_WARMUP = 20
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import socket
+from collections.abc import Callable
 from typing import Any
 
 MODEL = "gpt-4o"
@@ -61,9 +62,10 @@ def check_answer(text: Any) -> None:
 _LOCAL = {"127.0.0.1", "localhost", "::1"}
 
 
-def forbid_non_loopback() -> None:
+def forbid_non_loopback() -> Callable[[], None]:
     """Make every connection or name lookup off 127.0.0.1 fail loudly (telemetry, tracing,
-    model-metadata fetches...): the benchmark must never reach the internet."""
+    model-metadata fetches...): the benchmark must never reach the internet. Returns a function
+    that lifts the guard."""
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
     real_getaddrinfo = socket.getaddrinfo
@@ -92,3 +94,10 @@ def forbid_non_loopback() -> None:
     socket.socket.connect = connect  # type: ignore[method-assign]
     socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
     socket.getaddrinfo = getaddrinfo
+
+    def lift() -> None:
+        socket.socket.connect = real_connect  # type: ignore[method-assign]
+        socket.socket.connect_ex = real_connect_ex  # type: ignore[method-assign]
+        socket.getaddrinfo = real_getaddrinfo
+
+    return lift
