@@ -87,7 +87,7 @@ def test_bad_arguments_exit_2_without_a_traceback(
 def test_user_errors_exit_2_with_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import lllm_cli.scaffold as scaffold
+    from lllm_cli import scaffold
 
     def broken(name: str, template: str, parent: Path) -> Path:
         raise ConfigError("something is wrong", file="lllm.toml", line=3)

@@ -30,9 +30,9 @@ def test_create_renders_names_in_contents_and_paths(tmp_path: Path, template: st
         if path.is_file() and path.suffix != ".png":
             assert PLACEHOLDER not in path.read_text(encoding="utf-8"), path
     assert 'name = "my_agent"' in (target / "lllm.toml").read_text(encoding="utf-8")
-    assert "system_type: my_agent" in (
-        target / "config" / "my_agent" / "default.yaml"
-    ).read_text(encoding="utf-8")
+    assert "system_type: my_agent" in (target / "config" / "my_agent" / "default.yaml").read_text(
+        encoding="utf-8"
+    )
     # Every template file has a counterpart in the project.
     expected = {f.path.replace(PLACEHOLDER, "my_agent") for f in template_files(template)}
     created = {p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file()}

@@ -141,7 +141,6 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
 
 def _report(exc: Exception) -> int:
     from cyclopts import CycloptsError
-
     from lllm_domain.errors import LLLMError
 
     if isinstance(exc, CycloptsError):

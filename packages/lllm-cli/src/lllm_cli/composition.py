@@ -23,8 +23,6 @@ MISSING_KEY_MESSAGE = (
     "run offline with LLLM's built-in scripted model"
 )
 
-_LOG_TYPES = {"localfile": "local", "local": "local", "files": "local", "sqlite": "sqlite"}
-
 
 @define(frozen=True, slots=True)
 class ModelChoice:
@@ -62,7 +60,7 @@ def open_logs(project: Project, config: SystemConfig) -> LogStore | None:
         return None
     from lllm_adapters.logs import open_log_store
 
-    return open_log_store(_LOG_TYPES.get(config.log_type, config.log_type), log_dir(project, config))
+    return open_log_store(config.log_type, log_dir(project, config))
 
 
 def find_logs(project: Project, config: SystemConfig | None) -> LogStore:
@@ -71,7 +69,7 @@ def find_logs(project: Project, config: SystemConfig | None) -> LogStore:
     from lllm_adapters.logs import open_log_store
 
     if config is None:
-        return open_log_store("local", project.root / "logs")
+        return open_log_store("localfile", project.root / "logs")
     store = open_logs(project, config)
     if store is None:
         raise CommandError(

@@ -114,15 +114,17 @@ def entry_from_activity(activity: Activity) -> Entry:
     if activity.kind == "sessions":
         event = str(data.get("event", "event"))
         meta = tuple(f"{k} {data[k]}" for k in ("system", "type") if data.get(k))
-        return Entry(activity.time, "session", f"session {event}", "", meta, _plain(data.get("task", "")))
-    if activity.kind == "dialogs":
-        meta = [f"dialog {data.get('dialog_id')}"]
-        if data.get("parent_id"):
-            meta.append(f"forked from {data['parent_id']}")
-        if data.get("top_prompt"):
-            meta.append(f"prompt {data['top_prompt']}")
         return Entry(
-            activity.time, "dialog", "new dialog", activity.agent_name or "", tuple(meta), ""
+            activity.time, "session", f"session {event}", "", meta, _plain(data.get("task", ""))
+        )
+    if activity.kind == "dialogs":
+        facts = [f"dialog {data.get('dialog_id')}"]
+        if data.get("parent_id"):
+            facts.append(f"forked from {data['parent_id']}")
+        if data.get("top_prompt"):
+            facts.append(f"prompt {data['top_prompt']}")
+        return Entry(
+            activity.time, "dialog", "new dialog", activity.agent_name or "", tuple(facts), ""
         )
     if activity.kind == "errors":
         details = tuple(

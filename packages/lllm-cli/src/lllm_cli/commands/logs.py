@@ -25,7 +25,7 @@ def _store(project: Path | None, config: Path | None, log_dir: Path | None) -> L
 
         if not log_dir.is_dir():
             raise CommandError(f"--log-dir {str(log_dir)!r} is not a folder; fix the path")
-        kind = "sqlite" if (log_dir / SQLITE_FILE).is_file() else "local"
+        kind = "sqlite" if (log_dir / SQLITE_FILE).is_file() else "localfile"
         return open_log_store(kind, log_dir)
     from lllm_cli.composition import find_logs
     from lllm_cli.project import open_project
@@ -49,9 +49,7 @@ def _session(store: LogStore, session: str) -> ReplaySession:
         if not close:
             close = [s for s in known if s.startswith(session)][:3]
         hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-        raise CommandError(
-            f"no logged session {session!r}{hint} (list them with `lllm logs list`)"
-        )
+        raise CommandError(f"no logged session {session!r}{hint} (list them with `lllm logs list`)")
     return ReplaySession(store, session)
 
 
@@ -77,9 +75,7 @@ def list_sessions(
         replay = ReplaySession(store, name)
         activities = replay.activities()
         start = activities[0].time if activities else 0.0
-        task = next(
-            (str(a.data.get("task", "")) for a in activities if a.kind == "sessions"), ""
-        )
+        task = next((str(a.data.get("task", "")) for a in activities if a.kind == "sessions"), "")
         rows.append((start, name, task, replay.costs().session.cost.total_usd))
     if not rows:
         print("No logged sessions yet; run `lllm run TASK` first.")

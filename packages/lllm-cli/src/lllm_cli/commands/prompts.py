@@ -22,7 +22,9 @@ def list_prompts(
 
     opened = open_project(project)
     if not len(opened.prompts):
-        print(f"No prompts found; add Prompt objects to the [prompts] folders of {opened.config_file}")
+        print(
+            f"No prompts found; add Prompt objects to the [prompts] folders of {opened.config_file}"
+        )
         return 0
     for path, prompt in opened.prompts.items():
         facts = []

@@ -24,13 +24,18 @@ def list_proxies(*, project: ProjectOption = None) -> int:
 
     opened = open_project(project)
     if not len(opened.proxies):
-        print(f"No proxies found; add Proxy classes to the [proxies] folders of {opened.config_file}")
+        print(
+            f"No proxies found; add Proxy classes to the [proxies] folders of {opened.config_file}"
+        )
         return 0
+    from lllm_domain.proxy import Proxy
+
     for path, proxy_cls in opened.proxies.items():
-        title = getattr(proxy_cls, "display_name", lambda: proxy_cls.__name__)()
-        print(f"{path}  ({title}) {getattr(proxy_cls, 'base_url', '')}")
-        endpoints = getattr(proxy_cls, "endpoints", dict)()
-        for key, spec in endpoints.items():
+        if not issubclass(proxy_cls, Proxy):
+            print(f"{path}  ({proxy_cls.__name__}: not a Proxy subclass)")
+            continue
+        print(f"{path}  ({proxy_cls.display_name()}) {proxy_cls.base_url}")
+        for key, spec in proxy_cls.endpoints().items():
             print(f"    {path}/{key}  {spec.method}  {spec.description}")
     return 0
 

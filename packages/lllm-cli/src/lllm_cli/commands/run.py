@@ -52,7 +52,7 @@ def run(
     from lllm_cli.terminal import make_frontend
 
     if not task.strip():
-        raise CommandError("the task is empty; pass what to ask, e.g. lllm run \"What is 2+3?\"")
+        raise CommandError('the task is empty; pass what to ask, e.g. lllm run "What is 2+3?"')
     choice = ModelChoice.from_option(model)
     opened = open_project(project)
     opened.import_system_module()

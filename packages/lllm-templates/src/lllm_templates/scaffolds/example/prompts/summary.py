@@ -1,7 +1,6 @@
 """The summarizer's prompts: structured output (a JSON object of a declared shape)."""
 
 from attrs import define
-
 from lllm_domain import Prompt
 
 

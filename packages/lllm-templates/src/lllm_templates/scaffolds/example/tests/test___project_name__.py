@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 from pathlib import Path
 
@@ -17,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_the_analyst_and_the_summarizer_produce_a_structured_report() -> None:
     prompts = PromptRegistry()
     discover(ROOT / "lllm.toml", prompts=prompts, enabled=True)
-    import system.system  # noqa: F401  (registers the system type)
+    importlib.import_module("system.system")  # registers the project's system type
 
     config = load_system_config(ROOT / "config" / "__project_name__" / "default.yaml")
     model = ScriptedCaller(
