@@ -58,8 +58,12 @@ class Entry:
 
 
 def _cost_text(message: Message) -> str | None:
-    cost = message.total_cost.total_usd if (message.cost or message.attempts) else None
-    return None if cost is None else f"${cost:.6f}"
+    if message.cost is None and not message.attempts:
+        return None
+    text = f"${message.total_cost.total_usd:.6f}"
+    if message.attempts:
+        text += f" incl. {len(message.attempts)} failed attempt(s)"
+    return text
 
 
 def _args(arguments: Mapping[str, Any]) -> str:
