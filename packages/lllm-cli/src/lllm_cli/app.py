@@ -123,6 +123,12 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(args)
+    if args == ["--version"]:
+        # Answered without building the app: scripts call this often and want it instant.
+        from lllm_cli import __version__
+
+        print(f"lllm {__version__}")
+        return 0
     app = build_app()
     try:
         result = app(args, exit_on_error=False, print_error=True)
