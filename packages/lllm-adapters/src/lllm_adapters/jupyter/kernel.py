@@ -12,12 +12,13 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from attrs import define, field
-from jupyter_client import AsyncKernelClient, AsyncKernelManager, BlockingKernelClient, KernelManager
+from jupyter_client.asynchronous.client import AsyncKernelClient
+from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
-
+from jupyter_client.manager import AsyncKernelManager, KernelManager
 from lllm_domain.message import EMPTY_MAPPING
 from lllm_domain.sandbox import KernelUnavailableError
 
@@ -63,8 +64,14 @@ class KernelLaunch:
         if self.argv is not None:
             return list(self.argv)
         if self.memory_limit is not None:
-            return [self.python, "-c", _LIMITED_LAUNCHER, str(int(self.memory_limit)), "-f",
-                    "{connection_file}"]
+            return [
+                self.python,
+                "-c",
+                _LIMITED_LAUNCHER,
+                str(int(self.memory_limit)),
+                "-f",
+                "{connection_file}",
+            ]
         return [self.python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
 
     def kernel_spec(self) -> KernelSpec:
@@ -85,7 +92,7 @@ class KernelLaunch:
         return env
 
 
-class _FixedSpecManager(KernelSpecManager):  # type: ignore[misc]
+class _FixedSpecManager(KernelSpecManager):
     """A kernel spec manager that knows exactly one spec: ours."""
 
     def __init__(self, spec: KernelSpec, **kwargs: Any) -> None:
@@ -97,6 +104,15 @@ class _FixedSpecManager(KernelSpecManager):  # type: ignore[misc]
 
 
 _KERNEL_NAME = "lllm-python"
+
+KERNEL_LOG_NAME = ".kernel.log"
+"""File in the session folder that receives the kernel process's own stdout and stderr
+(start-up warnings, crashes); cell output goes to the notebook, not here."""
+
+
+def _open_log(folder: Path) -> IO[bytes]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return (folder / KERNEL_LOG_NAME).open("ab")
 
 
 def _unavailable(what: str, exc: BaseException) -> KernelUnavailableError:
@@ -114,6 +130,7 @@ class LocalKernel:
         self.cwd = cwd
         self.manager: KernelManager | None = None
         self.client: BlockingKernelClient | None = None
+        self._log: IO[bytes] | None = None
 
     def start(self) -> BlockingKernelClient:
         """Launch the kernel and return a ready client."""
@@ -121,9 +138,16 @@ class LocalKernel:
             kernel_name=_KERNEL_NAME,
             kernel_spec_manager=_FixedSpecManager(self.launch.kernel_spec()),
         )
+        self._log = _open_log(self.cwd)
         try:
-            km.start_kernel(cwd=str(self.cwd), env=self.launch.kernel_env())
+            km.start_kernel(
+                cwd=str(self.cwd),
+                env=self.launch.kernel_env(),
+                stdout=self._log,
+                stderr=self._log,
+            )
         except Exception as exc:
+            self._close_log()
             raise _unavailable("start", exc) from exc
         self.manager = km
         return self._connect()
@@ -171,6 +195,12 @@ class LocalKernel:
             km, self.manager = self.manager, None
             if km.has_kernel:
                 km.shutdown_kernel(now=not km.is_alive())
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
 
 class RemoteKernel:
@@ -230,6 +260,7 @@ class AsyncLocalKernel:
         self.cwd = cwd
         self.manager: AsyncKernelManager | None = None
         self.client: AsyncKernelClient | None = None
+        self._log: IO[bytes] | None = None
 
     async def start(self) -> AsyncKernelClient:
         """Launch the kernel and return a ready client."""
@@ -237,9 +268,16 @@ class AsyncLocalKernel:
             kernel_name=_KERNEL_NAME,
             kernel_spec_manager=_FixedSpecManager(self.launch.kernel_spec()),
         )
+        self._log = _open_log(self.cwd)
         try:
-            await km.start_kernel(cwd=str(self.cwd), env=self.launch.kernel_env())
+            await km.start_kernel(
+                cwd=str(self.cwd),
+                env=self.launch.kernel_env(),
+                stdout=self._log,
+                stderr=self._log,
+            )
         except Exception as exc:
+            self._close_log()
             raise _unavailable("start", exc) from exc
         self.manager = km
         return await self._connect()
@@ -287,3 +325,9 @@ class AsyncLocalKernel:
             km, self.manager = self.manager, None
             if km.has_kernel:
                 await km.shutdown_kernel(now=not await km.is_alive())
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None

@@ -8,9 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import nbformat
-from nbformat import NotebookNode
-
+import nbformat as _nbformat_module
 from lllm_domain.sandbox import (
     Cell,
     CellIndexError,
@@ -21,6 +19,11 @@ from lllm_domain.sandbox import (
     ExecuteResult,
     StreamOutput,
 )
+from nbformat import NotebookNode
+
+# nbformat's functions carry no type hints; one Any-typed alias keeps mypy --strict precise
+# everywhere else.
+_nbformat: Any = _nbformat_module
 
 METADATA_KEY = "lllm"
 """Key of the notebook-level metadata block where the session's metadata is stored."""
@@ -43,7 +46,7 @@ class NotebookFile:
     @classmethod
     def new(cls, path: Path, metadata: Mapping[str, Any] | None = None) -> NotebookFile:
         """An empty notebook (not yet saved) with a Python kernel spec and our metadata."""
-        nb = nbformat.v4.new_notebook()
+        nb = _nbformat.v4.new_notebook()
         nb.metadata["kernelspec"] = {
             "name": "python3",
             "display_name": "Python 3 (ipykernel)",
@@ -56,7 +59,7 @@ class NotebookFile:
     @classmethod
     def load(cls, path: Path) -> NotebookFile:
         """Read a notebook from disk (upgraded to nbformat 4)."""
-        nb = nbformat.read(path, as_version=4)
+        nb = _nbformat.read(path, as_version=4)
         return cls(path, nb)
 
     @property
@@ -68,8 +71,8 @@ class NotebookFile:
         """Write the notebook to disk atomically (validated against the nbformat schema unless
         ``validate`` is False — validation is the slow part of a save)."""
         if validate:
-            nbformat.validate(self.notebook)
-        text = nbformat.v4.writes(self.notebook)
+            _nbformat.validate(self.notebook)
+        text = _nbformat.v4.writes(self.notebook)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".", suffix=".ipynb.tmp")
         try:
@@ -97,7 +100,9 @@ class NotebookFile:
     ) -> NotebookNode:
         """A new nbformat cell of ``kind``."""
         kind = CellKind(kind)
-        make = nbformat.v4.new_code_cell if kind is CellKind.CODE else nbformat.v4.new_markdown_cell
+        make = (
+            _nbformat.v4.new_code_cell if kind is CellKind.CODE else _nbformat.v4.new_markdown_cell
+        )
         node: NotebookNode = make(source=source, metadata=dict(metadata or {}))
         return node
 
@@ -129,7 +134,7 @@ class NotebookFile:
     ) -> None:
         """Store a code cell's outputs and execution count."""
         node = self.node(index)
-        node.outputs = [nbformat.from_dict(dict(o)) for o in outputs]
+        node.outputs = [_nbformat.from_dict(dict(o)) for o in outputs]
         node.execution_count = execution_count
 
     def cell(self, index: int) -> Cell:
@@ -169,7 +174,9 @@ def output_from_dict(output: Mapping[str, Any]) -> CellOutput:
     kind = output["output_type"]
     if kind == "stream":
         text = output.get("text", "")
-        return StreamOutput(name=output["name"], text="".join(text) if isinstance(text, list) else text)
+        return StreamOutput(
+            name=output["name"], text="".join(text) if isinstance(text, list) else text
+        )
     if kind == "execute_result":
         return ExecuteResult(
             data=dict(output.get("data", {})),
@@ -177,7 +184,9 @@ def output_from_dict(output: Mapping[str, Any]) -> CellOutput:
             metadata=dict(output.get("metadata", {})),
         )
     if kind == "display_data":
-        return DisplayData(data=dict(output.get("data", {})), metadata=dict(output.get("metadata", {})))
+        return DisplayData(
+            data=dict(output.get("data", {})), metadata=dict(output.get("metadata", {}))
+        )
     return ErrorOutput(
         ename=output.get("ename", ""),
         evalue=output.get("evalue", ""),

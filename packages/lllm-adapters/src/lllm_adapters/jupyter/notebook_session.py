@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from lllm_domain.errors import SandboxError
 from lllm_domain.sandbox import (
     Cell,
@@ -23,12 +21,14 @@ from lllm_domain.sandbox import (
     RunStatus,
     SessionMetadata,
 )
+
 from lllm_adapters.jupyter.init_cell import init_cell_source
 from lllm_adapters.jupyter.kernel import KernelLaunch
 from lllm_adapters.jupyter.notebook_file import (
     INIT_CELL_ROLE,
     METADATA_KEY,
     NotebookFile,
+    _nbformat,
     output_from_dict,
 )
 from lllm_adapters.jupyter.output_collector import DEFAULT_MAX_OUTPUT_CHARS, OutputCollector
@@ -125,7 +125,9 @@ class NotebookSession:
         source = init_cell_source(self._metadata)
         index = self.init_cell_index()
         if index is None:
-            node = self.notebook.new_node(source, CellKind.CODE, {METADATA_KEY: {"role": INIT_CELL_ROLE}})
+            node = self.notebook.new_node(
+                source, CellKind.CODE, {METADATA_KEY: {"role": INIT_CELL_ROLE}}
+            )
             self.notebook.insert(0, node)
         elif self.notebook.node(index).source != source:
             self.notebook.set_source(index, source)
@@ -187,11 +189,21 @@ class NotebookSession:
         collector.finish()
         outputs = list(collector.outputs)
         if status is RunStatus.KERNEL_DIED:
-            outputs.append(_error("KernelDied", "the kernel died while running this cell; it "
-                                  "was restarted and its state is lost"))
+            outputs.append(
+                _error(
+                    "KernelDied",
+                    "the kernel died while running this cell; it "
+                    "was restarted and its state is lost",
+                )
+            )
         elif status is RunStatus.TIMEOUT and restarted:
-            outputs.append(_error("CellTimeout", "the cell ran past its timeout and did not stop "
-                                  "when interrupted; the kernel was restarted"))
+            outputs.append(
+                _error(
+                    "CellTimeout",
+                    "the cell ran past its timeout and did not stop "
+                    "when interrupted; the kernel was restarted",
+                )
+            )
         self.notebook.set_outputs(index, outputs, collector.execution_count)
         self.save()
         return RunResult(
@@ -236,13 +248,13 @@ class NotebookSession:
         return {
             "name": self.name,
             "metadata": self._metadata.to_dict(),
-            "notebook": json.loads(nbformat.v4.writes(self.notebook.notebook)),
+            "notebook": json.loads(_nbformat.v4.writes(self.notebook.notebook)),
         }
 
     @staticmethod
     def write_from_dict(data: Mapping[str, Any], folder: Path) -> None:
         """Rebuild a session's notebook in ``folder`` from :meth:`to_dict` output."""
-        nb = nbformat.from_dict(dict(data["notebook"]))
+        nb = _nbformat.from_dict(dict(data["notebook"]))
         nb.metadata[METADATA_KEY] = {
             "session": data["name"],
             "metadata": dict(data.get("metadata") or {}),
@@ -251,4 +263,9 @@ class NotebookSession:
 
 
 def _error(ename: str, evalue: str) -> dict[str, Any]:
-    return {"output_type": "error", "ename": ename, "evalue": evalue, "traceback": [f"{ename}: {evalue}"]}
+    return {
+        "output_type": "error",
+        "ename": ename,
+        "evalue": evalue,
+        "traceback": [f"{ename}: {evalue}"],
+    }

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from jupyter_client import BlockingKernelClient
-
+from jupyter_client.blocking.client import BlockingKernelClient
 from lllm_domain.sandbox import RunResult, RunStatus
+
 from lllm_adapters.jupyter.kernel import LocalKernel, RemoteKernel
 from lllm_adapters.jupyter.notebook_session import NotebookSession
 from lllm_adapters.jupyter.output_collector import OutputCollector
@@ -52,7 +52,11 @@ class JupyterSession(NotebookSession):
         if self._client is not None:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        kernel = RemoteKernel(self.launch) if self.launch.remote else LocalKernel(self.launch, self.folder)
+        kernel: LocalKernel | RemoteKernel = (
+            RemoteKernel(self.launch)
+            if self.launch.remote
+            else LocalKernel(self.launch, self.folder)
+        )
         self._client = kernel.start()
         self._kernel = kernel
         self._run_init()
