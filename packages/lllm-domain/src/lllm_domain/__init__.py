@@ -1,6 +1,22 @@
 """LLLM's pure core: messages, prompts, parsers, dialogs, the agent-call state machine,
 registries and ports. Depends only on attrs, cattrs and msgspec; performs no I/O of its own."""
 
+from lllm_domain.agent import Agent
+from lllm_domain.agent_call import (
+    AgentCall,
+    AgentResult,
+    CallModel,
+    ModelFailed,
+    ModelReplied,
+    RunTool,
+    Sleep,
+    Slept,
+    ToolFinished,
+    run_async,
+    run_sync,
+)
+from lllm_domain.classification import abinary_classify, aclassify, binary_classify, classify
+from lllm_domain.config import AgentConfig, SystemConfig
 from lllm_domain.dialog import Dialog
 from lllm_domain.errors import (
     AgentCallError,
@@ -18,6 +34,7 @@ from lllm_domain.errors import (
     SandboxError,
 )
 from lllm_domain.function import Function, MCPServer, tool
+from lllm_domain.limits import Budget, CallLimits, RetryPolicy
 from lllm_domain.message import (
     Creator,
     FunctionCall,
@@ -56,14 +73,23 @@ from lllm_domain.registry import (
     register_proxy,
 )
 from lllm_domain.request import LLMRequest
+from lllm_domain.system import AsyncSystem, Runtime, System, build_agent, build_system
 from lllm_domain.usage import Cost, Usage
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Agent",
+    "AgentCall",
     "AgentCallError",
+    "AgentConfig",
+    "AgentResult",
     "AsyncLLMCaller",
+    "AsyncSystem",
+    "Budget",
     "BudgetExceededError",
+    "CallLimits",
+    "CallModel",
     "ClassificationError",
     "Clock",
     "ConfigError",
@@ -85,6 +111,8 @@ __all__ = [
     "Message",
     "Modality",
     "ModelCard",
+    "ModelFailed",
+    "ModelReplied",
     "NullFrontend",
     "ParseError",
     "ParseRetriesExhaustedError",
@@ -96,17 +124,31 @@ __all__ = [
     "ProxyRegistry",
     "Registry",
     "RegistryError",
+    "RetryPolicy",
     "Role",
+    "RunTool",
+    "Runtime",
     "SandboxError",
+    "Sleep",
+    "Slept",
+    "System",
     "SystemClock",
+    "SystemConfig",
     "SystemRegistry",
     "TagSpec",
     "TokenLogprob",
     "Tokenizer",
     "TokenizerProvider",
+    "ToolFinished",
     "ToolRuntime",
     "TopLogprob",
     "Usage",
+    "abinary_classify",
+    "aclassify",
+    "binary_classify",
+    "build_agent",
+    "build_system",
+    "classify",
     "default_parser",
     "default_prompts",
     "default_proxies",
@@ -114,5 +156,7 @@ __all__ = [
     "parse_tags",
     "register_prompt",
     "register_proxy",
+    "run_async",
+    "run_sync",
     "tool",
 ]

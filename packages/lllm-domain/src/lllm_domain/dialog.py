@@ -35,8 +35,16 @@ class Dialog:
     Forks share the (immutable) messages: a fork copies a list of references.
     """
 
-    __slots__ = ("_ids", "_log", "_messages", "agent_name", "dialog_id", "parent_id", "session",
-                 "top_prompt")
+    __slots__ = (
+        "_ids",
+        "_log",
+        "_messages",
+        "agent_name",
+        "dialog_id",
+        "parent_id",
+        "session",
+        "top_prompt",
+    )
 
     def __init__(
         self,
@@ -167,8 +175,9 @@ class Dialog:
     ) -> Message:
         """Append plain text as a message."""
         return self.append(
-            Message(role, text, creator, tool_call_id=tool_call_id, prompt_path=prompt_path,
-                    extra=extra)
+            Message(
+                role, text, creator, tool_call_id=tool_call_id, prompt_path=prompt_path, extra=extra
+            )
         )
 
     def send_prompt(
@@ -182,8 +191,9 @@ class Dialog:
         set_top: bool = True,
     ) -> Message:
         """Render ``prompt`` with ``args`` and append it; it becomes the top prompt."""
-        message = Message(role, prompt.render(args), creator, tool_call_id=tool_call_id,
-                          prompt_path=prompt.path)
+        message = Message(
+            role, prompt.render(args), creator, tool_call_id=tool_call_id, prompt_path=prompt.path
+        )
         if set_top:
             self.top_prompt = prompt
         return self.append(message)
@@ -198,13 +208,18 @@ class Dialog:
     ) -> Message:
         """Append an image (base64) with an optional caption."""
         return self.append(
-            Message(Role.USER, caption, creator, modality=Modality.IMAGE,
-                    image=Image(base64_data, mime_type))
+            Message(
+                Role.USER,
+                caption,
+                creator,
+                modality=Modality.IMAGE,
+                image=Image(base64_data, mime_type),
+            )
         )
 
     # -- copies ------------------------------------------------------------------------------
 
-    def fork(self, *, log: LogStore | None | bool = True) -> Dialog:
+    def fork(self, *, log: LogStore | bool | None = True) -> Dialog:
         """An independent copy whose ``parent_id`` points back here (messages are shared).
 
         ``log=True`` keeps this dialog's log store, ``False``/``None`` turns logging off for the
@@ -212,13 +227,13 @@ class Dialog:
         """
         return self._copy(self._messages, log)
 
-    def context_copy(self, n: int = 1, *, log: LogStore | None | bool = True) -> Dialog:
+    def context_copy(self, n: int = 1, *, log: LogStore | bool | None = True) -> Dialog:
         """A fork without the last ``n`` messages."""
         if n < 0:
             raise LLLMError(f"context_copy needs n >= 0, got {n}")
         return self._copy(self._messages[: len(self._messages) - n], log)
 
-    def _copy(self, messages: Sequence[Message], log: LogStore | None | bool) -> Dialog:
+    def _copy(self, messages: Sequence[Message], log: LogStore | bool | None) -> Dialog:
         store = self._log if log is True else (None if log is False else log)
         child = Dialog.__new__(Dialog)
         child._messages = list(messages)

@@ -10,7 +10,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from attrs import define, evolve, field
 
@@ -102,11 +102,14 @@ class Function:
             )
         problems = self.validate(call.arguments)
         if problems:
-            return call.with_error(
-                f"invalid arguments for {self.name!r}: " + "; ".join(problems)
-            )
+            return call.with_error(f"invalid arguments for {self.name!r}: " + "; ".join(problems))
         if self.callable is None:
             return call.with_error(f"function {self.name!r} is not linked to any code")
+        if inspect.iscoroutinefunction(self.callable):
+            return call.with_error(
+                f"function {self.name!r} is async and cannot run in a sync agent call; "
+                "use Agent.acall"
+            )
         try:
             result = self.callable(**call.arguments)
         except Exception as exc:  # a tool's failure is data for the model, not a crash
@@ -255,7 +258,8 @@ def _check_value(value: Any, spec: Mapping[str, Any], path: str) -> str | None:
             continue
         if isinstance(value, py):
             if t == "array" and "items" in spec:
-                for i, item in enumerate(value):
+                items = cast("Sequence[Any]", value)
+                for i, item in enumerate(items):
                     problem = _check_value(item, spec["items"], f"{path}[{i}]")
                     if problem:
                         return problem

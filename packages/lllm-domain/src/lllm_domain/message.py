@@ -15,7 +15,7 @@ EMPTY_MAPPING: Mapping[str, Any] = MappingProxyType({})
 """One shared empty mapping, so messages without metadata cost no extra memory."""
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     """Who a message speaks as, in API terms."""
 
     SYSTEM = "system"
@@ -27,7 +27,7 @@ class Role(str, enum.Enum):
     """An assistant turn that asks for tools."""
 
 
-class Modality(str, enum.Enum):
+class Modality(enum.StrEnum):
     """What kind of content a message holds."""
 
     TEXT = "text"

@@ -56,8 +56,9 @@ def parse_tags(text: str, spec: TagSpec) -> dict[str, Any]:
     return {"raw": text, "xml_tags": xml, "md_tags": md, "signal_tags": signals}
 
 
-def _missing(found: dict[str, list[str]], required: Iterable[str], text: str, *, md: bool
-             ) -> list[str]:
+def _missing(
+    found: dict[str, list[str]], required: Iterable[str], text: str, *, md: bool
+) -> list[str]:
     problems = []
     for tag in required:
         if found.get(tag):
@@ -67,9 +68,7 @@ def _missing(found: dict[str, list[str]], required: Iterable[str], text: str, *,
                 f"Missing the required Markdown block `{tag}`: write it as ```{tag}\n...\n```"
             )
         elif (_xml_pattern(tag).search(text) is None) and f"<{tag}>" in text:
-            problems.append(
-                f"The <{tag}> tag is not closed: write it as <{tag}>...</{tag}>"
-            )
+            problems.append(f"The <{tag}> tag is not closed: write it as <{tag}>...</{tag}>")
         else:
             problems.append(f"Missing the required tag <{tag}>: write it as <{tag}>...</{tag}>")
     return problems

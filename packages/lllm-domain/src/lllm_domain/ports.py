@@ -7,10 +7,9 @@ small enough (``lllm_domain.testing`` for fakes, :class:`SystemClock` here).
 
 from __future__ import annotations
 
-import asyncio
+import os
 import time
-import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -75,6 +74,8 @@ class SystemClock:
 
     async def asleep(self, seconds: float) -> None:
         """Async sleep."""
+        import asyncio  # imported here: asyncio costs ~20 ms at start-up
+
         await asyncio.sleep(seconds)
 
 
@@ -88,7 +89,7 @@ class IdGenerator(Protocol):
 
 def uuid_ids() -> str:
     """A random 32-hex-digit id."""
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 # -- Log store -------------------------------------------------------------------------------
@@ -280,9 +281,3 @@ class _self_context(AbstractContextManager["Frontend"]):
 
     def __exit__(self, *exc: object) -> None:
         return None
-
-
-def iter_records(records: Sequence[LogRecord]) -> Iterator[Mapping[str, Any]]:
-    """The data of each record, in order."""
-    for record in records:
-        yield record.data

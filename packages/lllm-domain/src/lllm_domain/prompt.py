@@ -148,8 +148,11 @@ class Prompt:
     def tag_spec_is_empty(self) -> bool:
         """Whether the default parser has no tags to look for."""
         return not (
-            self.xml_tags or self.md_tags or self.signal_tags
-            or self.required_xml_tags or self.required_md_tags
+            self.xml_tags
+            or self.md_tags
+            or self.signal_tags
+            or self.required_xml_tags
+            or self.required_md_tags
         )
 
     def render(self, args: Mapping[str, Any] = EMPTY_MAPPING, /, **kwargs: Any) -> str:

@@ -1,0 +1,3 @@
+"""The `lllm` command and the composition root."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,189 @@
+"""Agents: a named model endpoint with a system prompt, a caller and call limits."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any
+
+from attrs import define, field
+
+from lllm_domain.agent_call import (
+    AgentCall,
+    AgentResult,
+    ReplyParser,
+    parse_with_prompt,
+    run_async,
+    run_sync,
+)
+from lllm_domain.dialog import Dialog
+from lllm_domain.errors import AgentCallError, ConfigError
+from lllm_domain.limits import Budget, CallLimits
+from lllm_domain.message import EMPTY_MAPPING, Creator, Role
+from lllm_domain.model_card import ModelCard
+from lllm_domain.ports import (
+    AsyncLLMCaller,
+    Clock,
+    IdGenerator,
+    LLMCaller,
+    LogStore,
+    SystemClock,
+    uuid_ids,
+)
+from lllm_domain.prompt import Prompt
+from lllm_domain.request import DeltaCallback
+
+ERRORS = "errors"
+"""The log collection that receives a structured report for every failed agent call."""
+
+
+@define(slots=True)
+class Agent:
+    """A named model endpoint.
+
+    ``caller`` implements :class:`~lllm_domain.ports.LLMCaller` (for :meth:`call`) and/or
+    :class:`~lllm_domain.ports.AsyncLLMCaller` (for :meth:`acall`). When ``model_card`` is given
+    the model args are checked against it at construction, before any request.
+    """
+
+    name: str
+    system_prompt: Prompt
+    model: str
+    caller: LLMCaller | AsyncLLMCaller = field(repr=False)
+    model_args: Mapping[str, Any] = field(default=EMPTY_MAPPING)
+    api_type: str = "completion"
+    limits: CallLimits = field(factory=CallLimits)
+    log_store: LogStore | None = field(default=None, repr=False)
+    clock: Clock = field(factory=SystemClock, repr=False)
+    rng: random.Random = field(factory=random.Random, repr=False)
+    ids: IdGenerator = field(default=uuid_ids, repr=False)
+    model_card: ModelCard | None = field(default=None, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.model_card is not None:
+            self.model_card.check_args(self.model_args)
+        if self.api_type not in ("completion", "response"):
+            raise ConfigError(
+                f"agent {self.name!r}: api_type must be 'completion' or 'response', "
+                f"not {self.api_type!r}"
+            )
+
+    def init_dialog(
+        self, args: Mapping[str, Any] = EMPTY_MAPPING, *, session: str = "default"
+    ) -> Dialog:
+        """A new dialog seeded with the rendered system prompt."""
+        dialog = Dialog(session=session, agent_name=self.name, log=self.log_store, ids=self.ids)
+        dialog.send_prompt(
+            self.system_prompt, args, role=Role.SYSTEM, creator=Creator.SYSTEM, set_top=False
+        )
+        return dialog
+
+    def _machine(
+        self,
+        dialog: Dialog,
+        prompt: Prompt | None,
+        args: Mapping[str, Any],
+        budget: Budget | None,
+        reply_parser: ReplyParser,
+        on_delta: DeltaCallback | None,
+        model_args: Mapping[str, Any] | None,
+    ) -> AgentCall:
+        if prompt is not None:
+            dialog.send_prompt(prompt, args)
+        limits = self.limits
+        if budget is not None:
+            limits = CallLimits(
+                limits.max_exception_retry,
+                limits.max_interrupt_times,
+                limits.max_llm_recall,
+                limits.retry,
+                budget,
+            )
+        merged_args = self.model_args
+        if model_args:
+            merged_args = {**self.model_args, **model_args}
+            if self.model_card is not None:
+                self.model_card.check_args(merged_args)
+        return AgentCall(
+            dialog,
+            model=self.model,
+            agent_name=self.name,
+            model_args=merged_args,
+            limits=limits,
+            api_type=self.api_type,
+            rng=self.rng,
+            reply_parser=reply_parser,
+            on_delta=on_delta,
+        )
+
+    def call(
+        self,
+        dialog: Dialog,
+        prompt: Prompt | None = None,
+        args: Mapping[str, Any] = EMPTY_MAPPING,
+        *,
+        budget: Budget | None = None,
+        reply_parser: ReplyParser = parse_with_prompt,
+        on_delta: DeltaCallback | None = None,
+        model_args: Mapping[str, Any] | None = None,
+    ) -> AgentResult:
+        """Run one agent call on ``dialog`` (after sending ``prompt`` rendered with ``args``, if
+        given) and return the parsed final response, or raise
+        :class:`~lllm_domain.errors.AgentCallError`."""
+        if not isinstance(self.caller, LLMCaller):
+            raise ConfigError(
+                f"agent {self.name!r}: its caller {type(self.caller).__name__} has no sync "
+                "call(); use acall() or give the agent a sync caller"
+            )
+        machine = self._machine(dialog, prompt, args, budget, reply_parser, on_delta, model_args)
+        try:
+            return run_sync(machine, self.caller, self.clock)
+        except AgentCallError as exc:
+            self._report(exc)
+            raise
+
+    async def acall(
+        self,
+        dialog: Dialog,
+        prompt: Prompt | None = None,
+        args: Mapping[str, Any] = EMPTY_MAPPING,
+        *,
+        budget: Budget | None = None,
+        reply_parser: ReplyParser = parse_with_prompt,
+        on_delta: DeltaCallback | None = None,
+        model_args: Mapping[str, Any] | None = None,
+    ) -> AgentResult:
+        """The async form of :meth:`call`: same machine, same transcript."""
+        if not isinstance(self.caller, AsyncLLMCaller):
+            raise ConfigError(
+                f"agent {self.name!r}: its caller {type(self.caller).__name__} has no async "
+                "acall(); use call() or give the agent an async caller"
+            )
+        machine = self._machine(dialog, prompt, args, budget, reply_parser, on_delta, model_args)
+        try:
+            return await run_async(machine, self.caller, self.clock)
+        except AgentCallError as exc:
+            self._report(exc)
+            raise
+
+    def _report(self, exc: AgentCallError) -> None:
+        """Write a structured error report to the log store."""
+        store = self.log_store
+        if store is None or exc.dialog is None:
+            return
+        from lllm_domain.serialization import function_call_to_data, message_to_data
+
+        store.append(
+            ERRORS,
+            exc.dialog.session,
+            {
+                "agent_name": self.name,
+                "model": self.model,
+                "error_type": type(exc).__name__,
+                "message": str(exc),
+                "dialog_id": exc.dialog.dialog_id,
+                "attempts": [message_to_data(m) for m in exc.attempts],
+                "function_calls": [function_call_to_data(c) for c in exc.function_calls],
+                "api_errors": [e.describe() for e in exc.api_errors],
+            },
+        )

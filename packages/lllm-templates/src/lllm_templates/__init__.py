@@ -1,0 +1,1 @@
+"""Project scaffolds for `lllm create`."""
