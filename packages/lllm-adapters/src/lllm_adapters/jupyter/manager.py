@@ -9,10 +9,16 @@ from __future__ import annotations
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from lllm_domain.errors import SandboxError
-from lllm_domain.sandbox import SessionMetadata, SessionNotFoundError
+from lllm_domain.sandbox import (
+    AsyncSandboxSession,
+    Sandbox,
+    SandboxSession,
+    SessionMetadata,
+    SessionNotFoundError,
+)
 
 from lllm_adapters.jupyter.async_session import AsyncJupyterSession
 from lllm_adapters.jupyter.kernel import KernelLaunch
@@ -161,3 +167,15 @@ class AsyncJupyterSandbox(_Sessions[AsyncJupyterSession]):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.shutdown_all()
+
+
+if TYPE_CHECKING:
+    # mypy checks here that the adapters satisfy the domain's protocols.
+    def _session_conforms(s: JupyterSession) -> SandboxSession:
+        return s
+
+    def _async_session_conforms(s: AsyncJupyterSession) -> AsyncSandboxSession:
+        return s
+
+    def _sandbox_conforms(s: JupyterSandbox) -> Sandbox:
+        return s
