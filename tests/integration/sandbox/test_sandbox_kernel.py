@@ -9,7 +9,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from lllm_adapters.jupyter import JupyterSandbox, JupyterSession, KernelLaunch
 from lllm_domain.sandbox import (
     CellExecutionError,

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from lllm_adapters.jupyter import JupyterSandbox, OutputCollector, init_cell_source
 from lllm_adapters.jupyter.init_cell import CALL_FUNCTION_NAME, PROXY_RUNTIME_FACTORY
 from lllm_domain.errors import SandboxError
