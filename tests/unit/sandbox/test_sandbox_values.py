@@ -109,6 +109,8 @@ def test_init_cell_imports_the_proxy_runtime_only_when_proxies_are_active() -> N
     module, _, attr = PROXY_RUNTIME_FACTORY.partition(":")
     assert repr(module) in with_proxies and repr(attr) in with_proxies
     assert f"{CALL_FUNCTION_NAME} = " in with_proxies and "2024-01-01" in with_proxies
+    with pytest.raises(SandboxError, match="module:function"):
+        init_cell_source(SessionMetadata(proxies=("a/b",), proxy_runtime_factory="no_colon"))
 
 
 class _FakeSession:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from lllm_domain.errors import SandboxError
 from lllm_domain.sandbox import SessionMetadata
 
 PROXY_RUNTIME_FACTORY = "lllm_adapters.proxies:runtime_from_settings"
@@ -40,6 +41,11 @@ def init_cell_source(metadata: SessionMetadata) -> str:
     if metadata.uses_proxies:
         factory = metadata.proxy_runtime_factory or PROXY_RUNTIME_FACTORY
         module, _, attr = factory.partition(":")
+        if not module or not attr:
+            raise SandboxError(
+                f"proxy runtime factory {factory!r} is not of the form 'module:function'; "
+                "fix SessionMetadata.proxy_runtime_factory"
+            )
         settings = json.dumps(metadata.runtime_settings(), sort_keys=True, default=str)
         lines += [
             "import importlib as _lllm_importlib",
