@@ -21,6 +21,12 @@ def test_async_session_runs_times_out_recovers_and_restarts(tmp_path: Path) -> N
             stuck = await session.run_code("while True: pass", timeout=1.0)
             assert stuck.status is RunStatus.TIMEOUT
             assert (await session.run_code("x")).text() == "20\n"
+            # Concurrent runs are serialised; each gets its own outputs.
+            both = await asyncio.gather(
+                session.run_code("import time; time.sleep(0.2); print('a')"),
+                session.run_code("print('b')"),
+            )
+            assert [r.text() for r in both] == ["a\n", "b\n"]
             big = await session.run_code("print('y' * 100_000)")
             assert big.truncated
             died = await session.run_code("import os; os._exit(3)")

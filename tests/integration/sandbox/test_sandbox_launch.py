@@ -14,6 +14,7 @@ from lllm_adapters.jupyter import JupyterSession, KernelLaunch
 from lllm_domain.sandbox import RunStatus
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS is enforced on Linux")
 def test_memory_limit_turns_a_huge_allocation_into_memory_error(tmp_path: Path) -> None:
     launch = KernelLaunch(memory_limit=1024**3)
     with JupyterSession(tmp_path / "limited", launch=launch) as session:

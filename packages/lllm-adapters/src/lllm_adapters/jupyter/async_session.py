@@ -3,6 +3,7 @@ jupyter_client's async kernel manager and client."""
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import time
 from collections.abc import Mapping
@@ -38,6 +39,8 @@ class AsyncJupyterSession(NotebookSession):
             )
         self._kernel: AsyncLocalKernel | None = None
         self._client: AsyncKernelClient | None = None
+        # One run at a time: concurrent runs would read each other's kernel messages.
+        self._lock = asyncio.Lock()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], folder: Path, **kwargs: Any) -> AsyncJupyterSession:
@@ -52,6 +55,10 @@ class AsyncJupyterSession(NotebookSession):
 
     async def start(self) -> None:
         """Start the kernel and run the init cell, unless already started."""
+        async with self._lock:
+            await self._start()
+
+    async def _start(self) -> None:
         if self._client is not None:
             return
         kernel = AsyncLocalKernel(self.launch, self.folder)
@@ -66,8 +73,12 @@ class AsyncJupyterSession(NotebookSession):
 
     async def restart(self) -> None:
         """Restart the kernel (its state is lost) and re-run the init cell."""
+        async with self._lock:
+            await self._restart()
+
+    async def _restart(self) -> None:
         if self._kernel is None:
-            await self.start()
+            await self._start()
             return
         self._client = await self._kernel.restart()
         await self._run_init()
@@ -97,8 +108,9 @@ class AsyncJupyterSession(NotebookSession):
         node = self.notebook.node(index)
         if node.cell_type != "code":
             return RunResult(index=index, status=RunStatus.OK)
-        await self.start()
-        return await self._run(index, self._timeout(timeout))
+        async with self._lock:
+            await self._start()
+            return await self._run(index, self._timeout(timeout))
 
     async def run_code(self, source: str, timeout: float | None = None) -> RunResult:
         """Append a code cell with ``source`` and run it."""
@@ -108,10 +120,14 @@ class AsyncJupyterSession(NotebookSession):
         self, *, restart: bool = False, timeout: float | None = None
     ) -> list[RunResult]:
         """Run every code cell after the init cell in order; stop at the first that fails."""
+        async with self._lock:
+            return await self._run_all(restart, timeout)
+
+    async def _run_all(self, restart: bool, timeout: float | None) -> list[RunResult]:
         if restart:
-            await self.restart()
+            await self._restart()
         else:
-            await self.start()
+            await self._start()
         init = self.init_cell_index()
         results: list[RunResult] = []
         for index in range(len(self.notebook)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,6 +34,9 @@ class JupyterSession(NotebookSession):
         super().__init__(folder, **kwargs)
         self._kernel: LocalKernel | RemoteKernel | None = None
         self._client: BlockingKernelClient | None = None
+        # One run at a time: concurrent runs would read each other's kernel messages. Reentrant
+        # because a run that restarts the kernel runs the init cell.
+        self._lock = threading.RLock()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], folder: Path, **kwargs: Any) -> JupyterSession:
@@ -49,6 +53,10 @@ class JupyterSession(NotebookSession):
 
     def start(self) -> None:
         """Start the kernel and run the init cell, unless already started."""
+        with self._lock:
+            self._start()
+
+    def _start(self) -> None:
         if self._client is not None:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -68,8 +76,12 @@ class JupyterSession(NotebookSession):
 
     def restart(self) -> None:
         """Restart the kernel (its state is lost) and re-run the init cell."""
+        with self._lock:
+            self._restart()
+
+    def _restart(self) -> None:
         if self._kernel is None:
-            self.start()
+            self._start()
             return
         self._client = self._kernel.restart()
         self._run_init()
@@ -106,8 +118,9 @@ class JupyterSession(NotebookSession):
         node = self.notebook.node(index)
         if node.cell_type != "code":
             return RunResult(index=index, status=RunStatus.OK)
-        self.start()
-        return self._run(index, self._timeout(timeout))
+        with self._lock:
+            self._start()
+            return self._run(index, self._timeout(timeout))
 
     def run_code(self, source: str, timeout: float | None = None) -> RunResult:
         """Append a code cell with ``source`` and run it."""
@@ -115,10 +128,14 @@ class JupyterSession(NotebookSession):
 
     def run_all(self, *, restart: bool = False, timeout: float | None = None) -> list[RunResult]:
         """Run every code cell after the init cell in order; stop at the first that fails."""
+        with self._lock:
+            return self._run_all(restart, timeout)
+
+    def _run_all(self, restart: bool, timeout: float | None) -> list[RunResult]:
         if restart:
-            self.restart()
+            self._restart()
         else:
-            self.start()
+            self._start()
         init = self.init_cell_index()
         results: list[RunResult] = []
         for index in range(len(self.notebook)):
