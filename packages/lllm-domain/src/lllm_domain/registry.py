@@ -142,7 +142,9 @@ def register_prompt(
     prompt: Prompt, *, replace: bool = False, registry: PromptRegistry | None = None
 ) -> Prompt:
     """Register ``prompt`` (in the default registry unless one is given) and return it."""
-    return (registry or default_prompts).add(prompt, replace=replace)
+    # An empty registry is falsy (it has __len__), so test for None explicitly.
+    target = registry if registry is not None else default_prompts
+    return target.add(prompt, replace=replace)
 
 
 def register_proxy(
@@ -154,7 +156,7 @@ def register_proxy(
 ) -> Any:
     """Register a proxy class under ``path``; usable as a class decorator when ``proxy_cls`` is
     omitted: ``@register_proxy("finance/fmp")``."""
-    target = registry or default_proxies
+    target = registry if registry is not None else default_proxies
 
     def wrap(cls: type[Any]) -> type[Any]:
         target.register(path, cls, replace=replace, origin=f"{cls.__module__}.{cls.__qualname__}")

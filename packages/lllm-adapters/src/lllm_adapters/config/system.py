@@ -1,0 +1,312 @@
+"""Loading a system's runtime configuration (``config/<name>/default.yaml`` or ``.toml``) into
+:class:`lllm_domain.config.SystemConfig`.
+
+Every fault is a :class:`ConfigError` naming the file and line: malformed YAML/TOML, unknown
+keys (with the nearest valid key), wrong types, missing environment variables. String values
+may use ``${VAR}`` or ``${VAR:-default}``; secrets themselves should stay in the environment
+and be read by the adapters that need them, and :func:`system_config_to_data` never writes a
+secret-looking environment value back out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import os
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+import yaml
+from lllm_domain.config import SystemConfig
+from lllm_domain.errors import ConfigError
+from lllm_domain.registry import PromptRegistry
+
+from lllm_adapters.config.source import (
+    KeyPath,
+    suggest,
+    toml_error,
+    toml_lines,
+    yaml_error,
+    yaml_lines,
+)
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
+
+
+class _Located:
+    """The file being loaded and where its keys are, for error messages."""
+
+    def __init__(self, file: Path, lines: dict[KeyPath, int]) -> None:
+        self.file = file
+        self.lines = lines
+
+    def error(self, message: str, path: KeyPath) -> ConfigError:
+        line = None
+        for n in range(len(path), 0, -1):
+            line = self.lines.get(path[:n])
+            if line is not None:
+                break
+        where = ".".join(path)
+        return ConfigError(
+            f"{where}: {message}" if where else message, file=str(self.file), line=line
+        )
+
+
+def read_config_file(path: str | os.PathLike[str]) -> tuple[Any, dict[KeyPath, int]]:
+    """Parse a YAML or TOML file; return the data and the line of every key."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file: {exc.strerror}", file=str(file)) from None
+    suffix = file.suffix.lower()
+    if suffix == ".toml":
+        try:
+            data: Any = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise toml_error(exc, file) from None
+        return data, toml_lines(text, data)
+    if suffix in (".yaml", ".yml"):
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise yaml_error(exc, file) from None
+        return data, yaml_lines(text)
+    raise ConfigError(
+        f"unsupported config format {suffix or '(no suffix)'!r}; use .yaml, .yml or .toml",
+        file=str(file),
+    )
+
+
+def load_system_config(
+    path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None
+) -> SystemConfig:
+    """Read ``path`` (YAML or TOML) into a :class:`SystemConfig`."""
+    file = Path(path)
+    data, lines = read_config_file(file)
+    where = _Located(file, lines)
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise where.error(f"the file must hold a mapping of settings, not {_kind(data)}", ())
+    env = os.environ if environ is None else environ
+    data = _interpolate(data, env, where, ())
+    config: SystemConfig = _build(SystemConfig, data, where, ())
+    return config
+
+
+def _interpolate(value: Any, env: Mapping[str, str], where: _Located, path: KeyPath) -> Any:
+    if isinstance(value, str):
+
+        def replace(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            raise where.error(
+                f"environment variable {name} is not set; set it or write ${{{name}:-default}}",
+                path,
+            )
+
+        return _ENV_REF.sub(replace, value)
+    if isinstance(value, Mapping):
+        return {k: _interpolate(v, env, where, (*path, str(k))) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, env, where, path) for v in value]
+    return value
+
+
+def _build(cls: type[Any], data: Mapping[str, Any], where: _Located, path: KeyPath) -> Any:
+    fields = {a.name: a for a in attrs.fields(cls) if a.init}
+    hints = typing.get_type_hints(cls)
+    for key in data:
+        if key not in fields:
+            raise where.error(
+                f"unknown key {key!r}{suggest(str(key), fields)}; valid keys are "
+                f"{', '.join(fields)}",
+                (*path, str(key)),
+            )
+    missing = [
+        name for name, a in fields.items() if a.default is attrs.NOTHING and name not in data
+    ]
+    if missing:
+        raise where.error(f"missing required key(s) {', '.join(map(repr, missing))}", path)
+    values = {key: _convert(value, hints[key], where, (*path, key)) for key, value in data.items()}
+    try:
+        return cls(**values)
+    except ConfigError as exc:
+        raise where.error(str(exc), path) from None
+    except (TypeError, ValueError) as exc:
+        raise where.error(f"invalid settings: {exc}", path) from None
+
+
+def _describe(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if tp is type(None):
+        return "null"
+    if origin is Literal:
+        return " or ".join(repr(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in args)
+    if origin is tuple:
+        return f"a list of {_describe(args[0])}" if args else "a list"
+    if origin in (Mapping, dict) or tp is Mapping:
+        if args and attrs.has(args[1]):
+            return f"a mapping of names to {args[1].__name__} settings"
+        return "a mapping"
+    if tp is dt.date:
+        return "a date (YYYY-MM-DD)"
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(
+        tp, getattr(tp, "__name__", str(tp))
+    )
+
+
+def _kind(value: Any) -> str:
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "a boolean",
+        list: "a list",
+        dict: "a mapping",
+        type(None): "null",
+    }.get(type(value), type(value).__name__) + f" ({value!r})"
+
+
+def _convert(value: Any, tp: Any, where: _Located, path: KeyPath) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+
+    def wrong() -> ConfigError:
+        return where.error(f"expected {_describe(tp)}, got {_kind(value)}", path)
+
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        for option in args:
+            if option is type(None):
+                continue
+            try:
+                return _convert(value, option, where, path)
+            except ConfigError:
+                continue
+        raise wrong()
+    if origin is Literal:
+        if value in args:
+            return value
+        raise where.error(
+            f"expected {_describe(tp)}, got {value!r}{suggest(str(value), map(str, args))}", path
+        )
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise wrong()
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise wrong()
+    if tp is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise wrong()
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise wrong()
+    if tp is dt.date:
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                raise wrong() from None
+        raise wrong()
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise wrong()
+        return tuple(_convert(v, args[0], where, path) for v in value)
+    if origin in (Mapping, dict):
+        if not isinstance(value, Mapping):
+            raise wrong()
+        item_tp = args[1] if args else Any
+        if attrs.has(item_tp):
+            result = {}
+            for name, item in value.items():
+                if not isinstance(item, Mapping):
+                    raise where.error(
+                        f"expected {item_tp.__name__} settings (a mapping), got {_kind(item)}",
+                        (*path, str(name)),
+                    )
+                result[str(name)] = _build(item_tp, item, where, (*path, str(name)))
+            return result
+        return {str(k): _convert(v, item_tp, where, (*path, str(k))) for k, v in value.items()}
+    return value
+
+
+def check_prompt_paths(
+    config: SystemConfig, prompts: PromptRegistry, *, file: str | os.PathLike[str] | None = None
+) -> None:
+    """Raise :class:`ConfigError` when an agent's ``system_prompt_path`` names no registered
+    prompt, listing the closest registered paths."""
+    lines: dict[KeyPath, int] = {}
+    if file is not None and Path(file).suffix.lower() in (".yaml", ".yml"):
+        lines = yaml_lines(Path(file).read_text(encoding="utf-8"))
+    for name, agent in config.agent_configs.items():
+        root = agent.system_prompt_path.partition("::")[0]
+        if root in prompts:
+            continue
+        close = difflib.get_close_matches(root, prompts.keys(), n=3, cutoff=0.4)
+        hint = (
+            f"closest registered paths: {', '.join(map(repr, close))}"
+            if close
+            else f"registered prompts: {', '.join(prompts.keys()) or 'none (did discovery run?)'}"
+        )
+        key = ("agent_configs", name, "system_prompt_path")
+        raise ConfigError(
+            f"agent_configs.{name}.system_prompt_path {agent.system_prompt_path!r} names no "
+            f"registered prompt; {hint}",
+            file=None if file is None else str(file),
+            line=lines.get(key),
+        )
+
+
+def system_config_to_data(
+    config: SystemConfig, *, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Plain data of ``config`` (dates as ISO strings), with any value equal to a
+    secret-looking environment variable (``*KEY*``, ``*TOKEN*``, ``*SECRET*``...) written as
+    ``${NAME}`` instead, so saving a config never writes a secret."""
+    env = os.environ if environ is None else environ
+    secrets = {v: k for k, v in env.items() if _SECRET_NAME.search(k) and len(v) >= 4}
+
+    def plain(value: Any) -> Any:
+        if attrs.has(type(value)):
+            return {a.name: plain(getattr(value, a.name)) for a in attrs.fields(type(value))}
+        if isinstance(value, Mapping):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, str) and value in secrets:
+            return "${" + secrets[value] + "}"
+        return value
+
+    result: dict[str, Any] = plain(config)
+    return result

@@ -1,0 +1,371 @@
+"""The Chat Completions wire format: request bodies, whole replies and SSE stream chunks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from lllm_domain.errors import ConfigError
+from lllm_domain.message import Message, Role, TokenLogprob, TopLogprob
+from lllm_domain.model_card import ModelCard
+from lllm_domain.request import LLMRequest
+from lllm_domain.usage import Usage
+
+from lllm_adapters.openai.errors import InvalidResponseError
+from lllm_adapters.openai.reply import Reply
+from lllm_adapters.openai.request_args import checked_args, image_url, output_schema
+
+_encoder = msgspec.json.Encoder()
+
+# -- request ---------------------------------------------------------------------------------
+
+
+def chat_message(message: Message) -> dict[str, Any]:
+    """One domain message as a Chat Completions message.
+
+    Tool-call turns become assistant messages with ``tool_calls`` and tool results ``tool``
+    messages, so a dialog reloaded from a log can be sent again as it was.
+    """
+    role = message.role
+    if role is Role.TOOL_CALL:
+        return {
+            "role": "assistant",
+            "content": message.content or None,
+            "tool_calls": [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {
+                        "name": call.name,
+                        "arguments": call.raw_arguments
+                        if call.raw_arguments is not None
+                        else _encoder.encode(dict(call.arguments)).decode(),
+                    },
+                }
+                for call in message.function_calls
+            ],
+        }
+    if role is Role.TOOL:
+        if message.tool_call_id is None:
+            return {"role": "user", "content": message.content}
+        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+    if message.image is not None and role is Role.USER:
+        parts: list[dict[str, Any]] = []
+        if message.content:
+            parts.append({"type": "text", "text": message.content})
+        url: dict[str, Any] = {"url": image_url(message.image)}
+        if message.image.detail:
+            url["detail"] = message.image.detail
+        parts.append({"type": "image_url", "image_url": url})
+        return {"role": "user", "content": parts}
+    return {"role": role.value, "content": message.content}
+
+
+def chat_body(request: LLMRequest, card: ModelCard, *, stream: bool) -> dict[str, Any]:
+    """The JSON body of a Chat Completions request."""
+    if request.allow_web_search or request.mcp_servers or request.computer_use:
+        raise ConfigError(
+            "web search, hosted MCP servers and computer use need the Responses API: set the "
+            "agent's api_type to 'response'"
+        )
+    body: dict[str, Any] = {
+        "model": card.model_id,
+        "messages": [chat_message(m) for m in request.messages],
+    }
+    args = checked_args(card, request.model_args)
+    if args:
+        if "max_output_tokens" in args:
+            args["max_completion_tokens"] = args.pop("max_output_tokens")
+        reasoning = args.pop("reasoning", None)
+        if isinstance(reasoning, dict) and "effort" in reasoning:
+            args["reasoning_effort"] = reasoning["effort"]
+        body.update(args)
+    if request.tools:
+        body["tools"] = [
+            {
+                "type": "function",
+                "function": {
+                    "name": f.name,
+                    "description": f.description,
+                    "parameters": f.json_schema(),
+                    "strict": f.strict,
+                },
+            }
+            for f in request.tools
+        ]
+    if request.output_format is not None:
+        name, schema, strict = output_schema(request.output_format)
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": name, "schema": schema, "strict": strict},
+        }
+    if stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    return body
+
+
+# -- whole replies ---------------------------------------------------------------------------
+
+
+class _Function(msgspec.Struct):
+    name: str = ""
+    arguments: str = ""
+
+
+class _ToolCall(msgspec.Struct):
+    id: str = ""
+    function: _Function = msgspec.field(default_factory=_Function)
+
+
+class _Top(msgspec.Struct):
+    token: str
+    logprob: float
+
+
+class _TokenLogprob(msgspec.Struct):
+    token: str
+    logprob: float
+    top_logprobs: list[_Top] | None = None
+
+
+class _Logprobs(msgspec.Struct):
+    content: list[_TokenLogprob] | None = None
+
+
+class _ChatMessage(msgspec.Struct):
+    content: str | None = None
+    refusal: str | None = None
+    tool_calls: list[_ToolCall] | None = None
+
+
+class _Choice(msgspec.Struct):
+    message: _ChatMessage = msgspec.field(default_factory=_ChatMessage)
+    finish_reason: str | None = None
+    logprobs: _Logprobs | None = None
+
+
+class _PromptDetails(msgspec.Struct):
+    cached_tokens: int | None = None
+
+
+class _CompletionDetails(msgspec.Struct):
+    reasoning_tokens: int | None = None
+
+
+class _Usage(msgspec.Struct):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    prompt_tokens_details: _PromptDetails | None = None
+    completion_tokens_details: _CompletionDetails | None = None
+
+
+class _Completion(msgspec.Struct):
+    id: str = ""
+    model: str = ""
+    choices: list[_Choice] = []
+    usage: _Usage | None = None
+
+
+_completion_decoder = msgspec.json.Decoder(_Completion)
+
+
+def _usage(raw: _Usage | None) -> Usage | None:
+    if raw is None:
+        return None
+    cached = raw.prompt_tokens_details.cached_tokens if raw.prompt_tokens_details else None
+    reasoning = (
+        raw.completion_tokens_details.reasoning_tokens if raw.completion_tokens_details else None
+    )
+    return Usage(raw.prompt_tokens, raw.completion_tokens, cached or 0, reasoning or 0)
+
+
+def _logprobs(raw: list[_TokenLogprob] | None) -> tuple[TokenLogprob, ...]:
+    if not raw:
+        return ()
+    return tuple(
+        TokenLogprob(
+            t.token,
+            t.logprob,
+            tuple(TopLogprob(c.token, c.logprob) for c in t.top_logprobs or ()),
+        )
+        for t in raw
+    )
+
+
+def _refusal(refusal: str | None, finish_reason: str | None) -> str | None:
+    if refusal:
+        return refusal
+    if finish_reason == "content_filter":
+        return "the reply was stopped by the provider's content filter"
+    return None
+
+
+def decode_completion(raw: bytes, where: str) -> Reply:
+    """A whole Chat Completions reply; a body that is not one is a retryable error."""
+    try:
+        completion = _completion_decoder.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise InvalidResponseError(
+            f"{where} sent a reply that is not a valid chat completion ({exc}); "
+            "this is usually transient",
+            retryable=True,
+            code="invalid_response",
+        ) from None
+    if not completion.choices:
+        raise InvalidResponseError(
+            f"{where} sent a chat completion without choices", retryable=True, code="no_choices"
+        )
+    choice = completion.choices[0]
+    msg = choice.message
+    return Reply(
+        text=msg.content or "",
+        tool_calls=[(tc.id, tc.function.name, tc.function.arguments) for tc in msg.tool_calls]
+        if msg.tool_calls
+        else [],
+        usage=_usage(completion.usage),
+        model=completion.model,
+        response_id=completion.id,
+        finish_reason=choice.finish_reason,
+        refusal=_refusal(msg.refusal, choice.finish_reason),
+        truncated=choice.finish_reason == "length",
+        logprobs=_logprobs(choice.logprobs.content if choice.logprobs else None),
+    )
+
+
+# -- streamed replies ------------------------------------------------------------------------
+
+
+class _DeltaFunction(msgspec.Struct):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class _DeltaToolCall(msgspec.Struct):
+    index: int = 0
+    id: str | None = None
+    function: _DeltaFunction | None = None
+
+
+class _Delta(msgspec.Struct):
+    content: str | None = None
+    refusal: str | None = None
+    tool_calls: list[_DeltaToolCall] | None = None
+
+
+class _ChunkChoice(msgspec.Struct):
+    index: int = 0
+    delta: _Delta = msgspec.field(default_factory=_Delta)
+    finish_reason: str | None = None
+    logprobs: _Logprobs | None = None
+
+
+class _ChunkError(msgspec.Struct):
+    message: str | None = None
+    code: str | int | None = None
+
+
+class _Chunk(msgspec.Struct):
+    id: str = ""
+    model: str = ""
+    choices: list[_ChunkChoice] = []
+    usage: _Usage | None = None
+    error: _ChunkError | None = None
+
+
+_chunk_decoder = msgspec.json.Decoder(_Chunk)
+
+
+class ChatStreamAssembler:
+    """Builds one reply from Chat Completions SSE chunks, passing text deltas on as they come.
+
+    ``delivered`` turns true once any text reached ``on_delta``; ``done`` once ``[DONE]`` came.
+    """
+
+    def __init__(self, on_delta: Callable[[str], None] | None, where: str) -> None:
+        self._on_delta = on_delta
+        self._where = where
+        self._text: list[str] = []
+        self._refusal: list[str] = []
+        self._calls: dict[int, list[Any]] = {}
+        self._logprobs: list[_TokenLogprob] = []
+        self._finish: str | None = None
+        self._usage: _Usage | None = None
+        self._id = ""
+        self._model = ""
+        self.delivered = False
+        self.done = False
+
+    @property
+    def partial_text(self) -> str:
+        """The text received so far."""
+        return "".join(self._text)
+
+    def feed(self, data: str) -> None:
+        """Take the ``data:`` payload of one SSE event."""
+        if data == "[DONE]":
+            self.done = True
+            return
+        try:
+            chunk = _chunk_decoder.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise InvalidResponseError(
+                f"{self._where} sent a stream chunk that is not valid JSON ({exc})",
+                retryable=not self.delivered,
+                code="invalid_response",
+            ) from None
+        if chunk.error is not None:
+            raise InvalidResponseError(
+                f"{self._where} reported an error mid-stream: {chunk.error.message}",
+                retryable=not self.delivered,
+                code=None if chunk.error.code is None else str(chunk.error.code),
+            )
+        if chunk.id:
+            self._id = chunk.id
+        if chunk.model:
+            self._model = chunk.model
+        if chunk.usage is not None:
+            self._usage = chunk.usage
+        for choice in chunk.choices:
+            if choice.index != 0:
+                continue
+            delta = choice.delta
+            if delta.content:
+                self._text.append(delta.content)
+                if self._on_delta is not None:
+                    self.delivered = True
+                    self._on_delta(delta.content)
+            if delta.refusal:
+                self._refusal.append(delta.refusal)
+            if delta.tool_calls:
+                for tc in delta.tool_calls:
+                    slot = self._calls.setdefault(tc.index, ["", "", []])
+                    if tc.id:
+                        slot[0] = tc.id
+                    if tc.function is not None:
+                        if tc.function.name:
+                            slot[1] += tc.function.name
+                        if tc.function.arguments:
+                            slot[2].append(tc.function.arguments)
+            if choice.logprobs is not None and choice.logprobs.content:
+                self._logprobs.extend(choice.logprobs.content)
+            if choice.finish_reason:
+                self._finish = choice.finish_reason
+
+    def reply(self) -> Reply:
+        """The assembled reply (call once the stream is done)."""
+        refusal = "".join(self._refusal) or None
+        return Reply(
+            text="".join(self._text),
+            tool_calls=[
+                (slot[0], slot[1], "".join(slot[2])) for _, slot in sorted(self._calls.items())
+            ],
+            usage=_usage(self._usage),
+            model=self._model,
+            response_id=self._id,
+            finish_reason=self._finish,
+            refusal=_refusal(refusal, self._finish),
+            truncated=self._finish == "length",
+            logprobs=_logprobs(self._logprobs),
+        )

@@ -1,0 +1,283 @@
+"""The Responses API wire format: request bodies, whole replies and SSE stream events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgspec
+from lllm_domain.errors import ConfigError
+from lllm_domain.message import Message, Role, TokenLogprob, TopLogprob
+from lllm_domain.model_card import ModelCard
+from lllm_domain.request import LLMRequest
+from lllm_domain.usage import Usage
+
+from lllm_adapters.openai.errors import APIStatusError, InvalidResponseError
+from lllm_adapters.openai.reply import Reply
+from lllm_adapters.openai.request_args import (
+    checked_args,
+    image_url,
+    output_schema,
+    require_feature,
+)
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder()
+
+HOSTED_CALL_TYPES = frozenset(
+    {"web_search_call", "computer_call", "mcp_call", "mcp_list_tools", "mcp_approval_request",
+     "file_search_call", "code_interpreter_call", "image_generation_call"}
+)
+"""Output items the provider ran (or asks about) itself; kept on the message's ``extra``."""
+
+LOGPROBS_INCLUDE = "message.output_text.logprobs"
+
+# -- request ---------------------------------------------------------------------------------
+
+
+def input_items(message: Message) -> list[dict[str, Any]]:
+    """One domain message as Responses API input items.
+
+    A tool-call turn becomes its ``function_call`` items (after any text) and a tool result a
+    ``function_call_output`` item, so a reloaded dialog can be sent again as it was.
+    """
+    role = message.role
+    if role is Role.TOOL_CALL:
+        items: list[dict[str, Any]] = []
+        if message.content:
+            items.append({"role": "assistant", "content": message.content})
+        for call in message.function_calls:
+            items.append(
+                {
+                    "type": "function_call",
+                    "call_id": call.id,
+                    "name": call.name,
+                    "arguments": call.raw_arguments
+                    if call.raw_arguments is not None
+                    else _encoder.encode(dict(call.arguments)).decode(),
+                }
+            )
+        return items
+    if role is Role.TOOL:
+        if message.tool_call_id is None:
+            return [{"role": "user", "content": message.content}]
+        return [
+            {
+                "type": "function_call_output",
+                "call_id": message.tool_call_id,
+                "output": message.content,
+            }
+        ]
+    if message.image is not None and role is Role.USER:
+        parts: list[dict[str, Any]] = []
+        if message.content:
+            parts.append({"type": "input_text", "text": message.content})
+        parts.append(
+            {
+                "type": "input_image",
+                "image_url": image_url(message.image),
+                "detail": message.image.detail or "auto",
+            }
+        )
+        return [{"role": "user", "content": parts}]
+    return [{"role": role.value, "content": message.content}]
+
+
+def responses_body(request: LLMRequest, card: ModelCard, *, stream: bool) -> dict[str, Any]:
+    """The JSON body of a Responses API request (hosted tools only where the card allows)."""
+    items: list[dict[str, Any]] = []
+    for message in request.messages:
+        items.extend(input_items(message))
+    body: dict[str, Any] = {"model": card.model_id, "input": items}
+    args = checked_args(card, request.model_args)
+    if args:
+        for legacy in ("max_completion_tokens", "max_tokens"):
+            if legacy in args:
+                body["max_output_tokens"] = args.pop(legacy)
+        if "reasoning_effort" in args:
+            args["reasoning"] = {"effort": args.pop("reasoning_effort")}
+        if "logit_bias" in args:
+            raise ConfigError(
+                "logit_bias is not available in the Responses API; use api_type 'completion' "
+                "(classification needs it)"
+            )
+        if args.pop("logprobs", False):
+            include = list(args.pop("include", ()))
+            if LOGPROBS_INCLUDE not in include:
+                include.append(LOGPROBS_INCLUDE)
+            args["include"] = include
+        if "verbosity" in args:
+            args["text"] = {**args.get("text", {}), "verbosity": args.pop("verbosity")}
+        body.update(args)
+    tools: list[dict[str, Any]] = [
+        {
+            "type": "function",
+            "name": f.name,
+            "description": f.description,
+            "parameters": f.json_schema(),
+            "strict": f.strict,
+        }
+        for f in request.tools
+    ]
+    if request.allow_web_search:
+        require_feature(card, "web_search", "web search")
+        tools.append({"type": "web_search"})
+    if request.computer_use is not None:
+        require_feature(card, "computer_use", "computer use")
+        tools.append({"type": "computer_use_preview", **dict(request.computer_use)})
+        body.setdefault("truncation", "auto")  # the API requires it for computer use
+    if request.mcp_servers:
+        require_feature(card, "mcp", "hosted MCP tools")
+        tools.extend(server.to_tool() for server in request.mcp_servers)
+    if tools:
+        body["tools"] = tools
+    if request.output_format is not None:
+        name, schema, strict = output_schema(request.output_format)
+        text = dict(body.get("text") or {})
+        text["format"] = {"type": "json_schema", "name": name, "schema": schema, "strict": strict}
+        body["text"] = text
+    if stream:
+        body["stream"] = True
+    return body
+
+
+# -- whole replies ---------------------------------------------------------------------------
+
+
+def _usage(raw: Any) -> Usage | None:
+    if not isinstance(raw, Mapping):
+        return None
+    cached = (raw.get("input_tokens_details") or {}).get("cached_tokens") or 0
+    reasoning = (raw.get("output_tokens_details") or {}).get("reasoning_tokens") or 0
+    return Usage(
+        int(raw.get("input_tokens") or 0), int(raw.get("output_tokens") or 0), cached, reasoning
+    )
+
+
+def _logprobs(raw: Any) -> list[TokenLogprob]:
+    return [
+        TokenLogprob(
+            t["token"],
+            float(t["logprob"]),
+            tuple(TopLogprob(c["token"], float(c["logprob"])) for c in t.get("top_logprobs") or ()),
+        )
+        for t in raw or ()
+    ]
+
+
+def reply_from_response(response: Mapping[str, Any], where: str) -> Reply:
+    """The reply held by a Responses API ``response`` object (whole or from a stream's end)."""
+    status = response.get("status")
+    if status == "failed":
+        error = response.get("error") or {}
+        raise APIStatusError(
+            f"{where}: the response failed: {error.get('message') or error}",
+            retryable=error.get("code") in ("server_error", "rate_limit_exceeded"),
+            code=error.get("code"),
+        )
+    texts: list[str] = []
+    refusals: list[str] = []
+    calls: list[tuple[str, str, str]] = []
+    logprobs: list[TokenLogprob] = []
+    hosted: list[Mapping[str, Any]] = []
+    for item in response.get("output") or ():
+        kind = item.get("type")
+        if kind == "message":
+            for part in item.get("content") or ():
+                ptype = part.get("type")
+                if ptype == "output_text":
+                    texts.append(part.get("text") or "")
+                    logprobs.extend(_logprobs(part.get("logprobs")))
+                elif ptype == "refusal":
+                    refusals.append(part.get("refusal") or "")
+        elif kind == "function_call":
+            calls.append(
+                (item.get("call_id") or item.get("id") or "", item.get("name") or "",
+                 item.get("arguments") or "")
+            )
+        elif kind in HOSTED_CALL_TYPES:
+            hosted.append(item)
+    incomplete = (response.get("incomplete_details") or {}).get("reason")
+    return Reply(
+        text="".join(texts),
+        tool_calls=calls,
+        usage=_usage(response.get("usage")),
+        model=response.get("model") or "",
+        response_id=response.get("id") or "",
+        finish_reason=incomplete or status,
+        refusal="".join(refusals) or ("content filter" if incomplete == "content_filter" else None),
+        truncated=status == "incomplete" and incomplete == "max_output_tokens",
+        logprobs=tuple(logprobs),
+        hosted_calls=tuple(hosted),
+    )
+
+
+def decode_response(raw: bytes, where: str) -> Reply:
+    """A whole Responses API reply; a body that is not one is a retryable error."""
+    try:
+        data = _decoder.decode(raw)
+        if not isinstance(data, dict) or "output" not in data:
+            raise ValueError("no 'output' field")
+        return reply_from_response(data, where)
+    except (msgspec.DecodeError, ValueError, TypeError, AttributeError, KeyError) as exc:
+        raise InvalidResponseError(
+            f"{where} sent a reply that is not a valid response object ({exc}); "
+            "this is usually transient",
+            retryable=True,
+            code="invalid_response",
+        ) from None
+
+
+# -- streamed replies ------------------------------------------------------------------------
+
+
+class ResponsesStreamAssembler:
+    """Follows Responses API SSE events, passing text deltas on; the final reply is decoded from
+    the ``response.completed`` event so it equals the non-streamed one."""
+
+    def __init__(self, on_delta: Callable[[str], None] | None, where: str) -> None:
+        self._on_delta = on_delta
+        self._where = where
+        self._text: list[str] = []
+        self._final: Mapping[str, Any] | None = None
+        self.delivered = False
+        self.done = False
+
+    @property
+    def partial_text(self) -> str:
+        """The text received so far."""
+        return "".join(self._text)
+
+    def feed(self, data: str) -> None:
+        """Take the ``data:`` payload of one SSE event."""
+        if data == "[DONE]":
+            return
+        try:
+            event = _decoder.decode(data)
+        except msgspec.DecodeError as exc:
+            raise InvalidResponseError(
+                f"{self._where} sent a stream event that is not valid JSON ({exc})",
+                retryable=not self.delivered,
+                code="invalid_response",
+            ) from None
+        kind = event.get("type") if isinstance(event, dict) else None
+        if kind == "response.output_text.delta":
+            delta = event.get("delta") or ""
+            if delta:
+                self._text.append(delta)
+                if self._on_delta is not None:
+                    self.delivered = True
+                    self._on_delta(delta)
+        elif kind in ("response.completed", "response.incomplete", "response.failed"):
+            self._final = event.get("response") or {}
+            self.done = True
+        elif kind == "error":
+            raise InvalidResponseError(
+                f"{self._where} reported an error mid-stream: {event.get('message')}",
+                retryable=not self.delivered,
+                code=event.get("code"),
+            )
+
+    def reply(self) -> Reply:
+        """The final reply (call once the stream is done)."""
+        return reply_from_response(self._final or {}, self._where)

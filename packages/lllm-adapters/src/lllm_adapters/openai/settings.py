@@ -1,0 +1,60 @@
+"""Connection settings of the OpenAI callers: endpoint, key, timeouts, pool size."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from attrs import define, field
+
+from lllm_adapters.openai.errors import DEFAULT_RETRY_AFTER_CAP
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+"""The official endpoint; any other base URL is an OpenAI-compatible server."""
+
+
+@define(frozen=True, slots=True)
+class OpenAISettings:
+    """Where and how the callers reach an OpenAI(-compatible) API.
+
+    The API key is never shown in ``repr``, errors or logs. Timeouts are in seconds:
+    ``connect_timeout`` to open a connection, ``read_timeout`` between two received chunks and
+    ``total_timeout`` (optional) for a whole request including a streamed body.
+    ``retry_after_cap`` bounds a server-requested delay: above it the caller fails with the
+    requested delay instead of asking the state machine to sleep for minutes.
+    """
+
+    api_key: str | None = field(default=None, repr=False)
+    base_url: str = OPENAI_BASE_URL
+    connect_timeout: float = 10.0
+    read_timeout: float = 600.0
+    write_timeout: float = 60.0
+    total_timeout: float | None = None
+    max_connections: int = 100
+    max_keepalive_connections: int = 100
+    retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP
+    extra_headers: Mapping[str, str] = field(factory=dict, repr=False)
+    """Sent with every request (e.g. ``OpenAI-Organization``); never logged."""
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: object
+    ) -> OpenAISettings:
+        """Settings from ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` (keyword overrides win)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {
+            "api_key": env.get("OPENAI_API_KEY") or None,
+            "base_url": env.get("OPENAI_BASE_URL") or OPENAI_BASE_URL,
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def is_official(self) -> bool:
+        """Whether ``base_url`` is OpenAI's own API."""
+        return is_official_url(self.base_url)
+
+
+def is_official_url(url: str) -> bool:
+    """Whether ``url`` points at api.openai.com."""
+    return url.rstrip("/").startswith("https://api.openai.com")

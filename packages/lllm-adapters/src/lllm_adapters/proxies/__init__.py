@@ -1,0 +1,13 @@
+"""HTTP proxies: the runtime that calls declarative external APIs (``proxy/category/endpoint``)
+over httpx2, with API keys from the environment, a disk cache, timeouts and retries."""
+
+from lllm_adapters.proxies.cache import ResponseCache, default_cache_dir
+from lllm_adapters.proxies.runtime import EndpointCheck, HttpProxyRuntime, runtime_from_settings
+
+__all__ = [
+    "EndpointCheck",
+    "HttpProxyRuntime",
+    "ResponseCache",
+    "default_cache_dir",
+    "runtime_from_settings",
+]
