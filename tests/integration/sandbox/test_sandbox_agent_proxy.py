@@ -1,24 +1,26 @@
 """The init cell's proxy runtime and the code-execution tool, against a real ipykernel.
 
-The proxy runtime here is the stub in ``tests/support/sandbox_proxy_stub.py`` (named through
-``SessionMetadata.proxy_runtime_factory``); it calls a local HTTP API started by the test. When
-the real ``lllm_adapters.proxies`` module exists, a further test checks the default import path.
+Most tests use the stub runtime in ``tests/support/sandbox_proxy_stub.py`` (named through
+``SessionMetadata.proxy_runtime_factory``), which calls a local HTTP API started by the test; one
+test uses the real runtime (``lllm_adapters.proxies``) through the default import path.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from lllm_adapters.jupyter import CALL_FUNCTION_NAME, JupyterSandbox, JupyterSession
-from lllm_adapters.jupyter.init_cell import PROXY_RUNTIME_FACTORY
 from lllm_domain import Agent, Prompt
 from lllm_domain.message import Role
-from lllm_domain.sandbox import RunStatus, SessionMetadata, code_execution_tool
+from lllm_domain.proxy import ProxySettings
+from lllm_domain.sandbox import ExecuteResult, RunStatus, SessionMetadata, code_execution_tool
 from lllm_domain.testing import ScriptedCaller, call, tool_calls
 
+from tests.support.proxies_server import FakeApi, serve
+from tests.support.sandbox_proxies import PRICES
 from tests.support.sandbox_proxy_stub import STUB_FACTORY, local_api
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -53,7 +55,7 @@ def test_a_proxy_endpoint_is_callable_from_a_cell(session: JupyterSession) -> No
     # The runtime was built from the session's settings, cutoff date included.
     settings = session.run_code("_lllm_runtime.settings").text()
     assert "'cutoff_date': '2024-06-30'" in settings
-    assert "'activate_proxies': ['demo/market']" in settings
+    assert "'activate': ['demo/market']" in settings
 
 
 def test_an_agent_writes_and_runs_code_through_the_tool(session: JupyterSession) -> None:
@@ -86,11 +88,32 @@ def test_the_tool_reports_errors_as_text(session: JupyterSession) -> None:
     assert "· error]" in done.result_text and "ZeroDivisionError" in done.result_text
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("lllm_adapters.proxies") is None,
-    reason="lllm_adapters.proxies (the real proxy runtime) is not on this branch yet",
-)
-def test_the_default_factory_is_the_real_proxy_runtime() -> None:
-    module_name, _, attr = PROXY_RUNTIME_FACTORY.partition(":")
-    module = importlib.import_module(module_name)
-    assert callable(getattr(module, attr))
+def test_the_real_proxy_runtime_serves_call_api_with_its_cutoff(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # The default factory (lllm_adapters.proxies.runtime_from_settings) rebuilds the runtime in
+    # the kernel from plain settings; the proxy class is imported there by its reference.
+    fake = FakeApi()
+    fake.routes["/history"] = PRICES
+    with serve(fake):
+        settings = ProxySettings(
+            activate=("demo/prices",),
+            cutoff_date=dt.date(2024, 1, 4),
+            use_cache=False,
+            base_urls={"demo/prices": fake.base_url},
+            classes={"demo/prices": "tests.support.sandbox_proxies:SandboxPricesProxy"},
+        )
+        metadata = SessionMetadata.for_proxies(settings, project_root=str(ROOT))
+        assert metadata.proxy_runtime_factory is None  # the default import path is used
+        with JupyterSandbox(tmp_path_factory.mktemp("real")) as sandbox:
+            session = sandbox.create_session("real", metadata)
+            result = session.run_code(
+                "rows = CALL_API('demo/prices/quote/history', {'symbol': 'ACME'})\n"
+                "[row['date'] for row in rows]"
+            )
+    assert result.status is RunStatus.OK, result.text()
+    # The item dated after the cutoff (2024-01-05) was dropped inside the kernel.
+    # (The runtime's own log lines may appear as stream output; the value is what counts.)
+    value = [o for o in result.outputs if isinstance(o, ExecuteResult)]
+    assert value[0].data["text/plain"] == "['2024-01-02', '2024-01-03']"
+    assert fake.requests[0]["query"]["symbol"] == "ACME"

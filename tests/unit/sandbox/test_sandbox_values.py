@@ -97,7 +97,7 @@ def test_metadata_round_trips_and_keeps_unknown_keys() -> None:
     )
     assert SessionMetadata.from_dict(md.to_dict()) == md
     assert SessionMetadata.from_dict({"other": 2}).extra == {"other": 2}
-    assert md.runtime_settings()["activate_proxies"] == ["fin/fmp"]
+    assert md.runtime_settings() == {"activate": ["fin/fmp"], "cutoff_date": "2024-01-01"}
 
 
 def test_init_cell_imports_the_proxy_runtime_only_when_proxies_are_active() -> None:

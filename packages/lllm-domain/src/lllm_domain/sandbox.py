@@ -11,13 +11,16 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from attrs import define, field
 
 from lllm_domain.errors import SandboxError
 from lllm_domain.function import Function
 from lllm_domain.message import EMPTY_MAPPING
+
+if TYPE_CHECKING:
+    from lllm_domain.proxy import ProxySettings
 
 # -- Errors ----------------------------------------------------------------------------------
 
@@ -270,8 +273,9 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 class SessionMetadata:
     """What a session needs to rebuild its notebook and init cell.
 
-    ``proxies`` lists the proxy paths to activate (empty: no proxy runtime, no ``CALL_API``);
-    ``proxy_settings`` are extra runtime settings passed through as they are; ``cutoff_date`` is
+    ``proxies`` lists the proxy paths to activate; ``proxy_settings`` are further runtime
+    settings (:class:`~lllm_domain.proxy.ProxySettings` keys) passed through as they are. With
+    neither, the init cell builds no proxy runtime and defines no ``CALL_API``; ``cutoff_date`` is
     the ISO date after which proxy results are dropped; ``project_root`` is put on the kernel's
     ``sys.path``. ``proxy_runtime_factory`` (``module:function``) overrides where the runtime is
     built from — mainly for tests and custom runtimes.
@@ -291,12 +295,32 @@ class SessionMetadata:
         return bool(self.proxies) or bool(self.proxy_settings)
 
     def runtime_settings(self) -> dict[str, Any]:
-        """The settings dict handed to the proxy runtime factory."""
+        """The settings dict handed to the proxy runtime factory: ``proxy_settings`` (keys of
+        :meth:`lllm_domain.proxy.ProxySettings.to_dict`) with ``activate``, ``cutoff_date`` and
+        ``deploy_mode`` filled in from this metadata where ``proxy_settings`` leaves them out."""
         settings: dict[str, Any] = dict(self.proxy_settings)
-        settings.setdefault("activate_proxies", list(self.proxies))
-        settings.setdefault("cutoff_date", self.cutoff_date)
-        settings.setdefault("deploy_mode", self.deploy_mode)
+        if self.proxies:
+            settings.setdefault("activate", list(self.proxies))
+        if self.cutoff_date is not None:
+            settings.setdefault("cutoff_date", self.cutoff_date)
+        if self.deploy_mode:
+            settings.setdefault("deploy_mode", True)
         return settings
+
+    @classmethod
+    def for_proxies(
+        cls, settings: ProxySettings, *, project_root: str | None = None, **kwargs: Any
+    ) -> SessionMetadata:
+        """Metadata whose init cell rebuilds the runtime described by ``settings``."""
+        data = settings.to_dict()
+        return cls(
+            project_root=project_root,
+            proxies=tuple(settings.activate or ()),
+            cutoff_date=data["cutoff_date"],
+            deploy_mode=settings.deploy_mode,
+            proxy_settings=data,
+            **kwargs,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON-ready)."""
