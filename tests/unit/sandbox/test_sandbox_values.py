@@ -62,7 +62,7 @@ def test_collector_caps_text_and_marks_the_cut() -> None:
 
 def test_render_outputs_notes_images_strips_colours_and_truncates() -> None:
     outputs = [
-        StreamOutput("stdout", "hello\n"),
+        StreamOutput("stdout", "\x1b[2mhello\x1b[0m\n"),
         ExecuteResult({"text/plain": "42"}),
         DisplayData({"image/png": "AAAA", "text/plain": "<Figure>"}),
         ErrorOutput("ValueError", "bad", ("\x1b[31mValueError\x1b[0m: bad",)),

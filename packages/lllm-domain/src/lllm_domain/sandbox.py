@@ -218,12 +218,12 @@ def truncate_text(text: str, max_chars: int | None) -> tuple[str, bool]:
 def render_outputs(
     outputs: Sequence[CellOutput], *, max_chars: int | None = None, status: RunStatus | None = None
 ) -> str:
-    """Outputs as the text a model reads: streams and ``text/plain`` as they are, tracebacks
-    without terminal colours, images and other rich data noted by MIME type."""
+    """Outputs as the text a model reads: streams and ``text/plain`` as they are, without
+    terminal colour codes; images and other rich data noted by MIME type."""
     parts: list[str] = []
     for output in outputs:
         if isinstance(output, StreamOutput):
-            parts.append(output.text)
+            parts.append(strip_ansi(output.text))
         elif isinstance(output, ErrorOutput):
             lines = [strip_ansi(line) for line in output.traceback] or [
                 f"{output.ename}: {output.evalue}"
