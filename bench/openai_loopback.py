@@ -44,15 +44,19 @@ def get_weather(city: str) -> str:
 
 
 SYSTEM = Prompt("bench/system", "You are a weather assistant.")
-TASK = Prompt("bench/task", "What is the weather in {city}?",
-              functions=(Function.from_callable(get_weather),))
+TASK = Prompt(
+    "bench/task", "What is the weather in {city}?", functions=(Function.from_callable(get_weather),)
+)
 TOOL_SCHEMA = {
     "type": "function",
     "function": {
         "name": "get_weather",
         "description": "The weather in a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                       "required": ["city"]},
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
         "strict": False,
     },
 }
@@ -60,8 +64,15 @@ TOOL_SCHEMA = {
 
 def start_server(port: int, latency: float) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.openai_server", "--port", str(port),
-         "--latency", str(latency)],
+        [
+            sys.executable,
+            "-m",
+            "tests.support.openai_server",
+            "--port",
+            str(port),
+            "--latency",
+            str(latency),
+        ],
         cwd=ROOT,
     )
     wait_for_port(port)
@@ -69,8 +80,12 @@ def start_server(port: int, latency: float) -> subprocess.Popen[bytes]:
 
 
 def settings(port: int) -> OpenAISettings:
-    return OpenAISettings(api_key="sk-bench", base_url=f"http://127.0.0.1:{port}/v1",
-                          max_connections=100, max_keepalive_connections=100)
+    return OpenAISettings(
+        api_key="sk-bench",
+        base_url=f"http://127.0.0.1:{port}/v1",
+        max_connections=100,
+        max_keepalive_connections=100,
+    )
 
 
 def first_body() -> dict[str, object]:
@@ -103,8 +118,9 @@ def second_body(first: dict[str, object], reply: dict[str, object]) -> dict[str,
 def raw_sync_run(client: httpx2.Client, url: str) -> str:
     body = first_body()
     reply = client.post(url, json=body, headers={"authorization": "Bearer sk-bench"}).json()
-    final = client.post(url, json=second_body(body, reply),
-                        headers={"authorization": "Bearer sk-bench"}).json()
+    final = client.post(
+        url, json=second_body(body, reply), headers={"authorization": "Bearer sk-bench"}
+    ).json()
     content: str = final["choices"][0]["message"]["content"]
     return content
 
@@ -192,8 +208,10 @@ def main() -> None:
     ]
     print(f"{'measure':<44} {'lllm':>10} {'raw httpx2':>11} {'ratio':>7} {'target':>7}")
     for name, ours, raw, target, unit in rows:
-        print(f"{name:<44} {ours:>8.3f}{unit:>2} {raw:>9.3f}{unit:>2} {ours / raw:>7.2f}"
-              f" {'<=' + str(target):>7}")
+        print(
+            f"{name:<44} {ours:>8.3f}{unit:>2} {raw:>9.3f}{unit:>2} {ours / raw:>7.2f}"
+            f" {'<=' + str(target):>7}"
+        )
 
 
 if __name__ == "__main__":

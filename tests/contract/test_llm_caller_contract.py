@@ -84,8 +84,13 @@ class OpenAIBackend:
 
 
 @pytest.fixture(
-    params=["scripted", "openai-sync-chat", "openai-async-chat", "openai-sync-responses",
-            "openai-async-responses"]
+    params=[
+        "scripted",
+        "openai-sync-chat",
+        "openai-async-chat",
+        "openai-sync-responses",
+        "openai-async-responses",
+    ]
 )
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     kind: str = request.param
@@ -100,13 +105,13 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
                 yield OpenAIBackend(server, api_type, caller.call)
         else:
             acaller = AsyncOpenAICaller(settings)
-            yield OpenAIBackend(server, api_type,
-                                lambda r: asyncio.run(acaller.acall(r)))
+            yield OpenAIBackend(server, api_type, lambda r: asyncio.run(acaller.acall(r)))
 
 
 def request(backend: Backend, **kwargs: Any) -> LLMRequest:
-    return LLMRequest((user_message("hi"),), "gpt-4o", api_type=backend.api_type,
-                      agent_name="agent", **kwargs)
+    return LLMRequest(
+        (user_message("hi"),), "gpt-4o", api_type=backend.api_type, agent_name="agent", **kwargs
+    )
 
 
 def test_text_reply(backend: Backend) -> None:

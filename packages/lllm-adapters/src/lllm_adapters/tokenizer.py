@@ -26,18 +26,30 @@ if TYPE_CHECKING:
 
 _BLOB = "https://openaipublic.blob.core.windows.net/encodings/{}.tiktoken"
 ENCODING_FILES: dict[str, tuple[str, str]] = {
-    "r50k_base": (_BLOB.format("r50k_base"),
-                  "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930"),
-    "p50k_base": (_BLOB.format("p50k_base"),
-                  "94b5ca7dff4d00767bc256fdd1b27e5b17361d7b8a5f968547f9f23eb70d2069"),
-    "p50k_edit": (_BLOB.format("p50k_base"),
-                  "94b5ca7dff4d00767bc256fdd1b27e5b17361d7b8a5f968547f9f23eb70d2069"),
-    "cl100k_base": (_BLOB.format("cl100k_base"),
-                    "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7"),
-    "o200k_base": (_BLOB.format("o200k_base"),
-                   "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"),
-    "o200k_harmony": (_BLOB.format("o200k_base"),
-                      "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"),
+    "r50k_base": (
+        _BLOB.format("r50k_base"),
+        "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930",
+    ),
+    "p50k_base": (
+        _BLOB.format("p50k_base"),
+        "94b5ca7dff4d00767bc256fdd1b27e5b17361d7b8a5f968547f9f23eb70d2069",
+    ),
+    "p50k_edit": (
+        _BLOB.format("p50k_base"),
+        "94b5ca7dff4d00767bc256fdd1b27e5b17361d7b8a5f968547f9f23eb70d2069",
+    ),
+    "cl100k_base": (
+        _BLOB.format("cl100k_base"),
+        "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+    ),
+    "o200k_base": (
+        _BLOB.format("o200k_base"),
+        "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+    ),
+    "o200k_harmony": (
+        _BLOB.format("o200k_base"),
+        "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+    ),
 }
 """Where tiktoken fetches each single-file encoding, and the file's SHA-256."""
 

@@ -1,5 +1,11 @@
 """LLLM's pure core: messages, prompts, parsers, dialogs, the agent-call state machine,
-registries and ports. Depends only on attrs, cattrs and msgspec; performs no I/O of its own."""
+registries and ports. Depends only on attrs, cattrs and msgspec; performs no I/O of its own.
+
+The optional subsystems (proxies, recording/replay) are imported on first use of their names,
+so ``import lllm_domain`` stays cheap."""
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from lllm_domain.agent import Agent
 from lllm_domain.agent_call import (
@@ -61,18 +67,6 @@ from lllm_domain.ports import (
     ToolRuntime,
 )
 from lllm_domain.prompt import Prompt, default_parser
-from lllm_domain.proxy import (
-    ApiKey,
-    DateField,
-    EndpointSpec,
-    Param,
-    Proxy,
-    ProxyCatalog,
-    ProxySettings,
-    endpoint,
-    filter_by_cutoff,
-    post_call,
-)
 from lllm_domain.registry import (
     PromptRegistry,
     ProxyRegistry,
@@ -87,6 +81,30 @@ from lllm_domain.registry import (
 from lllm_domain.request import LLMRequest
 from lllm_domain.system import AsyncSystem, Runtime, System, build_agent, build_system
 from lllm_domain.usage import Cost, Usage
+
+if TYPE_CHECKING:
+    from lllm_domain.proxy import (
+        ApiKey,
+        DateField,
+        EndpointSpec,
+        Param,
+        Proxy,
+        ProxyCatalog,
+        ProxySettings,
+        endpoint,
+        filter_by_cutoff,
+        post_call,
+    )
+    from lllm_domain.recording import (
+        RecordingCaller,
+        ReplayCaller,
+        ReplayDivergenceError,
+        ReplayError,
+    )
+    from lllm_domain.replay import (
+        CostReport,
+        ReplaySession,
+    )
 
 __version__ = "0.1.0"
 
@@ -107,6 +125,7 @@ __all__ = [
     "Clock",
     "ConfigError",
     "Cost",
+    "CostReport",
     "Creator",
     "DateField",
     "Dialog",
@@ -141,8 +160,13 @@ __all__ = [
     "ProxyError",
     "ProxyRegistry",
     "ProxySettings",
+    "RecordingCaller",
     "Registry",
     "RegistryError",
+    "ReplayCaller",
+    "ReplayDivergenceError",
+    "ReplayError",
+    "ReplaySession",
     "RetryPolicy",
     "Role",
     "RunTool",
@@ -182,3 +206,29 @@ __all__ = [
     "run_sync",
     "tool",
 ]
+
+_LAZY = {
+    "ApiKey": "lllm_domain.proxy",
+    "CostReport": "lllm_domain.replay",
+    "DateField": "lllm_domain.proxy",
+    "EndpointSpec": "lllm_domain.proxy",
+    "Param": "lllm_domain.proxy",
+    "Proxy": "lllm_domain.proxy",
+    "ProxyCatalog": "lllm_domain.proxy",
+    "ProxySettings": "lllm_domain.proxy",
+    "RecordingCaller": "lllm_domain.recording",
+    "ReplayCaller": "lllm_domain.recording",
+    "ReplayDivergenceError": "lllm_domain.recording",
+    "ReplayError": "lllm_domain.recording",
+    "ReplaySession": "lllm_domain.replay",
+    "endpoint": "lllm_domain.proxy",
+    "filter_by_cutoff": "lllm_domain.proxy",
+    "post_call": "lllm_domain.proxy",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lllm_domain' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

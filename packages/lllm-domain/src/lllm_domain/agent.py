@@ -88,6 +88,12 @@ class Agent:
         on_delta: DeltaCallback | None,
         model_args: Mapping[str, Any] | None,
     ) -> AgentCall:
+        # Check the arguments before touching the dialog, so a typo leaves no half-sent turn.
+        merged_args = self.model_args
+        if model_args:
+            merged_args = {**self.model_args, **model_args}
+            if self.model_card is not None:
+                self.model_card.check_args(merged_args)
         if prompt is not None:
             dialog.send_prompt(prompt, args)
         limits = self.limits
@@ -99,11 +105,6 @@ class Agent:
                 limits.retry,
                 budget,
             )
-        merged_args = self.model_args
-        if model_args:
-            merged_args = {**self.model_args, **model_args}
-            if self.model_card is not None:
-                self.model_card.check_args(merged_args)
         return AgentCall(
             dialog,
             model=self.model,

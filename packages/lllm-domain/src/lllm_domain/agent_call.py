@@ -190,7 +190,8 @@ class AgentCall:
         self.cost = Cost()
         self.waited = 0.0
         self.interrupts = 0
-        self.tools_withheld = False
+        # max_interrupt_times bounds the tool rounds: with 0 there are none, so offer no tools.
+        self.tools_withheld = self.limits.max_interrupt_times == 0
         self._work: Dialog | None = None
         self._recalls = 0
         self._steps = self._run()

@@ -231,7 +231,7 @@ class Dialog:
         """A fork without the last ``n`` messages."""
         if n < 0:
             raise LLLMError(f"context_copy needs n >= 0, got {n}")
-        return self._copy(self._messages[: len(self._messages) - n], log)
+        return self._copy(self._messages[: max(len(self._messages) - n, 0)], log)
 
     def _copy(self, messages: Sequence[Message], log: LogStore | bool | None) -> Dialog:
         store = self._log if log is True else (None if log is False else log)

@@ -44,6 +44,9 @@ class Function:
     strict: bool = False
     callable: Callable[..., Any] | None = field(default=None, eq=False, repr=False)
     processor: Callable[[Any], str] = field(default=default_processor, eq=False, repr=False)
+    null_means_default: tuple[str, ...] = ()
+    """Parameters made nullable only for strict mode: a ``null`` from the model means "use the
+    Python default", so it is dropped before the callable is invoked."""
 
     def __attrs_post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", self.name):
@@ -111,7 +114,7 @@ class Function:
                 "use Agent.acall"
             )
         try:
-            result = self.callable(**call.arguments)
+            result = self.callable(**self._call_arguments(call))
         except Exception as exc:  # a tool's failure is data for the model, not a crash
             return call.with_error(f"{type(exc).__name__}: {exc}")
         return self._finish(call, result)
@@ -123,10 +126,19 @@ class Function:
         if call.arguments_error is not None or self.validate(call.arguments):
             return self.invoke(call)
         try:
-            result = await self.callable(**call.arguments)
+            result = await self.callable(**self._call_arguments(call))
         except Exception as exc:
             return call.with_error(f"{type(exc).__name__}: {exc}")
         return self._finish(call, result)
+
+    def _call_arguments(self, call: FunctionCall) -> Mapping[str, Any]:
+        if not self.null_means_default:
+            return call.arguments
+        return {
+            k: v
+            for k, v in call.arguments.items()
+            if not (v is None and k in self.null_means_default)
+        }
 
     def _finish(self, call: FunctionCall, result: Any) -> FunctionCall:
         try:
@@ -159,6 +171,7 @@ class Function:
             raise PromptError(f"cannot read the type hints of {fn!r}: {exc}") from exc
         properties: dict[str, Any] = {}
         required: list[str] = []
+        null_means_default: list[str] = []
         for pname, param in inspect.signature(fn).parameters.items():
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
                 continue
@@ -171,6 +184,7 @@ class Function:
             optional = param.default is not inspect.Parameter.empty
             if optional and strict and "null" not in _types_of(schema):
                 schema = {"anyOf": [schema, {"type": "null"}]}
+                null_means_default.append(pname)
             if pname in param_docs:
                 schema = {**schema, "description": param_docs[pname]}
             properties[pname] = schema
@@ -184,12 +198,19 @@ class Function:
             strict=strict,
             callable=fn,
             processor=processor,
+            null_means_default=tuple(null_means_default),
         )
 
 
+@typing.overload
+def tool(fn: Callable[..., Any], *, name: str | None = None, strict: bool = False) -> Function: ...
+@typing.overload
+def tool(
+    fn: None = None, *, name: str | None = None, strict: bool = False
+) -> Callable[[Callable[..., Any]], Function]: ...
 def tool(
     fn: Callable[..., Any] | None = None, *, name: str | None = None, strict: bool = False
-) -> Any:
+) -> Function | Callable[[Callable[..., Any]], Function]:
     """Decorator form of :meth:`Function.from_callable`: ``@tool`` or ``@tool(strict=True)``."""
 
     def wrap(f: Callable[..., Any]) -> Function:

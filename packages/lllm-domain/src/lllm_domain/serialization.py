@@ -6,6 +6,7 @@ tool calls and attempts included, can be sent to the API again.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -31,7 +32,16 @@ def converter() -> cattrs.Converter:
     import cattrs
 
     conv = cattrs.Converter(omit_if_default=True)
+    # StrEnums (Role, Modality) are str subclasses, so cattrs' str hook would pass them through
+    # as enum objects, which YAML dumpers and other strict consumers of plain data reject.
+    # Registering the mixed-in enum bases wins by MRO over str/int: store the values.
+    for base in (enum.StrEnum, enum.IntEnum):
+        conv.register_unstructure_hook(base, _enum_value)
     return conv
+
+
+def _enum_value(member: enum.Enum) -> Any:
+    return member.value
 
 
 def to_data(value: Any) -> Any:

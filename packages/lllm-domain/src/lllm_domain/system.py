@@ -176,7 +176,8 @@ def build_system(
     registry: SystemRegistry | None = None,
 ) -> System:
     """Build the system whose registered type ``config`` names."""
-    systems = registry or default_systems
+    # An empty registry is falsy (it has __len__), so test for None, not truthiness.
+    systems = registry if registry is not None else default_systems
     try:
         cls = systems.get(config.type_name)
     except RegistryError as exc:

@@ -62,9 +62,7 @@ class _Route:
 
     __slots__ = ("card", "headers", "responses", "url", "where")
 
-    def __init__(
-        self, card: ModelCard, url: str, headers: dict[str, str], responses: bool
-    ) -> None:
+    def __init__(self, card: ModelCard, url: str, headers: dict[str, str], responses: bool) -> None:
         self.card = card
         self.url = url
         self.headers = headers

@@ -20,8 +20,18 @@ GENERIC_FEATURES = frozenset({"tools", "structured_output", "logprobs", "streami
 
 _CARD_KEYS = frozenset(
     {
-        "provider", "base_url", "api_key_env", "features", "snapshots", "context_window",
-        "max_output_tokens", "pricing", "allowed_args", "arg_sets", "encoding", "api_types",
+        "provider",
+        "base_url",
+        "api_key_env",
+        "features",
+        "snapshots",
+        "context_window",
+        "max_output_tokens",
+        "pricing",
+        "allowed_args",
+        "arg_sets",
+        "encoding",
+        "api_types",
     }
 )
 _PRICING_KEYS = frozenset({"input", "cached_input", "output"})

@@ -25,8 +25,16 @@ _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
 
 HOSTED_CALL_TYPES = frozenset(
-    {"web_search_call", "computer_call", "mcp_call", "mcp_list_tools", "mcp_approval_request",
-     "file_search_call", "code_interpreter_call", "image_generation_call"}
+    {
+        "web_search_call",
+        "computer_call",
+        "mcp_call",
+        "mcp_list_tools",
+        "mcp_approval_request",
+        "file_search_call",
+        "code_interpreter_call",
+        "image_generation_call",
+    }
 )
 """Output items the provider ran (or asks about) itself; kept on the message's ``extra``."""
 
@@ -192,8 +200,11 @@ def reply_from_response(response: Mapping[str, Any], where: str) -> Reply:
                     refusals.append(part.get("refusal") or "")
         elif kind == "function_call":
             calls.append(
-                (item.get("call_id") or item.get("id") or "", item.get("name") or "",
-                 item.get("arguments") or "")
+                (
+                    item.get("call_id") or item.get("id") or "",
+                    item.get("name") or "",
+                    item.get("arguments") or "",
+                )
             )
         elif kind in HOSTED_CALL_TYPES:
             hosted.append(item)

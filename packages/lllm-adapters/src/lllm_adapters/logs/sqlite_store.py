@@ -1,0 +1,169 @@
+"""A log store in one SQLite database file (WAL mode): the embedded default for real runs.
+
+Many threads and asyncio tasks may append at once: the store holds one connection guarded by a
+lock (SQLite lets one writer in at a time anyway), and other processes may share the file thanks
+to SQLite's own locking and a generous busy timeout. Records are indexed by (collection, session)
+and by (session, time); sessions are looked up by their key (a hash of the full name) and the
+name is stored redacted, so a secret in a task text never lands in the database.
+``append_many`` writes a batch in one transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time as _time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from lllm_domain.ports import LogRecord
+
+from lllm_adapters.logs.record_codec import LogStoreError, decode_data, encode_data
+from lllm_adapters.logs.session_key import session_hash
+from lllm_adapters.observability.redaction import Redactor
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    id INTEGER PRIMARY KEY,
+    collection TEXT NOT NULL,
+    session_key TEXT NOT NULL,
+    session TEXT NOT NULL,
+    time REAL NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_by_session ON records (collection, session_key, id);
+CREATE INDEX IF NOT EXISTS records_by_time ON records (session_key, time);
+"""
+_INSERT = (
+    "INSERT INTO records (collection, session_key, session, time, data) VALUES (?, ?, ?, ?, ?)"
+)
+
+
+class SQLiteLogStore:
+    """Records in the SQLite database at ``path`` (created if missing).
+
+    ``durable=True`` (the default) syncs every commit to disk (``synchronous=FULL``);
+    ``durable=False`` uses ``synchronous=NORMAL``: still safe if the process is killed, but the
+    last commits may be lost if the machine goes down. ``redactor`` removes secrets from every
+    record before it is written (by default: built from the environment now).
+    Close the store with :meth:`close` or use it as a context manager.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        durable: bool = True,
+        redactor: Redactor | None = None,
+        clock: Callable[[], float] = _time.time,
+        busy_timeout: float = 30.0,
+    ) -> None:
+        self.path = Path(path)
+        self.durable = durable
+        self._redactor = redactor if redactor is not None else Redactor.from_environment()
+        self._clock = clock
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as error:
+            raise LogStoreError(
+                f"cannot open the SQLite log database {self.path}: {error}; "
+                "check that the folder is writable and the file is an SQLite database"
+            ) from error
+
+    def __repr__(self) -> str:
+        return f"SQLiteLogStore({str(self.path)!r}, durable={self.durable})"
+
+    def __enter__(self) -> SQLiteLogStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the database connection (further use raises)."""
+        with self._lock:
+            self._db.close()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def append(self, collection: str, session: str, data: Mapping[str, Any]) -> None:
+        """Store one record in its own transaction."""
+        body = encode_data(collection, session, data, self._redactor)
+        now = self._clock()
+        with self._lock:
+            self._execute(
+                collection,
+                session,
+                lambda: self._db.execute(_INSERT, (collection, *self._names(session), now, body)),
+            )
+
+    def append_many(
+        self, collection: str, session: str, records: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Store several records in one transaction: all of them or none."""
+        if not records:
+            return
+        now = self._clock()
+        key, name = self._names(session)
+        rows = [
+            (collection, key, name, now, encode_data(collection, session, r, self._redactor))
+            for r in records
+        ]
+
+        def write() -> None:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(_INSERT, rows)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+        with self._lock:
+            self._execute(collection, session, write)
+
+    def _names(self, session: str) -> tuple[str, str]:
+        # Look-ups use the key (a hash of the full name); the stored name is redacted.
+        return session_hash(session), self._redactor.redact_text(session)
+
+    def _execute(self, collection: str, session: str, action: Callable[[], object]) -> None:
+        try:
+            action()
+        except sqlite3.Error as error:
+            raise LogStoreError(
+                f"cannot store a record in {collection!r} for session {session!r} in "
+                f"{self.path}: {error}"
+            ) from error
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def read(self, collection: str, session: str) -> list[LogRecord]:
+        """Every record of (collection, session), in the order appended."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT time, data FROM records WHERE collection = ? AND session_key = ? "
+                "ORDER BY id",
+                (collection, session_hash(session)),
+            ).fetchall()
+        return [LogRecord(seq, t, decode_data(data)) for seq, (t, data) in enumerate(rows)]
+
+    def sessions(self) -> list[str]:
+        """The names of every session with at least one record, sorted."""
+        with self._lock:
+            rows = self._db.execute("SELECT DISTINCT session FROM records").fetchall()
+        return sorted(name for (name,) in rows)

@@ -1,0 +1,133 @@
+"""Redaction of secrets from log lines and stored log records.
+
+A :class:`Redactor` removes, wherever they appear in text:
+
+- API keys shaped like OpenAI's (``sk-...``),
+- ``Authorization`` header values and ``Bearer`` tokens,
+- the values of environment variables whose names end in ``_KEY``, ``_TOKEN`` or ``_SECRET``
+  (values of 8 characters or more: shorter ones are too common to be secrets, and replacing
+  every ``1`` in a log would destroy it),
+
+and the values stored under sensitive mapping keys (``authorization``, ``api_key``,
+``x-api-key``, ``password``, ``*_key``, ``*_token``, ``*_secret``). The same redactor serves the
+structlog processor (:mod:`lllm_adapters.observability.logging_config`) and the log stores.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import msgspec
+
+PLACEHOLDER = "[REDACTED]"
+"""What a secret is replaced with."""
+
+_SECRET_NAME = re.compile(r".+_(?:KEY|TOKEN|SECRET)", re.IGNORECASE)
+_SENSITIVE_KEY = (
+    r"(?:authorization|proxy-authorization|api[_-]?key|x-api-key|password|"
+    r"[a-z0-9-]*_(?:key|token|secret))"
+)
+_SENSITIVE_KEY_RE = re.compile(_SENSITIVE_KEY, re.IGNORECASE)
+_JSON_SENSITIVE_VALUE = re.compile(
+    r'("' + _SENSITIVE_KEY + r'"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE
+)
+_API_KEY = re.compile(r"\bsk-[A-Za-z0-9_\-]{16,}")
+_AUTHORIZATION = re.compile(
+    r"""(authorization["']?\s*[:=]\s*["']?)(?:(?:bearer|basic|token)\s+)?[^\s"',}\\]+""",
+    re.IGNORECASE,
+)
+_BEARER = re.compile(r"\b(bearer\s+)[A-Za-z0-9._~+/=\-]{8,}", re.IGNORECASE)
+_MIN_SECRET_LENGTH = 8
+_HINTS = ("sk-", "bearer", "authorization")
+"""Lower-case fragments every pattern needs: text with none of them (and no environment secret)
+is returned untouched without running the regular expressions — the common, fast case."""
+_JSON_HINTS = (
+    *(h.encode("ascii") for h in _HINTS),
+    b'key"',
+    b'token"',
+    b'secret"',
+    b'password"',
+)
+
+
+class Redactor:
+    """Removes secrets from text, plain data and JSON documents.
+
+    Build one with :meth:`from_environment` (the usual way) or pass the ``secrets`` to hide.
+    """
+
+    __slots__ = ("_byte_forms", "_forms", "_literals", "placeholder", "secrets")
+
+    def __init__(self, secrets: Iterable[str] = (), *, placeholder: str = PLACEHOLDER) -> None:
+        self.secrets: tuple[str, ...] = tuple(
+            sorted({s for s in secrets if len(s) >= _MIN_SECRET_LENGTH}, key=len, reverse=True)
+        )
+        self.placeholder = placeholder
+        forms: set[str] = set()
+        for secret in self.secrets:
+            forms.add(secret)
+            # The form the secret takes inside a JSON string, so stored documents match too.
+            forms.add(msgspec.json.encode(secret).decode("utf-8")[1:-1])
+        self._forms = tuple(forms)
+        self._byte_forms = tuple(f.encode("utf-8") for f in forms)
+        self._literals: re.Pattern[str] | None = (
+            re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)))
+            if forms
+            else None
+        )
+
+    def __repr__(self) -> str:
+        # Never show the secrets themselves.
+        return f"Redactor(<{len(self.secrets)} environment secrets>)"
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Redactor:
+        """A redactor hiding the values of ``*_KEY``, ``*_TOKEN`` and ``*_SECRET`` variables of
+        ``environ`` (the process environment when not given), read now."""
+        env = os.environ if environ is None else environ
+        return cls(value for name, value in env.items() if _SECRET_NAME.fullmatch(name))
+
+    def redact_text(self, text: str) -> str:
+        """``text`` with every secret replaced by the placeholder."""
+        lowered = text.lower()
+        if not any(h in lowered for h in _HINTS) and not any(f in text for f in self._forms):
+            return text
+        if self._literals is not None:
+            text = self._literals.sub(self.placeholder, text)
+        text = _API_KEY.sub(self.placeholder, text)
+        text = _AUTHORIZATION.sub(lambda m: m.group(1) + self.placeholder, text)
+        return _BEARER.sub(lambda m: m.group(1) + self.placeholder, text)
+
+    def redact(self, value: Any) -> Any:
+        """A copy of plain data (mappings, sequences, strings, numbers) with secrets removed:
+        strings are redacted, values under sensitive keys replaced whole."""
+        if isinstance(value, str):
+            return self.redact_text(value)
+        if isinstance(value, Mapping):
+            return {
+                key: (
+                    self.placeholder
+                    if isinstance(key, str)
+                    and _SENSITIVE_KEY_RE.fullmatch(key)
+                    and isinstance(item, str)
+                    else self.redact(item)
+                )
+                for key, item in value.items()
+            }
+        if isinstance(value, list | tuple):
+            return [self.redact(item) for item in value]
+        return value
+
+    def redact_json(self, document: bytes) -> bytes:
+        """A JSON document (UTF-8 bytes) with secrets removed; the result is still valid JSON."""
+        lowered = document.lower()
+        if not any(h in lowered for h in _JSON_HINTS) and not any(
+            f in document for f in self._byte_forms
+        ):
+            return document
+        text = document.decode("utf-8")
+        text = _JSON_SENSITIVE_VALUE.sub(lambda m: m.group(1) + '"' + self.placeholder + '"', text)
+        return self.redact_text(text).encode("utf-8")

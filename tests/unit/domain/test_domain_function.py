@@ -1,0 +1,332 @@
+"""Functions (tools): schemas from typed callables, validation, and invoke that never raises."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from typing import Any, Literal
+
+import pytest
+from attrs import define
+from hypothesis import given
+from hypothesis import strategies as st
+from lllm_domain.errors import PromptError
+from lllm_domain.function import Function, MCPServer, default_processor, json_schema_for, tool
+from lllm_domain.message import FunctionCall
+
+from tests.support.domain_builders import PROPERTY
+
+
+class Color(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+def search(
+    query: str,
+    limit: int,
+    ratio: float,
+    exact: bool,
+    color: Color,
+    mode: Literal["fast", "slow"],
+    tags: list[int],
+    note: str | None,
+    page: int = 1,
+    cursor: str | None = None,
+    *rest: Any,
+    **options: Any,
+) -> dict[str, Any]:
+    """Search the catalogue.
+
+    Longer explanation that is part of the summary.
+
+    Args:
+        query: what to look for
+        limit: how many results,
+            at most
+        ratio: a number
+        page: which page
+
+    Returns:
+        matches
+    """
+    return {"query": query, "page": page}
+
+
+def test_from_callable_derives_the_schema_from_signature_and_docstring() -> None:
+    fn = Function.from_callable(search)
+    assert fn.name == "search"
+    assert fn.description == (
+        "Search the catalogue.\n\nLonger explanation that is part of the summary."
+    )
+    assert fn.callable is search
+    assert dict(fn.parameters) == {
+        "query": {"type": "string", "description": "what to look for"},
+        "limit": {"type": "integer", "description": "how many results, at most"},
+        "ratio": {"type": "number", "description": "a number"},
+        "exact": {"type": "boolean"},
+        "color": {"enum": ["red", "blue"]},
+        "mode": {"enum": ["fast", "slow"]},
+        "tags": {"type": "array", "items": {"type": "integer"}},
+        "note": {"type": ["string", "null"]},
+        "page": {"type": "integer", "description": "which page"},
+        "cursor": {"type": ["string", "null"]},
+    }
+    assert fn.required == ("query", "limit", "ratio", "exact", "color", "mode", "tags", "note")
+    schema = fn.json_schema()
+    assert schema["required"] == list(fn.required)
+    assert "additionalProperties" not in schema
+
+
+def test_strict_mode_requires_every_property_and_makes_optional_ones_nullable() -> None:
+    fn = Function.from_callable(search, strict=True)
+    schema = fn.json_schema()
+    assert schema["additionalProperties"] is False
+    assert schema["required"] == list(schema["properties"])
+    assert schema["properties"]["page"] == {
+        "anyOf": [{"type": "integer"}, {"type": "null"}],
+        "description": "which page",
+    }
+    # Already nullable: left as it is.
+    assert schema["properties"]["cursor"] == {"type": ["string", "null"]}
+    assert schema["properties"]["query"] == {"type": "string", "description": "what to look for"}
+
+
+def test_strict_null_for_an_optional_parameter_means_its_default() -> None:
+    """Regression: strict mode makes the model send ``null`` for omitted optional parameters;
+    the callable must then get its Python default, not ``None``."""
+
+    def page_of(query: str, page: int = 3, cursor: str | None = "start") -> str:
+        """Page."""
+        return f"{query}:{page}:{cursor}"
+
+    fn = Function.from_callable(page_of, strict=True)
+    done = fn.invoke(FunctionCall("c", "page_of", {"query": "q", "page": None, "cursor": None}))
+    # ``page`` is not nullable in Python, so null means "use the default"; ``cursor`` accepts
+    # None, so None is passed through as the model's explicit choice.
+    assert done.result == "q:3:None"
+    loose = Function.from_callable(page_of)
+    bad = loose.invoke(FunctionCall("c", "page_of", {"query": "q", "page": None}))
+    assert bad.error is not None and "'page' must be of type integer" in bad.error
+
+
+def test_google_and_sphinx_docstrings_and_overrides() -> None:
+    def f(a: int, b: str = "x") -> None:
+        """Do a thing.
+
+        :param a: the a
+        :param b: the b
+        """
+
+    fn = Function.from_callable(f, name="renamed", description="Custom")
+    assert fn.name == "renamed"
+    assert fn.description == "Custom"
+    assert fn.parameters["a"]["description"] == "the a"
+    assert fn.parameters["b"]["description"] == "the b"
+
+    @tool
+    def g(x: int) -> int:
+        """Double."""
+        return 2 * x
+
+    assert isinstance(g, Function)
+    assert g.invoke(FunctionCall("1", "g", {"x": 4})).result == 8
+
+    @tool(strict=True, name="h2")
+    def h(x: int = 0) -> int:
+        """Id."""
+        return x
+
+    assert h.name == "h2" and h.strict
+
+
+def test_schema_for_nested_and_attrs_types() -> None:
+    @define
+    class Point:
+        x: int
+        y: float
+
+    assert json_schema_for(tuple[int, ...]) == {"type": "array", "items": {"type": "integer"}}
+    assert json_schema_for(list) == {"type": "array"}
+    assert json_schema_for(dict[str, int]) == {"type": "object"}
+    assert json_schema_for(Any) == {}
+    assert json_schema_for(int | list[int]) == {
+        "anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}]
+    }
+    assert json_schema_for(Point) == {
+        "type": "object",
+        "properties": {"x": {"type": "integer"}, "y": {"type": "number"}},
+        "required": ["x", "y"],
+        "additionalProperties": False,
+    }
+
+
+def test_unannotated_or_unsupported_parameters_are_clear_errors() -> None:
+    def untyped(a, b: int) -> None:  # type: ignore[no-untyped-def]
+        """No type for a."""
+
+    with pytest.raises(PromptError, match=r"parameter 'a' .* has no type annotation"):
+        Function.from_callable(untyped)
+
+    def weird(a: complex) -> None:
+        """Complex."""
+
+    with pytest.raises(PromptError, match="cannot derive a JSON schema"):
+        Function.from_callable(weird)
+
+
+def test_invalid_names_and_required_without_parameters_are_rejected() -> None:
+    with pytest.raises(PromptError, match="name 'bad name' is invalid"):
+        Function("bad name")
+    with pytest.raises(PromptError, match=r"requires \['x'\]"):
+        Function("f", required=("x",))
+
+
+def test_validate_checks_types_enums_and_items() -> None:
+    fn = Function.from_callable(search)
+    good = {
+        "query": "q",
+        "limit": 1,
+        "ratio": 1,
+        "exact": False,
+        "color": "red",
+        "mode": "fast",
+        "tags": [1, 2],
+        "note": None,
+    }
+    assert fn.validate(good) == []
+    problems = fn.validate({**good, "limit": True, "color": "green", "tags": [1, "2"], "extra": 1})
+    assert problems == [
+        "argument 'limit' must be of type integer, not True",
+        "argument 'color' must be one of ['red', 'blue'], not 'green'",
+        "argument 'tags[1]' must be of type integer, not '2'",
+        "unknown argument 'extra'; expected one of "
+        "['color', 'cursor', 'exact', 'limit', 'mode', 'note', 'page', 'query', 'ratio', 'tags']",
+    ]
+
+
+def test_invoke_turns_failures_into_error_results() -> None:
+    def boom() -> None:
+        """Fail."""
+        raise RuntimeError("nope")
+
+    fn = Function.from_callable(boom)
+    done = fn.invoke(FunctionCall("c1", "boom"))
+    assert done.error == "RuntimeError: nope"
+    assert done.result_text == "Error: RuntimeError: nope"
+    assert not done.success
+    unlinked = Function("u").invoke(FunctionCall("c2", "u"))
+    assert unlinked.error == "function 'u' is not linked to any code"
+
+    def unprintable() -> int:
+        """Fine."""
+        return 1
+
+    def bad_processor(result: Any) -> str:
+        raise ValueError("cannot print")
+
+    odd = Function.from_callable(unprintable, processor=bad_processor)
+    assert "could not turn the result into text" in (odd.invoke(FunctionCall("c", "x")).error or "")
+
+
+def test_invoke_success_uses_the_processor() -> None:
+    def pair(a: int) -> dict[str, int]:
+        """Pair."""
+        return {"a": a, "b": a + 1}
+
+    done = Function.from_callable(pair).invoke(FunctionCall("c", "pair", {"a": 1}))
+    assert done.success
+    assert done.result == {"a": 1, "b": 2}
+    assert done.result_text == '{"a": 1, "b": 2}'
+    assert default_processor("text") == "text"
+    assert default_processor({1, 2}) in ('"{1, 2}"', '"{2, 1}"')  # falls back to str()
+
+
+def test_ainvoke_awaits_coroutines_and_falls_back_to_invoke() -> None:
+    async def slow(a: int) -> int:
+        """Slow."""
+        await asyncio.sleep(0)
+        if a < 0:
+            raise ValueError("negative")
+        return a * 10
+
+    fn = Function.from_callable(slow)
+    assert asyncio.run(fn.ainvoke(FunctionCall("c", "slow", {"a": 2}))).result == 20
+    assert asyncio.run(fn.ainvoke(FunctionCall("c", "slow", {"a": -1}))).error == (
+        "ValueError: negative"
+    )
+    bad = asyncio.run(fn.ainvoke(FunctionCall("c", "slow", {"a": "x"})))
+    assert bad.error is not None and "must be of type integer" in bad.error
+    sync = Function.from_callable(search)
+    done = asyncio.run(sync.ainvoke(FunctionCall("c", "search", {})))
+    assert done.error is not None and "missing required argument 'query'" in done.error
+
+
+def test_async_tool_in_sync_invoke_is_an_error_result_and_strict_null_applies_async() -> None:
+    async def fetch(key: str, limit: int = 2) -> str:
+        """Fetch."""
+        return f"{key}:{limit}"
+
+    fn = Function.from_callable(fetch, strict=True)
+    done = fn.invoke(FunctionCall("c", "fetch", {"key": "k", "limit": None}))
+    assert done.error is not None and "is async and cannot run in a sync agent call" in done.error
+    awaited = asyncio.run(fn.ainvoke(FunctionCall("c", "fetch", {"key": "k", "limit": None})))
+    assert awaited.result == "k:2"
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@PROPERTY
+@given(
+    arguments=st.dictionaries(
+        st.sampled_from(["query", "limit", "tags", "color", "mode", "zzz"]) | st.text(max_size=4),
+        JSON_VALUES,
+        max_size=6,
+    ),
+    broken=st.booleans(),
+)
+def test_invoke_never_raises(arguments: dict[str, Any], broken: bool) -> None:
+    def touchy(**kwargs: Any) -> Any:
+        if "limit" in kwargs:
+            raise KeyError("limit")
+        return kwargs
+
+    fn = Function.from_callable(search).link(touchy)
+    call = FunctionCall("c", "search", arguments, arguments_error="bad" if broken else None)
+    done = fn.invoke(call)
+    assert done.id == "c"
+    assert done.result_text is not None
+    assert done.success == (done.error is None)
+
+
+def test_mcp_server_tool_descriptor_keeps_headers_out_of_repr() -> None:
+    server = MCPServer(
+        "docs", "https://mcp.example", allowed_tools=("a",), headers={"Authorization": "Bearer s"}
+    )
+    assert server.to_tool() == {
+        "type": "mcp",
+        "server_label": "docs",
+        "server_url": "https://mcp.example",
+        "require_approval": "never",
+        "allowed_tools": ["a"],
+        "headers": {"Authorization": "Bearer s"},
+    }
+    assert "Bearer" not in repr(server)
+    assert "allowed_tools" not in MCPServer("x", "u").to_tool()
+
+
+def test_function_calls_compare_by_name_and_arguments() -> None:
+    a = FunctionCall("1", "f", {"x": 1, "y": [1]})
+    assert a.is_repeated(FunctionCall("2", "f", {"y": [1], "x": 1}))
+    assert not a.is_repeated(FunctionCall("1", "f", {"x": 2, "y": [1]}))
+    assert not a.is_repeated(FunctionCall("1", "g", {"x": 1, "y": [1]}))
+    assert not a.success
+    assert a.with_result(3, "3").success
+    assert a.with_error("bad").result_text == "Error: bad"

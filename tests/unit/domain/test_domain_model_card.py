@@ -1,0 +1,135 @@
+"""Model cards, limits, errors and the agent's own checks."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from lllm_domain.agent import Agent
+from lllm_domain.errors import ConfigError, LLMAPIError, ParseError
+from lllm_domain.limits import CallLimits, RetryPolicy
+from lllm_domain.model_card import ModelCard, Pricing
+from lllm_domain.request import LLMRequest
+from lllm_domain.testing import ScriptedCaller, api_error, text
+from lllm_domain.usage import Cost, Usage
+
+from tests.support.domain_builders import SYSTEM_PROMPT, answer_prompt, make_agent
+
+CARD = ModelCard(
+    "gpt-test",
+    features=frozenset({"tools", "reasoning"}),
+    snapshots=("gpt-test-2024", "gpt-test-2025"),
+    pricing=Pricing(input_per_million=2.0, cached_input_per_million=0.5, output_per_million=8.0),
+    allowed_args=("temperature", "max_completion_tokens"),
+)
+
+
+def test_cost_prices_uncached_cached_and_output_tokens() -> None:
+    cost = CARD.cost(
+        Usage(input_tokens=1_000_000, output_tokens=500_000, cached_input_tokens=200_000)
+    )
+    assert cost.input_usd == pytest.approx(1.6)
+    assert cost.cached_input_usd == pytest.approx(0.1)
+    assert cost.output_usd == pytest.approx(4.0)
+    assert cost.total_usd == pytest.approx(5.7)
+    plain = ModelCard("m", pricing=Pricing(input_per_million=2.0))
+    assert plain.cost(Usage(1_000_000, 0, 250_000)).total_usd == pytest.approx(2.0)
+    assert ModelCard("free").cost(Usage(10, 10)) == Cost()
+
+
+def test_card_properties() -> None:
+    assert CARD.model_id == "gpt-test-2025"
+    assert ModelCard("plain").model_id == "plain"
+    assert CARD.is_reasoning and CARD.supports("tools") and not CARD.supports("vision")
+
+
+def test_check_args_names_the_wrong_argument_and_the_allowed_ones() -> None:
+    CARD.check_args({"temperature": 1})
+    with pytest.raises(ConfigError) as info:
+        CARD.check_args({"temperature": 1, "top_p": 0.5, "seed": 3})
+    message = str(info.value)
+    assert "'seed', 'top_p'" in message
+    assert "allowed: temperature, max_completion_tokens" in message
+    ModelCard("open").check_args({"anything": 1})
+
+
+def test_scripted_caller_prices_usage_with_the_card() -> None:
+    caller = ScriptedCaller([text("x" * 40)], model_card=CARD)
+    reply = caller.call(LLMRequest(messages=(), model="gpt-test"))
+    assert reply.usage == Usage(1, 10)
+    assert reply.cost == CARD.cost(Usage(1, 10))
+
+
+def test_agent_rejects_unknown_api_type_and_callers_without_the_method() -> None:
+    with pytest.raises(ConfigError, match="api_type must be 'completion' or 'response'"):
+        Agent("a", SYSTEM_PROMPT, "m", ScriptedCaller(), api_type="chat")
+
+    class SyncOnly:
+        def call(self, request: LLMRequest) -> Any:
+            raise AssertionError("not called")
+
+    class AsyncOnly:
+        async def acall(self, request: LLMRequest) -> Any:
+            raise AssertionError("not called")
+
+    sync_agent = Agent("a", SYSTEM_PROMPT, "m", SyncOnly())
+    with pytest.raises(ConfigError, match="has no async acall"):
+        asyncio.run(sync_agent.acall(sync_agent.init_dialog()))
+    async_agent = Agent("a", SYSTEM_PROMPT, "m", AsyncOnly())
+    with pytest.raises(ConfigError, match="has no sync call"):
+        async_agent.call(async_agent.init_dialog())
+
+
+def test_init_dialog_renders_the_system_prompt() -> None:
+    agent, _, _ = make_agent()
+    dialog = agent.init_dialog(session="s9")
+    assert dialog.session == "s9"
+    assert dialog.agent_name == "tester"
+    assert dialog.top_prompt is None
+    assert dialog.system_message is not None
+    assert dialog.system_message.content == SYSTEM_PROMPT.template
+    assert dialog.dialog_id == "d-1"
+
+
+def test_streaming_passes_deltas_and_response_api_type_reaches_the_request() -> None:
+    agent, caller, _ = make_agent(["<answer>a b</answer>"])
+    deltas: list[str] = []
+    agent.call(agent.init_dialog(), answer_prompt(), {"question": "q"}, on_delta=deltas.append)
+    assert "".join(deltas) == "<answer>a b</answer>"
+    assert len(deltas) == 2
+    assert caller.requests[0].stream
+    agent.api_type = "response"
+    caller.push("<answer>x</answer>")
+    agent.call(agent.init_dialog(), answer_prompt(), {"question": "q"})
+    assert caller.requests[1].api_type == "response"
+    assert not caller.requests[1].stream
+
+
+def test_limits_validate_their_values() -> None:
+    with pytest.raises(ConfigError, match="max_interrupt_times must be >= 0"):
+        CallLimits(max_interrupt_times=-1)
+    with pytest.raises(ConfigError, match="jitter"):
+        RetryPolicy(jitter=1.5)
+    with pytest.raises(ConfigError):
+        RetryPolicy(max_attempts=-1)
+
+
+def test_errors_describe_themselves() -> None:
+    error = api_error(429, retry_after=3)
+    assert error.retryable
+    assert error.describe() == {
+        "type": "LLMAPIError",
+        "message": "scripted HTTP 429",
+        "retryable": True,
+        "status": 429,
+        "retry_after": 3,
+        "code": None,
+    }
+    assert not api_error(400).retryable
+    assert api_error(400, retryable=True).retryable
+    assert isinstance(LLMAPIError("x", retryable=False), Exception)
+    assert str(ConfigError("bad key", file="lllm.toml", line=3)) == "lllm.toml:3: bad key"
+    assert str(ConfigError("bad", file="f.yaml")) == "f.yaml: bad"
+    assert ParseError(["a", "b"]).problems == ("a", "b")
+    assert ParseError("one").problems == ("one",)

@@ -1,0 +1,60 @@
+"""The terminal frontend renders with rich and logs every event to the frontend collection."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from lllm_adapters.frontend import FRONTEND, TerminalFrontend
+from lllm_adapters.observability import Redactor
+from lllm_domain.ports import Frontend
+from rich.console import Console
+
+from tests.support.logs_stores import make_store
+
+
+def test_every_event_is_shown_and_logged(tmp_path: Path) -> None:
+    store = make_store("sqlite", tmp_path)
+    out = io.StringIO()
+    ui: Frontend = TerminalFrontend(Console(file=out, width=80), log=store, session="s")
+    ui.write("hello", 42)
+    ui.markdown("# Title")
+    ui.code("print(1)", "python")
+    ui.divider()
+    ui.progress(1.5, "almost")
+    with ui.spinner("thinking"):
+        pass
+    with ui.expander("details", expanded=True) as inner:
+        inner.error("bad thing")
+    with pytest.raises(RuntimeError), ui.spinner("failing"):
+        raise RuntimeError("boom")
+    text = out.getvalue()
+    for fragment in ("hello 42", "Title", "print(1)", "almost", "details", "bad thing"):
+        assert fragment in text
+    events = [r.data for r in store.read(FRONTEND, "s")]
+    assert [e["event"] for e in events] == [
+        "write", "markdown", "code", "divider", "progress", "spinner", "spinner",
+        "expander", "error", "expander", "spinner", "spinner",
+    ]  # fmt: skip
+    assert events[4]["fraction"] == 1.0
+    assert events[8]["path"] == ["details"]
+    assert events[6]["ok"] is True and events[-1]["ok"] is False
+
+
+def test_redactor_hides_patterns_and_environment_values() -> None:
+    redactor = Redactor.from_environment({"A_KEY": "abcdefgh12", "SHORT_TOKEN": "1", "HOME": "/x"})
+    assert redactor.secrets == ("abcdefgh12",)
+    assert "abcdefgh12" not in repr(redactor)
+    text = "key abcdefgh12, sk-" + "x" * 20 + " Authorization: Basic Zm9vOmJhcg== ok 1"
+    assert redactor.redact_text(text) == (
+        "key [REDACTED], [REDACTED] Authorization: [REDACTED] ok 1"
+    )
+    assert redactor.redact({"api_key": "v", "n": 1, "list": ["abcdefgh12"]}) == {
+        "api_key": "[REDACTED]",
+        "n": 1,
+        "list": ["[REDACTED]"],
+    }
+    assert redactor.redact_json(b'{"x_token":"zzz","plain":"fine"}') == (
+        b'{"x_token":"[REDACTED]","plain":"fine"}'
+    )
