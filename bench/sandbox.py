@@ -11,6 +11,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from lllm_adapters.jupyter import AsyncJupyterSession, JupyterSession
@@ -39,17 +40,35 @@ def bench_start(root: Path) -> list[float]:
     return samples
 
 
-def bench_round_trips(root: Path, *, validate: bool) -> dict[str, list[float]]:
-    """Warm trips: re-running one cell, and appending + running a new cell each time."""
-    session = JupyterSession(root / f"warm-{validate}", validate_on_save=validate)
-    session.start()
-    index = session.append_cell("1")
-    for _ in range(20):  # warm-up
-        session.run_cell(index)
-    rerun = [_timed(lambda: session.run_cell(index)) for _ in range(ROUND_TRIPS)]
-    append = [_timed(lambda: session.run_code("1")) for _ in range(ROUND_TRIPS // 2)]
-    session.shutdown()
-    return {"rerun": rerun, "append": append}
+def bench_round_trips(root: Path) -> dict[str, list[float]]:
+    """Warm trips: re-running one cell, and appending + running a new cell each time, with and
+    without schema validation on save. The two sessions' samples are interleaved so machine
+    noise hits both alike."""
+    sessions = {
+        validate: JupyterSession(root / f"warm-{validate}", validate_on_save=validate)
+        for validate in (True, False)
+    }
+    cells = {}
+    for validate, session in sessions.items():
+        session.start()
+        cells[validate] = session.append_cell("1")
+        for _ in range(20):  # warm-up
+            session.run_cell(cells[validate])
+    samples: dict[str, list[float]] = {
+        k: [] for k in ("rerun-True", "rerun-False", "append-True", "append-False", "save")
+    }
+    for _ in range(ROUND_TRIPS):
+        for validate, session in sessions.items():
+            index = cells[validate]
+            samples[f"rerun-{validate}"].append(_timed(partial(session.run_cell, index)))
+    for _ in range(ROUND_TRIPS // 2):
+        for validate, session in sessions.items():
+            samples[f"append-{validate}"].append(_timed(partial(session.run_code, "1")))
+    checked = sessions[True]
+    samples["save"] = [_timed(checked.save) for _ in range(ROUND_TRIPS)]
+    for session in sessions.values():
+        session.shutdown()
+    return samples
 
 
 def bench_async(root: Path) -> list[float]:
@@ -77,15 +96,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         start = bench_start(root)
-        checked = bench_round_trips(root, validate=True)
-        unchecked = bench_round_trips(root, validate=False)
+        trips = bench_round_trips(root)
         async_rerun = bench_async(root)
     rows = [
         (f"kernel start + init cell (n={STARTS})", _median_ms(start)),
-        ("warm re-run of `1`, validated save", _median_ms(checked["rerun"])),
-        ("warm append+run of `1`, validated save", _median_ms(checked["append"])),
-        ("warm re-run of `1`, unvalidated save", _median_ms(unchecked["rerun"])),
-        ("warm append+run of `1`, unvalidated save", _median_ms(unchecked["append"])),
+        ("warm re-run of `1`, validated save", _median_ms(trips["rerun-True"])),
+        ("warm re-run of `1`, unvalidated save", _median_ms(trips["rerun-False"])),
+        ("warm append+run of `1`, validated saves", _median_ms(trips["append-True"])),
+        ("warm append+run of `1`, unvalidated saves", _median_ms(trips["append-False"])),
+        ("notebook save alone (validated, ~110 cells)", _median_ms(trips["save"])),
         ("warm re-run of `1`, async session", _median_ms(async_rerun)),
     ]
     width = max(len(name) for name, _ in rows)
