@@ -7,6 +7,10 @@ others' imports:
 - ``lllm_adapters.tokenizer``: tiktoken tokenizers with an offline fallback.
 - ``lllm_adapters.config``: ``lllm.toml`` resolution, discovery, system configs (TOML/YAML).
 - ``lllm_adapters.proxies``: the HTTP proxy runtime.
+- ``lllm_adapters.logs``: log stores (SQLite, local files, none) and redaction.
+- ``lllm_adapters.observability``: structlog configuration and secret redaction.
+- ``lllm_adapters.frontend``: the rich terminal frontend.
+- ``lllm_adapters.jupyter``: the Jupyter sandbox (jupyter_client + nbformat).
 
 The names below are re-exported lazily from those subpackages.
 """
@@ -25,44 +29,99 @@ if TYPE_CHECKING:
         load_project,
         load_system_config,
     )
+    from lllm_adapters.frontend import (
+        TerminalFrontend,
+    )
+    from lllm_adapters.jupyter import (
+        AsyncJupyterSandbox,
+        AsyncJupyterSession,
+        JupyterSandbox,
+        JupyterSession,
+        KernelLaunch,
+    )
+    from lllm_adapters.logs import (
+        FileLogStore,
+        NoLog,
+        RedactingLogStore,
+        SQLiteLogStore,
+        open_log_store,
+    )
+    from lllm_adapters.observability import (
+        Redactor,
+        configure_logging,
+        get_logger,
+    )
     from lllm_adapters.openai import (
         AsyncOpenAICaller,
         ModelCatalog,
         OpenAICaller,
         OpenAISettings,
     )
-    from lllm_adapters.proxies import HttpProxyRuntime, runtime_from_settings
-    from lllm_adapters.tokenizer import TiktokenProvider
+    from lllm_adapters.proxies import (
+        HttpProxyRuntime,
+        runtime_from_settings,
+    )
+    from lllm_adapters.tokenizer import (
+        TiktokenProvider,
+    )
 
 _EXPORTS = {
+    "AsyncJupyterSandbox": "lllm_adapters.jupyter",
+    "AsyncJupyterSession": "lllm_adapters.jupyter",
     "AsyncOpenAICaller": "lllm_adapters.openai",
+    "FileLogStore": "lllm_adapters.logs",
     "HttpProxyRuntime": "lllm_adapters.proxies",
+    "JupyterSandbox": "lllm_adapters.jupyter",
+    "JupyterSession": "lllm_adapters.jupyter",
+    "KernelLaunch": "lllm_adapters.jupyter",
     "ModelCatalog": "lllm_adapters.openai",
+    "NoLog": "lllm_adapters.logs",
     "OpenAICaller": "lllm_adapters.openai",
     "OpenAISettings": "lllm_adapters.openai",
+    "RedactingLogStore": "lllm_adapters.logs",
+    "Redactor": "lllm_adapters.observability",
+    "SQLiteLogStore": "lllm_adapters.logs",
+    "TerminalFrontend": "lllm_adapters.frontend",
     "TiktokenProvider": "lllm_adapters.tokenizer",
     "TomlConfigSource": "lllm_adapters.config",
     "check_prompt_paths": "lllm_adapters.config",
+    "configure_logging": "lllm_adapters.observability",
     "discover": "lllm_adapters.config",
     "find_config": "lllm_adapters.config",
+    "get_logger": "lllm_adapters.observability",
     "load_project": "lllm_adapters.config",
     "load_system_config": "lllm_adapters.config",
+    "open_log_store": "lllm_adapters.logs",
     "runtime_from_settings": "lllm_adapters.proxies",
 }
 
 __all__ = [
+    "AsyncJupyterSandbox",
+    "AsyncJupyterSession",
     "AsyncOpenAICaller",
+    "FileLogStore",
     "HttpProxyRuntime",
+    "JupyterSandbox",
+    "JupyterSession",
+    "KernelLaunch",
     "ModelCatalog",
+    "NoLog",
     "OpenAICaller",
     "OpenAISettings",
+    "RedactingLogStore",
+    "Redactor",
+    "SQLiteLogStore",
+    "TerminalFrontend",
     "TiktokenProvider",
     "TomlConfigSource",
     "check_prompt_paths",
+    "configure_logging",
     "discover",
     "find_config",
+    "get_logger",
     "load_project",
     "load_system_config",
+    "open_log_store",
     "runtime_from_settings",
 ]
 

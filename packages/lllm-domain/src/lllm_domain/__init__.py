@@ -1,5 +1,11 @@
 """LLLM's pure core: messages, prompts, parsers, dialogs, the agent-call state machine,
-registries and ports. Depends only on attrs, cattrs and msgspec; performs no I/O of its own."""
+registries and ports. Depends only on attrs, cattrs and msgspec; performs no I/O of its own.
+
+The optional subsystems (proxies, recording/replay, sandbox) are imported on first use of their
+names, so ``import lllm_domain`` stays cheap."""
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from lllm_domain.agent import Agent
 from lllm_domain.agent_call import (
@@ -61,18 +67,6 @@ from lllm_domain.ports import (
     ToolRuntime,
 )
 from lllm_domain.prompt import Prompt, default_parser
-from lllm_domain.proxy import (
-    ApiKey,
-    DateField,
-    EndpointSpec,
-    Param,
-    Proxy,
-    ProxyCatalog,
-    ProxySettings,
-    endpoint,
-    filter_by_cutoff,
-    post_call,
-)
 from lllm_domain.registry import (
     PromptRegistry,
     ProxyRegistry,
@@ -87,6 +81,42 @@ from lllm_domain.registry import (
 from lllm_domain.request import LLMRequest
 from lllm_domain.system import AsyncSystem, Runtime, System, build_agent, build_system
 from lllm_domain.usage import Cost, Usage
+
+if TYPE_CHECKING:
+    from lllm_domain.proxy import (
+        ApiKey,
+        DateField,
+        EndpointSpec,
+        Param,
+        Proxy,
+        ProxyCatalog,
+        ProxySettings,
+        endpoint,
+        filter_by_cutoff,
+        post_call,
+    )
+    from lllm_domain.recording import (
+        RecordingCaller,
+        ReplayCaller,
+        ReplayDivergenceError,
+        ReplayError,
+    )
+    from lllm_domain.replay import (
+        CostReport,
+        ReplaySession,
+    )
+    from lllm_domain.sandbox import (
+        Cell,
+        CellExecutionError,
+        CellKind,
+        CellTimeoutError,
+        KernelDiedError,
+        RunResult,
+        RunStatus,
+        SessionMetadata,
+        async_code_execution_tool,
+        code_execution_tool,
+    )
 
 __version__ = "0.1.0"
 
@@ -103,10 +133,15 @@ __all__ = [
     "BudgetExceededError",
     "CallLimits",
     "CallModel",
+    "Cell",
+    "CellExecutionError",
+    "CellKind",
+    "CellTimeoutError",
     "ClassificationError",
     "Clock",
     "ConfigError",
     "Cost",
+    "CostReport",
     "Creator",
     "DateField",
     "Dialog",
@@ -115,6 +150,7 @@ __all__ = [
     "Function",
     "FunctionCall",
     "Image",
+    "KernelDiedError",
     "LLLMError",
     "LLMAPIError",
     "LLMCaller",
@@ -141,13 +177,21 @@ __all__ = [
     "ProxyError",
     "ProxyRegistry",
     "ProxySettings",
+    "RecordingCaller",
     "Registry",
     "RegistryError",
+    "ReplayCaller",
+    "ReplayDivergenceError",
+    "ReplayError",
+    "ReplaySession",
     "RetryPolicy",
     "Role",
+    "RunResult",
+    "RunStatus",
     "RunTool",
     "Runtime",
     "SandboxError",
+    "SessionMetadata",
     "Sleep",
     "Slept",
     "System",
@@ -164,10 +208,12 @@ __all__ = [
     "Usage",
     "abinary_classify",
     "aclassify",
+    "async_code_execution_tool",
     "binary_classify",
     "build_agent",
     "build_system",
     "classify",
+    "code_execution_tool",
     "default_parser",
     "default_prompts",
     "default_proxies",
@@ -182,3 +228,39 @@ __all__ = [
     "run_sync",
     "tool",
 ]
+
+_LAZY = {
+    "ApiKey": "lllm_domain.proxy",
+    "Cell": "lllm_domain.sandbox",
+    "CellExecutionError": "lllm_domain.sandbox",
+    "CellKind": "lllm_domain.sandbox",
+    "CellTimeoutError": "lllm_domain.sandbox",
+    "CostReport": "lllm_domain.replay",
+    "DateField": "lllm_domain.proxy",
+    "EndpointSpec": "lllm_domain.proxy",
+    "KernelDiedError": "lllm_domain.sandbox",
+    "Param": "lllm_domain.proxy",
+    "Proxy": "lllm_domain.proxy",
+    "ProxyCatalog": "lllm_domain.proxy",
+    "ProxySettings": "lllm_domain.proxy",
+    "RecordingCaller": "lllm_domain.recording",
+    "ReplayCaller": "lllm_domain.recording",
+    "ReplayDivergenceError": "lllm_domain.recording",
+    "ReplayError": "lllm_domain.recording",
+    "ReplaySession": "lllm_domain.replay",
+    "RunResult": "lllm_domain.sandbox",
+    "RunStatus": "lllm_domain.sandbox",
+    "SessionMetadata": "lllm_domain.sandbox",
+    "async_code_execution_tool": "lllm_domain.sandbox",
+    "code_execution_tool": "lllm_domain.sandbox",
+    "endpoint": "lllm_domain.proxy",
+    "filter_by_cutoff": "lllm_domain.proxy",
+    "post_call": "lllm_domain.proxy",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lllm_domain' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -19,7 +19,6 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import msgspec
 from attrs import define, evolve
 
 from lllm_domain.errors import LLLMError, LLMAPIError
@@ -69,6 +68,8 @@ def fingerprint(message: Message) -> dict[str, Any]:
         data["tool_call_id"] = message.tool_call_id
     if message.image is not None:
         data["image"] = [message.image.mime_type, message.image.base64]
+    import msgspec
+
     normalised: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(data))
     return normalised
 

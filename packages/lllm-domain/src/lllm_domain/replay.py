@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-import msgspec
 from attrs import define, field
 
 from lllm_domain.dialog import DIALOGS, MESSAGES, Dialog
@@ -308,6 +307,8 @@ class ReplaySession:
         pending: dict[bytes, list[int]] = {}
 
         def key(message: Message) -> bytes:
+            import msgspec
+
             return msgspec.json.encode(message_to_data(message))
 
         for i, (_, _, message) in enumerate(logged):
