@@ -178,10 +178,22 @@ class ToolRuntime(Protocol):
 
 
 # The full sandbox protocols (sessions, managers, sync and async) live with their values in
-# lllm_domain.sandbox; they are re-exported here so every port can be found in this module.
-from lllm_domain.sandbox import AsyncSandboxSession as AsyncSandboxSession  # noqa: E402, PLC0414
-from lllm_domain.sandbox import Sandbox as Sandbox  # noqa: E402, PLC0414
-from lllm_domain.sandbox import SandboxSession as SandboxSession  # noqa: E402, PLC0414
+# lllm_domain.sandbox; they are re-exported here, on first use, so every port can be found in
+# this module without making every import of the domain load the sandbox module.
+if TYPE_CHECKING:
+    from lllm_domain.sandbox import AsyncSandboxSession as AsyncSandboxSession  # noqa: PLC0414
+    from lllm_domain.sandbox import Sandbox as Sandbox  # noqa: PLC0414
+    from lllm_domain.sandbox import SandboxSession as SandboxSession  # noqa: PLC0414
+
+_SANDBOX_PORTS = ("AsyncSandboxSession", "Sandbox", "SandboxSession")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SANDBOX_PORTS:
+        from lllm_domain import sandbox
+
+        return getattr(sandbox, name)
+    raise AttributeError(f"module 'lllm_domain.ports' has no attribute {name!r}")
 
 # -- Configuration and discovery -------------------------------------------------------------
 
