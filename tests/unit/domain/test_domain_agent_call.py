@@ -630,3 +630,10 @@ def test_every_script_ends_in_a_result_or_a_typed_error_identically_in_both_driv
         assert messages[-1]["role"] != "assistant"
     # Each distinct tool call ran once at most.
     assert len(sync[3]) == len(set(sync[3]))
+
+
+def test_undecodable_calls_with_different_raw_text_are_not_repeats() -> None:
+    first = bad_arguments_call("add", '{"a": 1,')
+    second = bad_arguments_call("add", '{"a": 2,')
+    assert not first.is_repeated(second)
+    assert first.is_repeated(bad_arguments_call("add", '{"a": 1,'))

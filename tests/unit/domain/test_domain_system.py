@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from lllm_domain.config import AgentConfig, SystemConfig
-from lllm_domain.errors import ConfigError
+from lllm_domain.errors import ConfigError, RegistryError
 from lllm_domain.limits import CallLimits
 from lllm_domain.model_card import ModelCard
 from lllm_domain.prompt import Prompt
@@ -208,3 +208,17 @@ def test_system_config_validation_and_type_name() -> None:
         SystemConfig(name="x", log_type="s3")  # type: ignore[arg-type]
     assert SystemConfig(name="x").type_name == "x"
     assert SystemConfig(name="x", system_type="Y").type_name == "Y"
+
+
+def test_a_different_class_claiming_a_registered_type_name_is_an_error() -> None:
+    registry = SystemRegistry()
+
+    class First(System, registry=registry):
+        system_type = "shared-name"
+
+    with pytest.raises(RegistryError, match=r"shared-name.*already registered"):
+
+        class Second(System, registry=registry):
+            system_type = "shared-name"
+
+    assert registry.get("shared-name") is First

@@ -10,6 +10,7 @@ others' imports:
 - ``lllm_adapters.logs``: log stores (SQLite, local files, none) and redaction.
 - ``lllm_adapters.observability``: structlog configuration and secret redaction.
 - ``lllm_adapters.frontend``: the rich terminal frontend.
+- ``lllm_adapters.jupyter``: the Jupyter sandbox (jupyter_client + nbformat).
 
 The names below are re-exported lazily from those subpackages.
 """
@@ -30,6 +31,13 @@ if TYPE_CHECKING:
     )
     from lllm_adapters.frontend import (
         TerminalFrontend,
+    )
+    from lllm_adapters.jupyter import (
+        AsyncJupyterSandbox,
+        AsyncJupyterSession,
+        JupyterSandbox,
+        JupyterSession,
+        KernelLaunch,
     )
     from lllm_adapters.logs import (
         FileLogStore,
@@ -58,9 +66,14 @@ if TYPE_CHECKING:
     )
 
 _EXPORTS = {
+    "AsyncJupyterSandbox": "lllm_adapters.jupyter",
+    "AsyncJupyterSession": "lllm_adapters.jupyter",
     "AsyncOpenAICaller": "lllm_adapters.openai",
     "FileLogStore": "lllm_adapters.logs",
     "HttpProxyRuntime": "lllm_adapters.proxies",
+    "JupyterSandbox": "lllm_adapters.jupyter",
+    "JupyterSession": "lllm_adapters.jupyter",
+    "KernelLaunch": "lllm_adapters.jupyter",
     "ModelCatalog": "lllm_adapters.openai",
     "NoLog": "lllm_adapters.logs",
     "OpenAICaller": "lllm_adapters.openai",
@@ -83,9 +96,14 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "AsyncJupyterSandbox",
+    "AsyncJupyterSession",
     "AsyncOpenAICaller",
     "FileLogStore",
     "HttpProxyRuntime",
+    "JupyterSandbox",
+    "JupyterSession",
+    "KernelLaunch",
     "ModelCatalog",
     "NoLog",
     "OpenAICaller",

@@ -1,13 +1,168 @@
-"""The `lllm` command line (placeholder until the CLI issue lands)."""
+"""The `lllm` command line: sub-commands, global flags and the error boundary.
+
+Start-up time matters (``lllm --help`` should answer in well under a quarter of a second), so
+this module imports only cyclopts. Every command is registered by import path and loaded when it
+runs; adapters (httpx2, tiktoken, jupyter_client, ...) are imported by the command that needs
+them, never here.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cyclopts import App
+
+DEBUG_FLAG = "--debug"
+"""Show full tracebacks instead of one-line error messages (also ``LLLM_DEBUG=1``)."""
+
+USER_ERROR_EXIT = 2
+"""Exit status for user errors: bad arguments, bad configuration, a missing API key, ..."""
+
+_DESCRIPTION = """\
+LLLM: create, run and inspect agentic LLM systems.
+
+Global flag: --debug shows full tracebacks instead of one-line error messages
+(or set LLLM_DEBUG=1)."""
+
+
+def build_app() -> App:
+    """The `lllm` application (commands are imported only when they run)."""
+    from cyclopts import App
+
+    from lllm_cli import __version__
+
+    app = App(
+        name="lllm",
+        help=_DESCRIPTION,
+        version=f"lllm {__version__}",
+        help_format="plaintext",
+        result_action="return_value",
+    )
+    app.command(
+        "lllm_cli.commands.create:create",
+        name="create",
+        help="Create a new project from a template (init_template or example).",
+    )
+    app.command(
+        "lllm_cli.commands.run:run",
+        name="run",
+        help="Run the project's system on a task, stream its events and print the result.",
+    )
+
+    logs = App(name="logs", help="Inspect logged sessions: list, show, cost, export.")
+    logs.command(
+        "lllm_cli.commands.logs:list_sessions", name="list", help="List the logged sessions."
+    )
+    logs.command(
+        "lllm_cli.commands.logs:show", name="show", help="Show a session as a readable transcript."
+    )
+    logs.command(
+        "lllm_cli.commands.logs:cost", name="cost", help="Show a session's token usage and cost."
+    )
+    logs.command(
+        "lllm_cli.commands.logs:export",
+        name="export",
+        help="Export a session as a self-contained HTML timeline.",
+    )
+    app.command(logs)
+
+    prompts = App(name="prompts", help="Prompts that discovery finds in the project.")
+    prompts.command(
+        "lllm_cli.commands.prompts:list_prompts",
+        name="list",
+        help="List the project's registered prompts.",
+    )
+    app.command(prompts)
+
+    proxies = App(name="proxies", help="Proxies (declarative external APIs) of the project.")
+    proxies.command(
+        "lllm_cli.commands.proxies:list_proxies",
+        name="list",
+        help="List the project's registered proxies and their endpoints.",
+    )
+    proxies.command(
+        "lllm_cli.commands.proxies:catalog",
+        name="catalog",
+        help="Print the API catalog of the project's proxies (as prompts see it).",
+    )
+    proxies.command(
+        "lllm_cli.commands.proxies:test",
+        name="test",
+        help="Call every endpoint of the activated proxies with its examples.",
+    )
+    app.command(proxies)
+
+    # Registered by path like the others: cyclopts' own helper imports its completion engine.
+    app.command(
+        "lllm_cli.commands.completion:install_completion",
+        name="--install-completion",
+        help="Install shell completion for lllm (bash, zsh, fish or powershell).",
+    )
+    return app
+
+
+def _debug_requested(args: list[str]) -> bool:
+    if DEBUG_FLAG in args:
+        # The flag is global: accept it anywhere before the end-of-options marker.
+        end = args.index("--") if "--" in args else len(args)
+        if args.index(DEBUG_FLAG) < end:
+            args.remove(DEBUG_FLAG)
+            return True
+    return os.environ.get("LLLM_DEBUG", "") not in ("", "0", "false", "no")
+
+
+def run_cli(argv: Sequence[str] | None = None) -> int:
+    """Run `lllm` with ``argv`` (default: ``sys.argv[1:]``) and return the exit status.
+
+    User errors (any :class:`~lllm_domain.errors.LLLMError` and bad arguments) print one line
+    to stderr and return 2; ``--debug`` lets them propagate with a traceback instead.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = _debug_requested(args)
+    if args == ["--version"]:
+        # Answered without building the app: scripts call this often and want it instant.
+        from lllm_cli import __version__
+
+        print(f"lllm {__version__}")
+        return 0
+    app = build_app()
+    try:
+        result = app(args, exit_on_error=False, print_error=True)
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except KeyboardInterrupt:
+        print("lllm: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        return _report(exc)
+    return result if isinstance(result, int) else 0
+
+
+def _report(exc: Exception) -> int:
+    from cyclopts import CycloptsError
+    from lllm_domain.errors import LLLMError
+
+    if isinstance(exc, CycloptsError):
+        # cyclopts has already printed its own message (print_error=True).
+        return USER_ERROR_EXIT
+    if isinstance(exc, LLLMError):
+        print(f"lllm: error: {exc}", file=sys.stderr)
+        return USER_ERROR_EXIT
+    print(
+        f"lllm: internal error: {type(exc).__name__}: {exc}\n"
+        "Run again with --debug for the traceback, and please report it.",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def main() -> None:
     """Entry point of the `lllm` command."""
-    from lllm_cli import __version__
-
-    print(f"lllm {__version__}")
-    sys.exit(0)
+    sys.exit(run_cli())

@@ -1,8 +1,8 @@
 """LLLM's pure core: messages, prompts, parsers, dialogs, the agent-call state machine,
 registries and ports. Depends only on attrs, cattrs and msgspec; performs no I/O of its own.
 
-The optional subsystems (proxies, recording/replay) are imported on first use of their names,
-so ``import lllm_domain`` stays cheap."""
+The optional subsystems (proxies, recording/replay, sandbox) are imported on first use of their
+names, so ``import lllm_domain`` stays cheap."""
 
 import importlib
 from typing import TYPE_CHECKING, Any
@@ -105,6 +105,18 @@ if TYPE_CHECKING:
         CostReport,
         ReplaySession,
     )
+    from lllm_domain.sandbox import (
+        Cell,
+        CellExecutionError,
+        CellKind,
+        CellTimeoutError,
+        KernelDiedError,
+        RunResult,
+        RunStatus,
+        SessionMetadata,
+        async_code_execution_tool,
+        code_execution_tool,
+    )
 
 __version__ = "0.1.0"
 
@@ -121,6 +133,10 @@ __all__ = [
     "BudgetExceededError",
     "CallLimits",
     "CallModel",
+    "Cell",
+    "CellExecutionError",
+    "CellKind",
+    "CellTimeoutError",
     "ClassificationError",
     "Clock",
     "ConfigError",
@@ -134,6 +150,7 @@ __all__ = [
     "Function",
     "FunctionCall",
     "Image",
+    "KernelDiedError",
     "LLLMError",
     "LLMAPIError",
     "LLMCaller",
@@ -169,9 +186,12 @@ __all__ = [
     "ReplaySession",
     "RetryPolicy",
     "Role",
+    "RunResult",
+    "RunStatus",
     "RunTool",
     "Runtime",
     "SandboxError",
+    "SessionMetadata",
     "Sleep",
     "Slept",
     "System",
@@ -188,10 +208,12 @@ __all__ = [
     "Usage",
     "abinary_classify",
     "aclassify",
+    "async_code_execution_tool",
     "binary_classify",
     "build_agent",
     "build_system",
     "classify",
+    "code_execution_tool",
     "default_parser",
     "default_prompts",
     "default_proxies",
@@ -209,9 +231,14 @@ __all__ = [
 
 _LAZY = {
     "ApiKey": "lllm_domain.proxy",
+    "Cell": "lllm_domain.sandbox",
+    "CellExecutionError": "lllm_domain.sandbox",
+    "CellKind": "lllm_domain.sandbox",
+    "CellTimeoutError": "lllm_domain.sandbox",
     "CostReport": "lllm_domain.replay",
     "DateField": "lllm_domain.proxy",
     "EndpointSpec": "lllm_domain.proxy",
+    "KernelDiedError": "lllm_domain.sandbox",
     "Param": "lllm_domain.proxy",
     "Proxy": "lllm_domain.proxy",
     "ProxyCatalog": "lllm_domain.proxy",
@@ -221,6 +248,11 @@ _LAZY = {
     "ReplayDivergenceError": "lllm_domain.recording",
     "ReplayError": "lllm_domain.recording",
     "ReplaySession": "lllm_domain.replay",
+    "RunResult": "lllm_domain.sandbox",
+    "RunStatus": "lllm_domain.sandbox",
+    "SessionMetadata": "lllm_domain.sandbox",
+    "async_code_execution_tool": "lllm_domain.sandbox",
+    "code_execution_tool": "lllm_domain.sandbox",
     "endpoint": "lllm_domain.proxy",
     "filter_by_cutoff": "lllm_domain.proxy",
     "post_call": "lllm_domain.proxy",

@@ -245,7 +245,7 @@ class MCPServer:
         return spec
 
 
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
+JSON_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "integer": (int,),
     "number": (int, float),
@@ -254,6 +254,8 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict, Mapping),
     "null": (type(None),),
 }
+"""The Python types that satisfy each JSON-schema type (bool is excluded from numbers by the
+checks that use it)."""
 
 
 def _types_of(schema: Mapping[str, Any]) -> set[str]:
@@ -272,7 +274,7 @@ def _check_value(value: Any, spec: Mapping[str, Any], path: str) -> str | None:
     if not allowed:
         return None
     for t in allowed:
-        py = _JSON_TYPES.get(t)
+        py = JSON_PYTHON_TYPES.get(t)
         if py is None:
             return None
         if isinstance(value, bool) and t in ("integer", "number"):

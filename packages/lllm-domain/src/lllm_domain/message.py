@@ -67,8 +67,13 @@ class FunctionCall:
         return self.error is None and self.result_text is not None
 
     def is_repeated(self, other: FunctionCall) -> bool:
-        """Same function with the same arguments (ids do not matter)."""
-        return self.name == other.name and dict(self.arguments) == dict(other.arguments)
+        """Same function with the same arguments (ids do not matter). Calls whose arguments
+        could not be decoded are compared by their raw text."""
+        if self.name != other.name:
+            return False
+        if self.arguments_error is not None or other.arguments_error is not None:
+            return self.raw_arguments == other.raw_arguments
+        return dict(self.arguments) == dict(other.arguments)
 
     def with_result(self, result: Any, result_text: str) -> FunctionCall:
         """A copy carrying a successful result."""

@@ -177,38 +177,23 @@ class ToolRuntime(Protocol):
 # -- Sandbox ---------------------------------------------------------------------------------
 
 
-class SandboxSession(Protocol):
-    """One notebook on disk and the kernel that runs it."""
+# The full sandbox protocols (sessions, managers, sync and async) live with their values in
+# lllm_domain.sandbox; they are re-exported here, on first use, so every port can be found in
+# this module without making every import of the domain load the sandbox module.
+if TYPE_CHECKING:
+    from lllm_domain.sandbox import AsyncSandboxSession as AsyncSandboxSession  # noqa: PLC0414
+    from lllm_domain.sandbox import Sandbox as Sandbox  # noqa: PLC0414
+    from lllm_domain.sandbox import SandboxSession as SandboxSession  # noqa: PLC0414
 
-    @property
-    def name(self) -> str:
-        """The session's name."""
-        ...
-
-    def append_cell(self, source: str, kind: str = "code") -> int:
-        """Add a cell at the end; return its index."""
-        ...
-
-    def run_cell(self, index: int, timeout: float | None = None) -> Any:
-        """Run one cell and return its result (outputs are also written into the notebook)."""
-        ...
-
-    def shutdown(self) -> None:
-        """Stop the kernel."""
-        ...
+_SANDBOX_PORTS = ("AsyncSandboxSession", "Sandbox", "SandboxSession")
 
 
-class Sandbox(Protocol):
-    """Creates, finds and deletes sandbox sessions."""
+def __getattr__(name: str) -> Any:
+    if name in _SANDBOX_PORTS:
+        from lllm_domain import sandbox
 
-    def create_session(self, name: str, metadata: Mapping[str, Any] | None = None) -> Any:
-        """A new session called ``name``."""
-        ...
-
-    def get_session(self, name: str) -> Any:
-        """The existing session called ``name``."""
-        ...
-
+        return getattr(sandbox, name)
+    raise AttributeError(f"module 'lllm_domain.ports' has no attribute {name!r}")
 
 # -- Configuration and discovery -------------------------------------------------------------
 

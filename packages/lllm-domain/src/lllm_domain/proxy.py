@@ -36,7 +36,7 @@ from attrs import define, field, fields
 
 from lllm_domain.config import SystemConfig
 from lllm_domain.errors import ConfigError, ProxyError
-from lllm_domain.function import Function
+from lllm_domain.function import JSON_PYTHON_TYPES, Function
 from lllm_domain.message import EMPTY_MAPPING
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -71,15 +71,7 @@ _PY_TYPES: dict[type, str] = {
     dict: "object",
     dt.date: "date",
 }
-_CHECKS: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "integer": (int,),
-    "number": (int, float),
-    "boolean": (bool,),
-    "array": (list, tuple),
-    "object": (dict, Mapping),
-    "date": (str, dt.date),
-}
+_CHECKS: dict[str, tuple[type, ...]] = {**JSON_PYTHON_TYPES, "date": (str, dt.date)}
 
 
 @define(frozen=True, slots=True)

@@ -73,9 +73,11 @@ class System:
         if "system_type" not in cls.__dict__:
             cls.system_type = cls.__name__
         if register:
-            cls.registry.register(
-                cls.system_type, cls, replace=True, origin=f"{cls.__module__}.{cls.__qualname__}"
-            )
+            origin = f"{cls.__module__}.{cls.__qualname__}"
+            # Re-importing the same module (discovery, reloads) may replace its own class; a
+            # different class claiming the same type name is a real conflict.
+            same_class = cls.registry.origin(cls.system_type) == origin
+            cls.registry.register(cls.system_type, cls, replace=same_class, origin=origin)
 
     def __init__(
         self,

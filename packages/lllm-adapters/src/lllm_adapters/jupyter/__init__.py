@@ -1,0 +1,35 @@
+"""The Jupyter sandbox adapter: notebook sessions on jupyter_client kernels and nbformat files.
+
+Importing this package starts nothing; a kernel starts when a session first runs code.
+"""
+
+from lllm_adapters.jupyter.async_session import AsyncJupyterSession
+from lllm_adapters.jupyter.init_cell import (
+    CALL_FUNCTION_NAME,
+    PROXY_RUNTIME_FACTORY,
+    init_cell_source,
+)
+from lllm_adapters.jupyter.kernel import KERNEL_LOG_NAME, KernelLaunch
+from lllm_adapters.jupyter.manager import AsyncJupyterSandbox, JupyterSandbox
+from lllm_adapters.jupyter.notebook_file import NotebookFile
+from lllm_adapters.jupyter.notebook_session import DEFAULT_TIMEOUT, NOTEBOOK_NAME, NotebookSession
+from lllm_adapters.jupyter.output_collector import DEFAULT_MAX_OUTPUT_CHARS, OutputCollector
+from lllm_adapters.jupyter.session import JupyterSession
+
+__all__ = [
+    "CALL_FUNCTION_NAME",
+    "DEFAULT_MAX_OUTPUT_CHARS",
+    "DEFAULT_TIMEOUT",
+    "KERNEL_LOG_NAME",
+    "NOTEBOOK_NAME",
+    "PROXY_RUNTIME_FACTORY",
+    "AsyncJupyterSandbox",
+    "AsyncJupyterSession",
+    "JupyterSandbox",
+    "JupyterSession",
+    "KernelLaunch",
+    "NotebookFile",
+    "NotebookSession",
+    "OutputCollector",
+    "init_cell_source",
+]

@@ -1,0 +1,333 @@
+"""How a session's kernel is launched or reached, and the handles that own it.
+
+A local kernel is started with the *current* interpreter (``sys.executable -m ipykernel_launcher``
+by default), so it sees the same virtual environment as the caller, whatever kernel specs happen
+to be installed on the machine. A remote or containerised kernel is reached through its
+connection file instead; LLLM then owns no process.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from attrs import define, field
+from jupyter_client.asynchronous.client import AsyncKernelClient
+from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager, KernelManager
+from lllm_domain.message import EMPTY_MAPPING
+from lllm_domain.sandbox import KernelUnavailableError
+
+# Run as ``python -c`` so the memory limit applies before ipykernel (and user code) loads;
+# argv[1] is the limit in bytes, the rest is ipykernel's own command line.
+_LIMITED_LAUNCHER = (
+    "import resource, sys; n = int(sys.argv.pop(1)); "
+    "resource.setrlimit(resource.RLIMIT_AS, (n, n)); "
+    "from ipykernel import kernelapp; kernelapp.launch_new_instance()"
+)
+
+
+@define(frozen=True, slots=True)
+class KernelLaunch:
+    """How to get a kernel for a session.
+
+    ``python`` is the interpreter a local kernel runs on (default: the current one).
+    ``memory_limit`` caps the kernel's address space in bytes (``RLIMIT_AS``; POSIX only): an
+    allocation past it raises ``MemoryError`` in the cell or kills the kernel, never the caller.
+    ``env`` is added to the kernel's environment. ``connection_file`` points at an already
+    running (remote or containerised) kernel to use instead of launching one; ``argv`` replaces
+    the launch command entirely (``{connection_file}`` is substituted).
+    ``startup_timeout`` bounds how long a start waits for the kernel to answer;
+    ``interrupt_grace`` is how long a timed-out cell may take to stop after the interrupt before
+    the kernel is restarted.
+    """
+
+    python: str = field(factory=lambda: sys.executable)
+    memory_limit: int | None = None
+    env: Mapping[str, str] = EMPTY_MAPPING
+    connection_file: str | None = None
+    argv: tuple[str, ...] | None = None
+    startup_timeout: float = 60.0
+    interrupt_grace: float = 5.0
+
+    @property
+    def remote(self) -> bool:
+        """Whether the kernel is reached through a connection file (not launched by us)."""
+        return self.connection_file is not None
+
+    def kernel_argv(self) -> list[str]:
+        """The command that launches a local kernel."""
+        if self.argv is not None:
+            return list(self.argv)
+        if self.memory_limit is not None:
+            return [
+                self.python,
+                "-c",
+                _LIMITED_LAUNCHER,
+                str(int(self.memory_limit)),
+                "-f",
+                "{connection_file}",
+            ]
+        return [self.python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+
+    def kernel_spec(self) -> KernelSpec:
+        """The kernel spec for a local kernel."""
+        return KernelSpec(
+            argv=self.kernel_argv(),
+            display_name="Python 3 (LLLM sandbox)",
+            language="python",
+            interrupt_mode="signal",
+        )
+
+    def kernel_env(self) -> dict[str, str]:
+        """The environment of a local kernel."""
+        env = dict(os.environ)
+        # The debugger's frozen-module warning is noise in every session's stderr.
+        env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+        env.update(self.env)
+        return env
+
+
+class _FixedSpecManager(KernelSpecManager):
+    """A kernel spec manager that knows exactly one spec: ours."""
+
+    def __init__(self, spec: KernelSpec, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._lllm_spec = spec
+
+    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+        return self._lllm_spec
+
+
+_KERNEL_NAME = "lllm-python"
+
+KERNEL_LOG_NAME = ".kernel.log"
+"""File in the session folder that receives the kernel process's own stdout and stderr
+(start-up warnings, crashes); cell output goes to the notebook, not here."""
+
+
+def _open_log(folder: Path) -> IO[bytes]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return (folder / KERNEL_LOG_NAME).open("ab")
+
+
+def _unavailable(what: str, exc: BaseException) -> KernelUnavailableError:
+    return KernelUnavailableError(
+        f"could not {what} the kernel ({type(exc).__name__}: {exc}); check that ipykernel is "
+        "installed for the launch interpreter, or that the connection file points at a live kernel"
+    )
+
+
+class LocalKernel:
+    """A kernel process launched and owned by this handle (blocking form)."""
+
+    def __init__(self, launch: KernelLaunch, cwd: Path) -> None:
+        self.launch = launch
+        self.cwd = cwd
+        self.manager: KernelManager | None = None
+        self.client: BlockingKernelClient | None = None
+        self._log: IO[bytes] | None = None
+
+    def start(self) -> BlockingKernelClient:
+        """Launch the kernel and return a ready client."""
+        km = KernelManager(
+            kernel_name=_KERNEL_NAME,
+            kernel_spec_manager=_FixedSpecManager(self.launch.kernel_spec()),
+        )
+        self._log = _open_log(self.cwd)
+        try:
+            km.start_kernel(
+                cwd=str(self.cwd),
+                env=self.launch.kernel_env(),
+                stdout=self._log,
+                stderr=self._log,
+            )
+        except Exception as exc:
+            self._close_log()
+            raise _unavailable("start", exc) from exc
+        self.manager = km
+        return self._connect()
+
+    def _connect(self) -> BlockingKernelClient:
+        assert self.manager is not None
+        kc = self.manager.blocking_client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=self.launch.startup_timeout)
+        except RuntimeError as exc:
+            kc.stop_channels()
+            raise _unavailable("reach", exc) from exc
+        self.client = kc
+        return kc
+
+    def is_alive(self) -> bool:
+        """Whether the kernel process is running."""
+        return self.manager is not None and bool(self.manager.is_alive())
+
+    def interrupt(self) -> None:
+        """Send SIGINT (KeyboardInterrupt in the running cell)."""
+        if self.manager is not None and self.manager.has_kernel:
+            self.manager.interrupt_kernel()
+
+    def restart(self) -> BlockingKernelClient:
+        """Kill and relaunch the kernel (same ports, cwd and env); return a fresh client."""
+        if self.manager is None:
+            return self.start()
+        if self.client is not None:
+            self.client.stop_channels()
+            self.client = None
+        try:
+            self.manager.restart_kernel(now=True)
+        except Exception as exc:
+            raise _unavailable("restart", exc) from exc
+        return self._connect()
+
+    def shutdown(self) -> None:
+        """Stop the kernel and release its ports and files."""
+        if self.client is not None:
+            self.client.stop_channels()
+            self.client = None
+        if self.manager is not None:
+            km, self.manager = self.manager, None
+            if km.has_kernel:
+                km.shutdown_kernel(now=not km.is_alive())
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+class RemoteKernel:
+    """A kernel someone else runs, reached through its connection file (blocking form).
+
+    LLLM owns no process here: interrupts go as ``interrupt_request`` messages on the control
+    channel, and a restart clears the namespace (``%reset -f``) rather than replacing the process.
+    """
+
+    def __init__(self, launch: KernelLaunch) -> None:
+        assert launch.connection_file is not None
+        self.launch = launch
+        self.client: BlockingKernelClient | None = None
+
+    def start(self) -> BlockingKernelClient:
+        """Connect to the kernel and return a ready client."""
+        kc = BlockingKernelClient()
+        try:
+            kc.load_connection_file(self.launch.connection_file)
+            kc.start_channels()
+            kc.wait_for_ready(timeout=self.launch.startup_timeout)
+        except Exception as exc:
+            kc.stop_channels()
+            raise _unavailable("reach", exc) from exc
+        self.client = kc
+        return kc
+
+    def is_alive(self) -> bool:
+        """Whether the kernel's heartbeat answers."""
+        return self.client is not None and bool(self.client.is_alive())
+
+    def interrupt(self) -> None:
+        """Ask the kernel to interrupt its running cell."""
+        if self.client is not None:
+            msg = self.client.session.msg("interrupt_request", {})
+            self.client.control_channel.send(msg)
+
+    def restart(self) -> BlockingKernelClient:
+        """Clear the kernel's namespace (the process is not ours to replace)."""
+        if self.client is None:
+            return self.start()
+        self.client.execute_interactive("%reset -f", timeout=self.launch.startup_timeout)
+        return self.client
+
+    def shutdown(self) -> None:
+        """Disconnect (the remote kernel keeps running)."""
+        if self.client is not None:
+            self.client.stop_channels()
+            self.client = None
+
+
+class AsyncLocalKernel:
+    """A kernel process launched and owned by this handle (async form)."""
+
+    def __init__(self, launch: KernelLaunch, cwd: Path) -> None:
+        self.launch = launch
+        self.cwd = cwd
+        self.manager: AsyncKernelManager | None = None
+        self.client: AsyncKernelClient | None = None
+        self._log: IO[bytes] | None = None
+
+    async def start(self) -> AsyncKernelClient:
+        """Launch the kernel and return a ready client."""
+        km = AsyncKernelManager(
+            kernel_name=_KERNEL_NAME,
+            kernel_spec_manager=_FixedSpecManager(self.launch.kernel_spec()),
+        )
+        self._log = _open_log(self.cwd)
+        try:
+            await km.start_kernel(
+                cwd=str(self.cwd),
+                env=self.launch.kernel_env(),
+                stdout=self._log,
+                stderr=self._log,
+            )
+        except Exception as exc:
+            self._close_log()
+            raise _unavailable("start", exc) from exc
+        self.manager = km
+        return await self._connect()
+
+    async def _connect(self) -> AsyncKernelClient:
+        assert self.manager is not None
+        kc = self.manager.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=self.launch.startup_timeout)
+        except RuntimeError as exc:
+            kc.stop_channels()
+            raise _unavailable("reach", exc) from exc
+        self.client = kc
+        return kc
+
+    async def is_alive(self) -> bool:
+        """Whether the kernel process is running."""
+        return self.manager is not None and bool(await self.manager.is_alive())
+
+    async def interrupt(self) -> None:
+        """Send SIGINT (KeyboardInterrupt in the running cell)."""
+        if self.manager is not None and self.manager.has_kernel:
+            await self.manager.interrupt_kernel()
+
+    async def restart(self) -> AsyncKernelClient:
+        """Kill and relaunch the kernel; return a fresh client."""
+        if self.manager is None:
+            return await self.start()
+        if self.client is not None:
+            self.client.stop_channels()
+            self.client = None
+        try:
+            await self.manager.restart_kernel(now=True)
+        except Exception as exc:
+            raise _unavailable("restart", exc) from exc
+        return await self._connect()
+
+    async def shutdown(self) -> None:
+        """Stop the kernel and release its ports and files."""
+        if self.client is not None:
+            self.client.stop_channels()
+            self.client = None
+        if self.manager is not None:
+            km, self.manager = self.manager, None
+            if km.has_kernel:
+                await km.shutdown_kernel(now=not await km.is_alive())
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None

@@ -1,0 +1,271 @@
+"""What the blocking and async Jupyter sessions share: the notebook, its cells, its metadata.
+
+Everything here is synchronous file work; running code is left to the subclasses, which differ
+only in how they talk to the kernel.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from lllm_domain.errors import SandboxError
+from lllm_domain.sandbox import (
+    Cell,
+    CellKind,
+    RunResult,
+    RunStatus,
+    SessionMetadata,
+)
+
+from lllm_adapters.jupyter.init_cell import init_cell_source
+from lllm_adapters.jupyter.kernel import KernelLaunch
+from lllm_adapters.jupyter.notebook_file import (
+    INIT_CELL_ROLE,
+    METADATA_KEY,
+    NotebookFile,
+    _nbformat,
+    output_from_dict,
+)
+from lllm_adapters.jupyter.output_collector import DEFAULT_MAX_OUTPUT_CHARS, OutputCollector
+
+NOTEBOOK_NAME = "notebook.ipynb"
+"""The notebook's file name inside the session folder."""
+
+DEFAULT_TIMEOUT = 60.0
+"""Seconds a cell may run before it is interrupted, unless the session or the call says else."""
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+
+
+def check_session_name(name: str) -> str:
+    """``name`` if it is a safe folder name, else a :class:`SandboxError` saying what to use."""
+    if not _NAME.fullmatch(name) or name in (".", ".."):
+        raise SandboxError(
+            f"session name {name!r} is not usable as a folder name: use 1-128 letters, digits, "
+            "'_', '.' or '-', starting with a letter or digit"
+        )
+    return name
+
+
+def _metadata(value: SessionMetadata | Mapping[str, Any] | None) -> SessionMetadata:
+    if isinstance(value, SessionMetadata):
+        return value
+    return SessionMetadata.from_dict(value)
+
+
+class NotebookSession:
+    """A notebook in a session folder, with the metadata that generated its init cell.
+
+    ``default_timeout`` (seconds, None for no limit) applies when a run gives none;
+    ``max_output_chars`` caps the text kept per cell; ``validate_on_save`` checks the notebook
+    against the nbformat schema on every save.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        name: str | None = None,
+        metadata: SessionMetadata | Mapping[str, Any] | None = None,
+        launch: KernelLaunch | None = None,
+        default_timeout: float | None = DEFAULT_TIMEOUT,
+        max_output_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS,
+        validate_on_save: bool = True,
+    ) -> None:
+        self.folder = Path(folder).resolve()
+        self._name = check_session_name(name or self.folder.name)
+        self.launch = launch or KernelLaunch()
+        self.default_timeout = default_timeout
+        self.max_output_chars = max_output_chars
+        self.validate_on_save = validate_on_save
+        path = self.folder / NOTEBOOK_NAME
+        if path.exists():
+            self.notebook = NotebookFile.load(path)
+            stored = self.notebook.lllm_metadata.get("metadata")
+            self._metadata = _metadata(metadata if metadata is not None else stored)
+        else:
+            self._metadata = _metadata(metadata)
+            self.notebook = NotebookFile.new(path)
+        self.notebook.notebook.metadata[METADATA_KEY] = {
+            "session": self._name,
+            "metadata": self._metadata.to_dict(),
+        }
+        self._ensure_init_cell()
+        self.save()
+
+    # -- identity ----------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The session's name (its folder's name unless given)."""
+        return self._name
+
+    @property
+    def metadata(self) -> SessionMetadata:
+        """What the session was created with."""
+        return self._metadata
+
+    @property
+    def path(self) -> Path:
+        """The notebook file."""
+        return self.notebook.path
+
+    def save(self) -> None:
+        """Write the notebook to disk."""
+        self.notebook.save(validate=self.validate_on_save)
+
+    # -- cells -------------------------------------------------------------------------------
+
+    def _ensure_init_cell(self) -> None:
+        source = init_cell_source(self._metadata)
+        index = self.init_cell_index()
+        if index is None:
+            node = self.notebook.new_node(
+                source, CellKind.CODE, {METADATA_KEY: {"role": INIT_CELL_ROLE}}
+            )
+            self.notebook.insert(0, node)
+        elif self.notebook.node(index).source != source:
+            self.notebook.set_source(index, source)
+
+    def init_cell_index(self) -> int | None:
+        """Where the init cell is (0 unless cells were inserted before it)."""
+        for i, node in enumerate(self.notebook.notebook.cells):
+            if node.get("metadata", {}).get(METADATA_KEY, {}).get("role") == INIT_CELL_ROLE:
+                return i
+        return None
+
+    def init_source(self) -> str:
+        """The init cell's source."""
+        return init_cell_source(self._metadata)
+
+    def cells(self) -> list[Cell]:
+        """Every cell, in order (the init cell included)."""
+        return self.notebook.cells()
+
+    def read_cell(self, index: int) -> Cell:
+        """The cell at ``index``."""
+        return self.notebook.cell(index)
+
+    def append_cell(self, source: str, kind: CellKind | str = CellKind.CODE) -> int:
+        """Add a cell at the end; return its index."""
+        return self.insert_cell(len(self.notebook), source, kind)
+
+    def insert_cell(self, index: int, source: str, kind: CellKind | str = CellKind.CODE) -> int:
+        """Insert a cell before ``index``; return its index."""
+        self.notebook.insert(index, self.notebook.new_node(source, kind))
+        self.save()
+        return index
+
+    def overwrite_cell(self, index: int, source: str) -> None:
+        """Replace the source of a cell (its outputs are cleared)."""
+        self.notebook.set_source(index, source)
+        self.save()
+
+    def delete_cell(self, index: int) -> None:
+        """Remove a cell."""
+        self.notebook.delete(index)
+        self.save()
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def _timeout(self, timeout: float | None) -> float | None:
+        return self.default_timeout if timeout is None else timeout
+
+    def _record(
+        self,
+        index: int,
+        collector: OutputCollector,
+        status: RunStatus,
+        *,
+        restarted: bool,
+        started: float,
+    ) -> RunResult:
+        """Write a finished run into the notebook and describe it."""
+        collector.finish()
+        outputs = list(collector.outputs)
+        if status is RunStatus.KERNEL_DIED:
+            outputs.append(
+                _error(
+                    "KernelDied",
+                    "the kernel died while running this cell; it "
+                    "was restarted and its state is lost",
+                )
+            )
+        elif status is RunStatus.TIMEOUT and restarted:
+            outputs.append(
+                _error(
+                    "CellTimeout",
+                    "the cell ran past its timeout and did not stop "
+                    "when interrupted; the kernel was restarted",
+                )
+            )
+        self.notebook.set_outputs(index, outputs, collector.execution_count)
+        self.save()
+        return RunResult(
+            index=index,
+            status=status,
+            outputs=tuple(output_from_dict(o) for o in outputs),
+            execution_count=collector.execution_count,
+            truncated=collector.truncated,
+            kernel_restarted=restarted,
+            duration=time.monotonic() - started,
+        )
+
+    def _init_failed(self, result: RunResult) -> SandboxError:
+        return SandboxError(
+            f"the init cell of session {self.name!r} failed ({result.status.value}):\n"
+            + result.text(max_chars=4000)
+            + "check the session's project root and proxy settings"
+        )
+
+    # -- files and data ----------------------------------------------------------------------
+
+    def tree(self, max_depth: int = 3, max_entries: int = 200) -> str:
+        """The session folder as an indented listing (hidden files left out)."""
+        lines = [f"{self.folder.name}/"]
+
+        def walk(folder: Path, depth: int) -> None:
+            for entry in sorted(folder.iterdir(), key=lambda p: (p.is_file(), p.name)):
+                if entry.name.startswith("."):
+                    continue
+                if len(lines) > max_entries:
+                    lines.append("  " * depth + "...")
+                    return
+                lines.append("  " * depth + entry.name + ("/" if entry.is_dir() else ""))
+                if entry.is_dir() and depth < max_depth:
+                    walk(entry, depth + 1)
+
+        walk(self.folder, 1)
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The session as plain data: name, metadata and the whole notebook."""
+        return {
+            "name": self.name,
+            "metadata": self._metadata.to_dict(),
+            "notebook": json.loads(_nbformat.v4.writes(self.notebook.notebook)),
+        }
+
+    @staticmethod
+    def write_from_dict(data: Mapping[str, Any], folder: Path) -> None:
+        """Rebuild a session's notebook in ``folder`` from :meth:`to_dict` output."""
+        nb = _nbformat.from_dict(dict(data["notebook"]))
+        nb.metadata[METADATA_KEY] = {
+            "session": data["name"],
+            "metadata": dict(data.get("metadata") or {}),
+        }
+        NotebookFile(Path(folder) / NOTEBOOK_NAME, nb).save()
+
+
+def _error(ename: str, evalue: str) -> dict[str, Any]:
+    return {
+        "output_type": "error",
+        "ename": ename,
+        "evalue": evalue,
+        "traceback": [f"{ename}: {evalue}"],
+    }

@@ -1,0 +1,1 @@
+"""The `lllm` sub-commands, one module each (imported only when the command runs)."""

@@ -1,0 +1,195 @@
+"""`lllm logs`: list logged sessions, show one as a transcript, its cost, export it as HTML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+from cyclopts import Parameter
+
+from lllm_cli.errors import CommandError
+
+if TYPE_CHECKING:
+    from lllm_domain.ports import LogStore
+    from lllm_domain.replay import ReplaySession
+
+ProjectOption = Annotated[Path | None, Parameter(name=["--project", "-p"])]
+ConfigOption = Annotated[Path | None, Parameter(name=["--config", "-c"])]
+LogDirOption = Annotated[Path | None, Parameter(name=["--log-dir"])]
+
+
+def _store(project: Path | None, config: Path | None, log_dir: Path | None) -> LogStore:
+    """The log store: ``--log-dir`` (local files) or the project's system config."""
+    if log_dir is not None:
+        from lllm_adapters.logs import SQLITE_FILE, open_log_store
+
+        if not log_dir.is_dir():
+            raise CommandError(f"--log-dir {str(log_dir)!r} is not a folder; fix the path")
+        kind = "sqlite" if (log_dir / SQLITE_FILE).is_file() else "localfile"
+        return open_log_store(kind, log_dir)
+    from lllm_cli.composition import find_logs
+    from lllm_cli.project import open_project
+
+    opened = open_project(project)
+    try:
+        system_config = opened.load_system_config(config)
+    except CommandError:
+        system_config = None
+    return find_logs(opened, system_config)
+
+
+def _session(store: LogStore, session: str) -> ReplaySession:
+    from lllm_domain.replay import ReplaySession
+
+    known = store.sessions()
+    if session not in known:
+        import difflib
+
+        close = difflib.get_close_matches(session, known, n=3, cutoff=0.4)
+        if not close:
+            close = [s for s in known if s.startswith(session)][:3]
+        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise CommandError(f"no logged session {session!r}{hint} (list them with `lllm logs list`)")
+    return ReplaySession(store, session)
+
+
+def list_sessions(
+    *, project: ProjectOption = None, config: ConfigOption = None, log_dir: LogDirOption = None
+) -> int:
+    """List the logged sessions, oldest first, with their task and cost.
+
+    Parameters
+    ----------
+    project
+        The project folder (default: found from the current folder upwards).
+    config
+        The system config whose log settings to use.
+    log_dir
+        Read this log folder directly instead of the project's.
+    """
+    from lllm_domain.replay import ReplaySession
+
+    store = _store(project, config, log_dir)
+    rows = []
+    for name in store.sessions():
+        replay = ReplaySession(store, name)
+        activities = replay.activities()
+        start = activities[0].time if activities else 0.0
+        task = next((str(a.data.get("task", "")) for a in activities if a.kind == "sessions"), "")
+        rows.append((start, name, task, replay.costs().session.cost.total_usd))
+    if not rows:
+        print("No logged sessions yet; run `lllm run TASK` first.")
+        return 0
+    import datetime as dt
+
+    for start, name, task, cost in sorted(rows):
+        when = dt.datetime.fromtimestamp(start, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        task_text = task.replace("\n", " ")
+        if len(task_text) > 50:
+            task_text = task_text[:49] + "…"
+        print(f"{when}  {name}  ${cost:.6f}  {task_text}")
+    return 0
+
+
+def show(
+    session: str,
+    *,
+    project: ProjectOption = None,
+    config: ConfigOption = None,
+    log_dir: LogDirOption = None,
+) -> int:
+    """Show a session as a readable transcript.
+
+    Parameters
+    ----------
+    session
+        The session name (see `lllm logs list`).
+    project
+        The project folder (default: found from the current folder upwards).
+    config
+        The system config whose log settings to use.
+    log_dir
+        Read this log folder directly instead of the project's.
+    """
+    from lllm_cli.transcript import render_text, transcript_entries
+
+    replay = _session(_store(project, config, log_dir), session)
+    print(f"session {session}")
+    print(render_text(transcript_entries(replay.activities())))
+    totals = replay.costs().session
+    print(
+        f"total: ${totals.cost.total_usd:.6f} · {totals.replies} model replies · "
+        f"{totals.usage.input_tokens} input + {totals.usage.output_tokens} output tokens"
+    )
+    return 0
+
+
+def cost(
+    session: str,
+    *,
+    project: ProjectOption = None,
+    config: ConfigOption = None,
+    log_dir: LogDirOption = None,
+) -> int:
+    """Show a session's token usage and cost, in total, per agent and per model.
+
+    Parameters
+    ----------
+    session
+        The session name (see `lllm logs list`).
+    project
+        The project folder (default: found from the current folder upwards).
+    config
+        The system config whose log settings to use.
+    log_dir
+        Read this log folder directly instead of the project's.
+    """
+    replay = _session(_store(project, config, log_dir), session)
+    print(replay.costs().table())
+    return 0
+
+
+def export(
+    session: str,
+    *,
+    html: Annotated[Path, Parameter(name=["--html"])],
+    project: ProjectOption = None,
+    config: ConfigOption = None,
+    log_dir: LogDirOption = None,
+) -> int:
+    """Export a session as a self-contained HTML timeline (open it in any browser).
+
+    Parameters
+    ----------
+    session
+        The session name (see `lllm logs list`).
+    html
+        The HTML file to write.
+    project
+        The project folder (default: found from the current folder upwards).
+    config
+        The system config whose log settings to use.
+    log_dir
+        Read this log folder directly instead of the project's.
+    """
+    from lllm_cli.html_timeline import render_html
+    from lllm_cli.transcript import transcript_entries
+
+    replay = _session(_store(project, config, log_dir), session)
+    totals = replay.costs().session
+    page = render_html(
+        session,
+        transcript_entries(replay.activities()),
+        summary=(
+            ("cost", f"${totals.cost.total_usd:.6f}"),
+            ("model replies", str(totals.replies)),
+            ("input tokens", str(totals.usage.input_tokens)),
+            ("output tokens", str(totals.usage.output_tokens)),
+            ("dialogs", str(len(replay.dialogs))),
+        ),
+    )
+    if html.parent and not html.parent.exists():
+        raise CommandError(f"the folder of --html {str(html)!r} does not exist; create it first")
+    html.write_text(page, encoding="utf-8")
+    print(f"Wrote {html} ({len(page)} bytes); open it in a browser.")
+    return 0

@@ -1,0 +1,47 @@
+"""`lllm prompts list`: the prompts discovery found in the project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from cyclopts import Parameter
+
+
+def list_prompts(
+    *, project: Annotated[Path | None, Parameter(name=["--project", "-p"])] = None
+) -> int:
+    """List the project's registered prompts: path, variables, tools, tags and origin.
+
+    Parameters
+    ----------
+    project
+        The project folder (default: found from the current folder upwards).
+    """
+    from lllm_cli.project import open_project
+
+    opened = open_project(project)
+    if not len(opened.prompts):
+        print(
+            f"No prompts found; add Prompt objects to the [prompts] folders of {opened.config_file}"
+        )
+        return 0
+    for path, prompt in opened.prompts.items():
+        facts = []
+        if prompt.variables:
+            facts.append("variables: " + ", ".join(prompt.variables))
+        if prompt.functions:
+            facts.append("tools: " + ", ".join(f.name for f in prompt.functions))
+        tags = prompt.required_xml_tags or prompt.xml_tags
+        if tags:
+            facts.append("tags: " + ", ".join(f"<{t}>" for t in tags))
+        if prompt.format is not None:
+            name = getattr(prompt.format, "__name__", "JSON schema")
+            facts.append(f"format: {name}")
+        origin = opened.prompt_origins.get(path) or opened.prompts.origin(path) or ""
+        print(path)
+        if facts:
+            print("    " + " · ".join(facts))
+        if origin:
+            print(f"    from {origin}")
+    return 0

@@ -1,0 +1,122 @@
+"""`lllm run`: build the project's system from its config and run it on a task."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+from cyclopts import Parameter
+
+from lllm_cli.errors import CommandError
+
+
+def run(
+    task: str,
+    *,
+    project: Annotated[Path | None, Parameter(name=["--project", "-p"])] = None,
+    config: Annotated[Path | None, Parameter(name=["--config", "-c"])] = None,
+    model: Annotated[str | None, Parameter(name=["--model", "-m"])] = None,
+    stream: bool = False,
+    session: str | None = None,
+) -> int:
+    """Run the project's system on a task: show its events, print the result and its cost.
+
+    Parameters
+    ----------
+    task
+        What to ask the system, e.g. "What is 17 + 25?".
+    project
+        The project folder (default: found from the current folder upwards).
+    config
+        The system config file (default: [project] config in lllm.toml).
+    model
+        A model name for every agent, or "scripted" for LLLM's offline scripted model.
+        A real model needs OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server).
+    stream
+        Stream the model's text as it arrives.
+    session
+        The session name to log under (default: the experiment or system name, the time and a
+        random suffix).
+    """
+    from lllm_domain.registry import default_systems
+    from lllm_domain.replay import ReplaySession
+    from lllm_domain.system import AsyncSystem, build_system
+
+    from lllm_cli.composition import ModelChoice, log_dir, make_runtime, open_logs, with_model
+    from lllm_cli.project import open_project
+    from lllm_cli.scripted_model import LABEL
+    from lllm_cli.terminal import make_frontend
+
+    if not task.strip():
+        raise CommandError('the task is empty; pass what to ask, e.g. lllm run "What is 2+3?"')
+    choice = ModelChoice.from_option(model)
+    opened = open_project(project)
+    opened.import_system_module()
+    system_config = with_model(opened.load_system_config(config), choice.override)
+    system_cls = default_systems.get(system_config.type_name)
+    is_async = isinstance(system_cls, type) and issubclass(system_cls, AsyncSystem)
+
+    name = session or _session_name(system_config.extra.get("experiment_id") or system_config.name)
+    store = open_logs(opened, system_config)
+    frontend = make_frontend(store, name)
+    runtime = make_runtime(
+        opened, system_config, choice, want_async=is_async, log_store=store, frontend=frontend
+    )
+    ckpt = Path(system_config.ckpt_dir)
+    system = build_system(
+        system_config, str(ckpt if ckpt.is_absolute() else opened.root / ckpt), runtime=runtime
+    )
+
+    if choice.scripted:
+        print(LABEL)
+    print(f"session {name} · system {system_config.name} ({system_config.type_name})")
+    kwargs: dict[str, Any] = {}
+    if stream:
+        kwargs["on_delta"] = _print_delta
+    if is_async:
+        import asyncio
+
+        assert isinstance(system, AsyncSystem)
+        result = asyncio.run(system.acall(task, session=name, **kwargs))
+    else:
+        result = system.call(task, session=name, **kwargs)
+    if stream:
+        print()
+
+    print("result:")
+    print(_show(result))
+    if store is not None:
+        costs = ReplaySession(store, name).costs().session
+        usage = costs.usage
+        print(
+            f"cost: ${costs.cost.total_usd:.6f} ({costs.replies} model replies, "
+            f"{usage.input_tokens} input + {usage.output_tokens} output tokens)"
+            + (" — scripted model, no money spent" if choice.scripted else "")
+        )
+        print(f"logs: {log_dir(opened, system_config)} — see them with: lllm logs show {name}")
+    if choice.scripted:
+        print(LABEL)
+    return 0
+
+
+def _print_delta(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _session_name(prefix: str) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime())
+    return f"{prefix}-{stamp}-{os.urandom(3).hex()}"
+
+
+def _show(result: Any) -> str:
+    if isinstance(result, str):
+        return result
+    try:
+        return json.dumps(result, indent=2, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return repr(result)

@@ -1,0 +1,144 @@
+"""The project a command works on: its ``lllm.toml``, discovered prompts and proxies, its system
+module and system config."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from attrs import define, field
+from lllm_domain.config import SystemConfig
+from lllm_domain.errors import ConfigError
+from lllm_domain.registry import PromptRegistry, ProxyRegistry
+
+from lllm_cli.errors import CommandError
+
+
+@define(slots=True)
+class Project:
+    """A discovered project: where it is, what its ``[project]`` table says, and the prompts
+    and proxies discovery registered (in registries of its own)."""
+
+    root: Path
+    config_file: Path
+    settings: Mapping[str, Any]
+    prompts: PromptRegistry = field(factory=PromptRegistry)
+    proxies: ProxyRegistry = field(factory=ProxyRegistry)
+    prompt_origins: Mapping[str, str] = field(factory=dict)
+    proxy_origins: Mapping[str, str] = field(factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The project name (``[project] name``, else the folder name)."""
+        return str(self.settings.get("name") or self.root.name)
+
+    def system_config_path(self, explicit: Path | None = None) -> Path:
+        """The system config to use: ``explicit``, ``[project] config``, or the only
+        ``config/*/default.yaml``."""
+        if explicit is not None:
+            path = explicit if explicit.is_absolute() else Path.cwd() / explicit
+            if not path.is_file():
+                raise CommandError(f"--config {str(explicit)!r} does not exist; fix the path")
+            return path
+        named = self.settings.get("config")
+        if isinstance(named, str):
+            path = self.root / named
+            if not path.is_file():
+                raise ConfigError(
+                    f"[project] config names {named!r}, which does not exist (looked for "
+                    f"{path}); fix it or pass --config",
+                    file=str(self.config_file),
+                )
+            return path
+        found = sorted(self.root.glob("config/*/default.yaml"))
+        if len(found) == 1:
+            return found[0]
+        raise CommandError(
+            f"cannot tell which system config to use in {self.root} (found {len(found)} "
+            "config/*/default.yaml); set [project] config in lllm.toml or pass --config"
+        )
+
+    def load_system_config(self, explicit: Path | None = None) -> SystemConfig:
+        """Read the system config (YAML or TOML) into a :class:`SystemConfig`."""
+        from lllm_adapters.config import check_prompt_paths, load_system_config
+
+        path = self.system_config_path(explicit)
+        config = load_system_config(path)
+        check_prompt_paths(config, self.prompts, file=path)
+        return config
+
+    def import_system_module(self) -> None:
+        """Import ``[project] system_module`` so its System subclasses register themselves."""
+        module = self.settings.get("system_module")
+        if not module:
+            return
+        if not isinstance(module, str):
+            raise ConfigError(
+                "[project] system_module must be a module name such as 'system.system'",
+                file=str(self.config_file),
+            )
+        root = str(self.root)
+        if root not in sys.path:
+            # The project's own modules import each other by their names inside the project.
+            sys.path.insert(0, root)
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ConfigError(
+                f"cannot import the system module {module!r} from {self.root}: {exc}",
+                file=str(self.config_file),
+            ) from exc
+        except Exception as exc:
+            raise ConfigError(
+                f"importing the system module {module!r} failed: {type(exc).__name__}: {exc}",
+                file=str(self.config_file),
+            ) from exc
+
+    def hook(self, key: str) -> Any:
+        """The object ``[project] <key> = "module:attribute"`` names, or ``None``."""
+        ref = self.settings.get(key)
+        if not ref:
+            return None
+        module_name, _, attribute = str(ref).partition(":")
+        if not attribute:
+            raise ConfigError(
+                f"[project] {key} must look like 'module:function', not {ref!r}",
+                file=str(self.config_file),
+            )
+        root = str(self.root)
+        if root not in sys.path:
+            sys.path.insert(0, root)
+        try:
+            module = importlib.import_module(module_name)
+            return getattr(module, attribute)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(
+                f"[project] {key} = {ref!r} cannot be loaded: {exc}", file=str(self.config_file)
+            ) from exc
+
+
+def open_project(project_dir: Path | None = None) -> Project:
+    """Find ``lllm.toml`` (in ``project_dir``, else ``$LLLM_CONFIG``, else the current folder
+    and its parents), read it and discover its prompts and proxies."""
+    from lllm_adapters.config import discover, find_config, load_project
+
+    if project_dir is not None and not project_dir.exists():
+        raise CommandError(f"--project {str(project_dir)!r} does not exist; fix the path")
+    found = find_config(project_dir)
+    if found is None:
+        where = project_dir or Path.cwd()
+        raise CommandError(
+            f"no lllm.toml in {where} or its parents; run this inside a project (create one "
+            "with `lllm create --name my_agent`) or pass --project DIR"
+        )
+    loaded = load_project(found)
+    raw = loaded.data.get("project", {})
+    settings: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    project = Project(loaded.root, loaded.path, settings)
+    report = discover(loaded, prompts=project.prompts, proxies=project.proxies)
+    project.prompt_origins = dict(report.prompts)
+    project.proxy_origins = dict(report.proxies)
+    return project

@@ -1,0 +1,1 @@
+"""The __project_name__ example system."""

@@ -1,0 +1,1 @@
+"""Makes the project's modules (system, scripted) importable from its tests."""

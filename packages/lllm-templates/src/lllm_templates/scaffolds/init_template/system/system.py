@@ -1,0 +1,31 @@
+"""The __project_name__ system: one agent that answers a task, using a calculator tool.
+
+`lllm run "What is 17 + 25?"` builds it from config/__project_name__/default.yaml and calls it.
+From Python: `build_system(config, runtime=runtime).call("What is 17 + 25?")`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lllm_domain import System
+from lllm_domain.request import DeltaCallback
+
+
+class ProjectSystem(System):
+    """Answers a task with the `assistant` agent and returns its answer."""
+
+    system_type = "__project_name__"
+
+    def run(self, task: str, on_delta: DeltaCallback | None = None, **kwargs: Any) -> Any:
+        """Ask the assistant; ``on_delta`` receives streamed text when given."""
+        agent = self.agents["assistant"]
+        dialog = agent.init_dialog(session=self.session or "default")
+        prompt = self.runtime.prompts.get("__project_name__/task")
+        self.stream.markdown(f"**Task:** {task}")
+        result = agent.call(dialog, prompt, {"task": task}, on_delta=on_delta)
+        answer = result.parsed["xml_tags"]["answer"][0].strip()
+        for fc in result.function_calls:
+            self.stream.write(f"tool {fc.name}({dict(fc.arguments)}) -> {fc.result_text}")
+        self.stream.write(f"Answer: {answer}")
+        return {"answer": answer, "tool_calls": [fc.name for fc in result.function_calls]}
