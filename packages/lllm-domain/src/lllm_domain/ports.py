@@ -195,6 +195,7 @@ def __getattr__(name: str) -> Any:
         return getattr(sandbox, name)
     raise AttributeError(f"module 'lllm_domain.ports' has no attribute {name!r}")
 
+
 # -- Configuration and discovery -------------------------------------------------------------
 
 
