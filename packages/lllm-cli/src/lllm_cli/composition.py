@@ -57,6 +57,19 @@ def with_model(config: SystemConfig, model: str | None) -> SystemConfig:
     return evolve(config, agent_configs=agents)
 
 
+def configure_cli_logging(environ: Mapping[str, str] | None = None) -> None:
+    """Send LLLM's framework log lines (proxy calls, warnings) to stderr, away from the
+    command's output: warnings and errors only unless ``LLLM_LOG_LEVEL`` says otherwise."""
+    from lllm_adapters.observability import configure_logging
+
+    env = os.environ if environ is None else environ
+    level = env.get("LLLM_LOG_LEVEL", "").strip().upper() or "WARNING"
+    try:
+        configure_logging(level=level)
+    except ValueError as exc:
+        raise CommandError(f"LLLM_LOG_LEVEL: {exc}") from None
+
+
 def log_dir(project: Project, config: SystemConfig) -> Path:
     """The folder the system's logs go to (relative paths are relative to the project)."""
     path = Path(config.log_dir)

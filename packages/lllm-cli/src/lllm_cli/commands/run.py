@@ -52,6 +52,7 @@ def run(
 
     from lllm_cli.composition import (
         ModelChoice,
+        configure_cli_logging,
         log_dir,
         make_runtime,
         open_logs,
@@ -76,6 +77,7 @@ def run(
             "new session, so pick another name (or drop --session)"
         )
     choice = ModelChoice.from_option(model)
+    configure_cli_logging()
     opened = open_project(project)
     opened.import_system_module()
     system_config = with_model(opened.load_system_config(config), choice.override)
