@@ -1,21 +1,30 @@
-"""The composition root: wires adapters (callers, log stores, frontends) into the domain's
-:class:`~lllm_domain.system.Runtime` for one run of a project's system."""
+"""The composition root: wires adapters (callers, log stores, frontends, proxies) into the
+domain's :class:`~lllm_domain.system.Runtime` for one run of a project's system.
+
+Every run with a log store records its model calls
+(:class:`~lllm_domain.recording.RecordingCaller`), so any session can later be replayed offline
+with ``lllm run --replay SESSION``.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import define, evolve
 from lllm_domain.config import AgentConfig, SystemConfig
-from lllm_domain.ports import AsyncLLMCaller, Frontend, LLMCaller, LogStore
-from lllm_domain.system import Runtime
+from lllm_domain.ports import AsyncLLMCaller, Frontend, LLMCaller, LogStore, ToolRuntime
+from lllm_domain.recording import RecordingCaller, ReplayCaller, ReplayError
+from lllm_domain.system import CallerFactory, Runtime
 
 from lllm_cli.errors import CommandError
 from lllm_cli.project import Project
 from lllm_cli.scripted_model import SCRIPTED, scripted_caller
+
+if TYPE_CHECKING:
+    from lllm_adapters.proxies import HttpProxyRuntime
 
 MISSING_KEY_MESSAGE = (
     "no model is configured: set OPENAI_API_KEY (and OPENAI_BASE_URL to use an "
@@ -46,6 +55,19 @@ def with_model(config: SystemConfig, model: str | None) -> SystemConfig:
         return config
     agents = {name: evolve(agent, model_name=model) for name, agent in config.agent_configs.items()}
     return evolve(config, agent_configs=agents)
+
+
+def configure_cli_logging(environ: Mapping[str, str] | None = None) -> None:
+    """Send LLLM's framework log lines (proxy calls, warnings) to stderr, away from the
+    command's output: warnings and errors only unless ``LLLM_LOG_LEVEL`` says otherwise."""
+    from lllm_adapters.observability import configure_logging
+
+    env = os.environ if environ is None else environ
+    level = env.get("LLLM_LOG_LEVEL", "").strip().upper() or "WARNING"
+    try:
+        configure_logging(level=level)
+    except ValueError as exc:
+        raise CommandError(f"LLLM_LOG_LEVEL: {exc}") from None
 
 
 def log_dir(project: Project, config: SystemConfig) -> Path:
@@ -126,6 +148,68 @@ def model_callers(
     return openai_factory, cards
 
 
+def unknown_session(store: LogStore, session: str) -> CommandError:
+    """The error for a session name ``store`` does not know, suggesting the closest names."""
+    import difflib
+
+    known = store.sessions()
+    close = difflib.get_close_matches(session, known, n=3, cutoff=0.4)
+    if not close:
+        close = [s for s in known if s.startswith(session)][:3]
+    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+    return CommandError(f"no logged session {session!r}{hint} (list them with `lllm logs list`)")
+
+
+def open_replay(store: LogStore | None, session: str) -> ReplayCaller:
+    """The replay caller answering from the model calls recorded in ``session``.
+
+    Raises a :class:`CommandError` when there is no log store, no such session, or the session
+    recorded no model calls.
+    """
+    if store is None:
+        raise CommandError(
+            "--replay reads the recording from the log store, but the system config turns "
+            "logging off (log_type: none); use the config the session was recorded with"
+        )
+    if session not in store.sessions():
+        raise unknown_session(store, session)
+    try:
+        return ReplayCaller.from_store(store, session)
+    except ReplayError:
+        raise CommandError(
+            f"session {session!r} has no recorded model calls to replay (it made no model "
+            "call, or was logged before lllm run recorded calls); record it again with "
+            "`lllm run TASK`"
+        ) from None
+
+
+def recording(callers: CallerFactory, store: LogStore, session: str) -> CallerFactory:
+    """``callers`` with every caller wrapped in a :class:`RecordingCaller` that records each
+    model call to ``store`` under ``session`` (one wrapper per distinct caller)."""
+    wrapped: dict[int, RecordingCaller] = {}
+
+    def recording_factory(config: AgentConfig) -> LLMCaller | AsyncLLMCaller:
+        inner = callers(config)
+        key = id(inner)
+        if key not in wrapped:
+            wrapped[key] = RecordingCaller(inner, store, session=session)
+        return wrapped[key]
+
+    return recording_factory
+
+
+def open_tools(project: Project, config: SystemConfig) -> HttpProxyRuntime | None:
+    """The HTTP proxy runtime for ``config.activate_proxies`` (``None`` when it activates
+    none), over the project's discovered proxies. Names that are not registered are skipped
+    with the runtime's ``proxy.not_registered`` warning. Close it after the run."""
+    if not config.activate_proxies:
+        return None
+    from lllm_adapters.proxies import HttpProxyRuntime
+    from lllm_domain.proxy import ProxySettings
+
+    return HttpProxyRuntime(ProxySettings.from_system_config(config), registry=project.proxies)
+
+
 def make_runtime(
     project: Project,
     config: SystemConfig,
@@ -134,13 +218,34 @@ def make_runtime(
     want_async: bool,
     log_store: LogStore | None,
     frontend: Frontend,
+    session: str = "",
+    replay: ReplayCaller | None = None,
+    tools: ToolRuntime | None = None,
 ) -> Runtime:
-    """The runtime a project's system is built with."""
-    callers, cards = model_callers(project, choice, want_async=want_async)
+    """The runtime a project's system is built with.
+
+    With ``replay``, that recording is the only caller (no model, no network, no key).
+    With a ``log_store``, every model call is recorded under ``session`` so the run can be
+    replayed later.
+    """
+    callers: CallerFactory
+    cards: Any
+    if replay is not None:
+        replay_caller = replay
+
+        def replay_factory(config: AgentConfig) -> LLMCaller | AsyncLLMCaller:
+            return replay_caller
+
+        callers, cards = replay_factory, None
+    else:
+        callers, cards = model_callers(project, choice, want_async=want_async)
+    if log_store is not None:
+        callers = recording(callers, log_store, session)
     return Runtime(
         callers=callers,
         prompts=project.prompts,
         log_store=log_store,
         frontend=frontend,
         model_cards=cards,
+        tools=tools,
     )

@@ -27,6 +27,7 @@ from lllm_domain.ports import (
     LogStore,
     NullFrontend,
     SystemClock,
+    ToolRuntime,
     uuid_ids,
 )
 from lllm_domain.registry import PromptRegistry, SystemRegistry, default_prompts, default_systems
@@ -42,7 +43,7 @@ class CallerFactory(Protocol):
 
 @define(slots=True)
 class Runtime:
-    """The ports a system is built with: callers, prompts, logs, clock, frontend."""
+    """The ports a system is built with: callers, prompts, logs, clock, frontend, tools."""
 
     callers: CallerFactory
     prompts: PromptRegistry = field(default=default_prompts)
@@ -52,6 +53,11 @@ class Runtime:
     frontend: Frontend = field(factory=NullFrontend)
     model_cards: Callable[[str], ModelCard | None] | None = None
     """Looks up a model's card (for argument checks and costs)."""
+    tools: ToolRuntime | None = None
+    """The activated proxies (external APIs by ``proxy/category/endpoint`` path), or ``None``
+    when the run activates none. A system decides what to offer its agents: e.g. the
+    endpoints as tools (``ProxyCatalog.functions`` / ``HttpProxyRuntime.functions``) or their
+    documentation in a prompt. The composition root that opens it also closes it."""
 
 
 class System:

@@ -41,15 +41,10 @@ def _store(project: Path | None, config: Path | None, log_dir: Path | None) -> L
 def _session(store: LogStore, session: str) -> ReplaySession:
     from lllm_domain.replay import ReplaySession
 
-    known = store.sessions()
-    if session not in known:
-        import difflib
+    if session not in store.sessions():
+        from lllm_cli.composition import unknown_session
 
-        close = difflib.get_close_matches(session, known, n=3, cutoff=0.4)
-        if not close:
-            close = [s for s in known if s.startswith(session)][:3]
-        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-        raise CommandError(f"no logged session {session!r}{hint} (list them with `lllm logs list`)")
+        raise unknown_session(store, session)
     return ReplaySession(store, session)
 
 

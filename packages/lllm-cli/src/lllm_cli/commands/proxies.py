@@ -95,8 +95,10 @@ def test(
     from lllm_adapters.proxies import HttpProxyRuntime
     from lllm_domain.proxy import ProxySettings
 
+    from lllm_cli.composition import configure_cli_logging
     from lllm_cli.project import open_project
 
+    configure_cli_logging()
     opened = open_project(project)
     system_config = opened.load_system_config(config)
     names = list(proxy) or list(system_config.activate_proxies)
@@ -116,12 +118,11 @@ def test(
         cutoff_date=system_config.cutoff_date,
         deploy_mode=system_config.deploy_mode,
     )
-    runtime = HttpProxyRuntime(settings, registry=opened.proxies)
     failed = 0
-    for check in runtime.auto_test():
-        status = "ok  " if check.ok else "FAIL"
-        print(f"{status} {check.path}  {check.preview if check.ok else check.error}")
-        failed += not check.ok
-    runtime.close()
+    with HttpProxyRuntime(settings, registry=opened.proxies) as runtime:
+        for check in runtime.auto_test():
+            status = "ok  " if check.ok else "FAIL"
+            print(f"{status} {check.path}  {check.preview if check.ok else check.error}")
+            failed += not check.ok
     print(f"{len(runtime.paths()) - failed} passed, {failed} failed")
     return 1 if failed else 0

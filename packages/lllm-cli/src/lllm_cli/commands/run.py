@@ -22,6 +22,7 @@ def run(
     model: Annotated[str | None, Parameter(name=["--model", "-m"])] = None,
     stream: bool = False,
     session: str | None = None,
+    replay: str | None = None,
 ) -> int:
     """Run the project's system on a task: show its events, print the result and its cost.
 
@@ -41,19 +42,42 @@ def run(
     session
         The session name to log under (default: the experiment or system name, the time and a
         random suffix).
+    replay
+        Re-run the task offline with the model answers recorded in this session (no API key,
+        no network); exits 2 with where the run diverged when it no longer matches.
     """
     from lllm_domain.registry import default_systems
     from lllm_domain.replay import ReplaySession
     from lllm_domain.system import AsyncSystem, build_system
 
-    from lllm_cli.composition import ModelChoice, log_dir, make_runtime, open_logs, with_model
+    from lllm_cli.composition import (
+        ModelChoice,
+        configure_cli_logging,
+        log_dir,
+        make_runtime,
+        open_logs,
+        open_replay,
+        open_tools,
+        with_model,
+    )
     from lllm_cli.project import open_project
     from lllm_cli.scripted_model import LABEL
     from lllm_cli.terminal import make_frontend
 
     if not task.strip():
         raise CommandError('the task is empty; pass what to ask, e.g. lllm run "What is 2+3?"')
+    if replay is not None and model is not None:
+        raise CommandError(
+            "--replay answers every model call from the recording; drop --model (or drop "
+            "--replay to call a model)"
+        )
+    if replay is not None and session == replay:
+        raise CommandError(
+            f"--session {session!r} is the session being replayed; the replay is logged as a "
+            "new session, so pick another name (or drop --session)"
+        )
     choice = ModelChoice.from_option(model)
+    configure_cli_logging()
     opened = open_project(project)
     opened.import_system_module()
     system_config = with_model(opened.load_system_config(config), choice.override)
@@ -62,30 +86,45 @@ def run(
 
     name = session or _session_name(system_config.extra.get("experiment_id") or system_config.name)
     store = open_logs(opened, system_config)
+    recorded = open_replay(store, replay) if replay is not None else None
+    label = _replay_label(replay) if replay is not None else (LABEL if choice.scripted else None)
     frontend = make_frontend(store, name)
-    runtime = make_runtime(
-        opened, system_config, choice, want_async=is_async, log_store=store, frontend=frontend
-    )
-    ckpt = Path(system_config.ckpt_dir)
-    system = build_system(
-        system_config, str(ckpt if ckpt.is_absolute() else opened.root / ckpt), runtime=runtime
-    )
+    tools = open_tools(opened, system_config)
+    try:
+        runtime = make_runtime(
+            opened,
+            system_config,
+            choice,
+            want_async=is_async,
+            log_store=store,
+            frontend=frontend,
+            session=name,
+            replay=recorded,
+            tools=tools,
+        )
+        ckpt = Path(system_config.ckpt_dir)
+        system = build_system(
+            system_config, str(ckpt if ckpt.is_absolute() else opened.root / ckpt), runtime=runtime
+        )
 
-    if choice.scripted:
-        print(LABEL)
-    print(f"session {name} · system {system_config.name} ({system_config.type_name})")
-    kwargs: dict[str, Any] = {}
-    if stream:
-        kwargs["on_delta"] = _print_delta
-    if is_async:
-        import asyncio
+        if label:
+            print(label)
+        print(f"session {name} · system {system_config.name} ({system_config.type_name})")
+        kwargs: dict[str, Any] = {}
+        if stream:
+            kwargs["on_delta"] = _print_delta
+        if is_async:
+            import asyncio
 
-        assert isinstance(system, AsyncSystem)
-        result = asyncio.run(system.acall(task, session=name, **kwargs))
-    else:
-        result = system.call(task, session=name, **kwargs)
-    if stream:
-        print()
+            assert isinstance(system, AsyncSystem)
+            result = asyncio.run(system.acall(task, session=name, **kwargs))
+        else:
+            result = system.call(task, session=name, **kwargs)
+        if stream:
+            print()
+    finally:
+        if tools is not None:
+            tools.close()
 
     print("result:")
     print(_show(result))
@@ -95,12 +134,30 @@ def run(
         print(
             f"cost: ${costs.cost.total_usd:.6f} ({costs.replies} model replies, "
             f"{usage.input_tokens} input + {usage.output_tokens} output tokens)"
-            + (" — scripted model, no money spent" if choice.scripted else "")
+            + (" — scripted model, no money spent" if choice.scripted and recorded is None else "")
+            + (" — as recorded; the replay spent nothing" if recorded is not None else "")
         )
         print(f"logs: {log_dir(opened, system_config)} — see them with: lllm logs show {name}")
-    if choice.scripted:
-        print(LABEL)
+        if recorded is None:
+            print(f"replay it offline with: lllm run {_quote(task)} --replay {name}")
+    if recorded is not None and recorded.remaining:
+        print(
+            f"note: {recorded.remaining} recorded model call(s) were not replayed: this run "
+            "asked the model less than the recording did"
+        )
+    if label:
+        print(label)
     return 0
+
+
+def _replay_label(session: str) -> str:
+    return f"[replay of session {session}: answers come from the recording]"
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
 
 
 def _print_delta(text: str) -> None:

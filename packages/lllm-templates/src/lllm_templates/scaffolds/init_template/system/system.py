@@ -2,14 +2,28 @@
 
 `lllm run "What is 17 + 25?"` builds it from config/__project_name__/default.yaml and calls it.
 From Python: `build_system(config, runtime=runtime).call("What is 17 + 25?")`.
+
+Proxies listed in the config's `activate_proxies` reach the system as `self.runtime.tools`
+(`lllm run` opens them); their endpoints are offered to the agent as tools next to `add`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from lllm_domain import System
+from lllm_domain import Function, System
+from lllm_domain.ports import ToolRuntime
 from lllm_domain.request import DeltaCallback
+
+
+def proxy_tools(tools: ToolRuntime | None) -> tuple[Function, ...]:
+    """The activated proxy endpoints as agent tools (none when no proxy is activated).
+
+    Runtimes such as `lllm_adapters.proxies.HttpProxyRuntime` list their endpoints as
+    Functions (JSON schemas from the proxy declarations; calling one calls the API).
+    """
+    functions = getattr(tools, "functions", None)
+    return tuple(functions()) if callable(functions) else ()
 
 
 class ProjectSystem(System):
@@ -22,6 +36,7 @@ class ProjectSystem(System):
         agent = self.agents["assistant"]
         dialog = agent.init_dialog(session=self.session or "default")
         prompt = self.runtime.prompts.get("__project_name__/task")
+        prompt = prompt.with_functions(*proxy_tools(self.runtime.tools))
         self.stream.markdown(f"**Task:** {task}")
         result = agent.call(dialog, prompt, {"task": task}, on_delta=on_delta)
         answer = result.parsed["xml_tags"]["answer"][0].strip()
