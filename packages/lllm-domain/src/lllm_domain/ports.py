@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from attrs import define
 
 if TYPE_CHECKING:
+    from lllm_domain.function import Function
     from lllm_domain.message import Message
     from lllm_domain.request import LLMRequest
 
@@ -171,6 +172,10 @@ class ToolRuntime(Protocol):
 
     def documentation(self, paths: Sequence[str] | None = None) -> str:
         """Human- and model-readable documentation of the endpoints (all, or ``paths``)."""
+        ...
+
+    def functions(self, paths: Sequence[str] | None = None) -> list[Function]:
+        """The endpoints (all, or ``paths``) as agent tools that call through this runtime."""
         ...
 
 

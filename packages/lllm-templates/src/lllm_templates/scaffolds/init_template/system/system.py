@@ -19,11 +19,10 @@ from lllm_domain.request import DeltaCallback
 def proxy_tools(tools: ToolRuntime | None) -> tuple[Function, ...]:
     """The activated proxy endpoints as agent tools (none when no proxy is activated).
 
-    Runtimes such as `lllm_adapters.proxies.HttpProxyRuntime` list their endpoints as
-    Functions (JSON schemas from the proxy declarations; calling one calls the API).
+    A tool runtime lists its endpoints as Functions (JSON schemas from the proxy
+    declarations; calling one calls the API).
     """
-    functions = getattr(tools, "functions", None)
-    return tuple(functions()) if callable(functions) else ()
+    return tuple(tools.functions()) if tools is not None else ()
 
 
 class ProjectSystem(System):
