@@ -55,3 +55,20 @@ def test_a_kernel_reached_through_its_connection_file(tmp_path: Path, external_k
         assert session.run_code("'shared' in dir()").text() == "False\n"
     finally:
         session.shutdown()
+
+
+def test_the_kernel_does_not_inherit_secrets_unless_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-never-in-a-kernel-000000")
+    monkeypatch.setenv("SERVICE_TOKEN", "token-never-in-a-kernel")
+    monkeypatch.setenv("FMP_API_KEY", "fmp-kept-for-the-proxy")
+    monkeypatch.setenv("LLLM_HARMLESS", "visible")
+    launch = KernelLaunch(keep_secrets=("FMP_API_KEY",))
+    with JupyterSession(tmp_path / "secrets", launch=launch) as session:
+        seen = session.run_code(
+            "import os\n"
+            "[os.environ.get(n) for n in "
+            "('OPENAI_API_KEY', 'SERVICE_TOKEN', 'FMP_API_KEY', 'LLLM_HARMLESS')]"
+        )
+        assert seen.text() == "[None, None, 'fmp-kept-for-the-proxy', 'visible']\n"

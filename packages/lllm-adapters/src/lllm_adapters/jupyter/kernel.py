@@ -9,6 +9,7 @@ connection file instead; LLLM then owns no process.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,6 +32,10 @@ _LIMITED_LAUNCHER = (
 )
 
 
+_SECRET_NAME = re.compile(r".+_(?:KEY|TOKEN|SECRET|PASSWORD)", re.IGNORECASE)
+"""Environment variable names that hold secrets and are not passed on to kernels."""
+
+
 @define(frozen=True, slots=True)
 class KernelLaunch:
     """How to get a kernel for a session.
@@ -38,7 +43,11 @@ class KernelLaunch:
     ``python`` is the interpreter a local kernel runs on (default: the current one).
     ``memory_limit`` caps the kernel's address space in bytes (``RLIMIT_AS``; POSIX only): an
     allocation past it raises ``MemoryError`` in the cell or kills the kernel, never the caller.
-    ``env`` is added to the kernel's environment. ``connection_file`` points at an already
+    ``env`` is added to the kernel's environment. The caller's environment is inherited
+    *without its secrets*: variables named like ``*_KEY``, ``*_TOKEN``, ``*_SECRET`` or
+    ``*_PASSWORD`` are dropped, so code the model writes cannot print an API key into the
+    notebook; list the ones the kernel needs (e.g. a proxy's ``FMP_API_KEY``) in
+    ``keep_secrets``, or pass them in ``env``. ``connection_file`` points at an already
     running (remote or containerised) kernel to use instead of launching one; ``argv`` replaces
     the launch command entirely (``{connection_file}`` is substituted).
     ``startup_timeout`` bounds how long a start waits for the kernel to answer;
@@ -49,6 +58,7 @@ class KernelLaunch:
     python: str = field(factory=lambda: sys.executable)
     memory_limit: int | None = None
     env: Mapping[str, str] = EMPTY_MAPPING
+    keep_secrets: tuple[str, ...] = ()
     connection_file: str | None = None
     argv: tuple[str, ...] | None = None
     startup_timeout: float = 60.0
@@ -84,8 +94,13 @@ class KernelLaunch:
         )
 
     def kernel_env(self) -> dict[str, str]:
-        """The environment of a local kernel."""
-        env = dict(os.environ)
+        """The environment of a local kernel: the caller's, less its secrets, plus ``env``."""
+        keep = set(self.keep_secrets)
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if name in keep or not _SECRET_NAME.fullmatch(name)
+        }
         # The debugger's frozen-module warning is noise in every session's stderr.
         env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
         env.update(self.env)
