@@ -88,6 +88,8 @@ def test_run_offline_then_inspect_the_logs(tmp_path: Path) -> None:
     cost = lllm("logs", "cost", session, cwd=project)
     assert cost.returncode == 0
     assert "agent assistant" in cost.stdout
+    assert "model scripted" in cost.stdout  # never passed off as the configured model's work
+    assert "gpt-4o-mini" not in cost.stdout
 
     page = tmp_path / "session.html"
     exported = lllm("logs", "export", session, "--html", str(page), cwd=project)

@@ -94,3 +94,10 @@ def test_fake_clock_and_counting_ids() -> None:
     assert clock.now() == 103.5
     ids = CountingIds("x")
     assert [ids(), ids()] == ["x-1", "x-2"]
+
+
+def test_replies_name_the_requested_model_unless_the_caller_names_its_own() -> None:
+    assert ScriptedCaller(["hi"]).call(request()).model == "m"
+    assert ScriptedCaller(["hi"], model="scripted").call(request()).model == "scripted"
+    given = text("hi", model="fixed")
+    assert ScriptedCaller([given], model="scripted").call(request()).model == "fixed"

@@ -47,4 +47,6 @@ def scripted_caller(
     prompts: PromptRegistry, hook: Callable[[LLMRequest], Any] | None = None
 ) -> ScriptedCaller:
     """The scripted caller: the project's hook when given, else :func:`default_reply`."""
-    return ScriptedCaller(respond=hook or default_reply(prompts))
+    # Replies name the scripted model, so logs and cost reports never pass them off as the
+    # configured model's work.
+    return ScriptedCaller(respond=hook or default_reply(prompts), model=SCRIPTED)

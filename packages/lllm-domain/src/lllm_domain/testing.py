@@ -49,7 +49,8 @@ class ScriptedCaller:
     ``script`` is a queue of replies consumed one per request. ``respond`` (optional) answers
     when the queue is empty. Every request is kept in ``requests``. Replies get deterministic
     tool-call ids (``call_1``, ``call_2``, ...) and a usage estimate (about four characters per
-    token) priced by ``model_card`` when given. When a request asks for streaming, text replies
+    token) priced by ``model_card`` when given, and name ``model`` as their model (default: the
+    requested one). When a request asks for streaming, text replies
     are delivered word by word through ``request.on_delta``.
     """
 
@@ -60,11 +61,13 @@ class ScriptedCaller:
         respond: Callable[[LLMRequest], Any] | None = None,
         model_card: ModelCard | None = None,
         count_usage: bool = True,
+        model: str | None = None,
     ) -> None:
         self._script: deque[ScriptItem] = deque(script)
         self.respond = respond
         self.model_card = model_card
         self.count_usage = count_usage
+        self.model = model
         self.requests: list[LLMRequest] = []
         self._ids = itertools.count(1)
 
@@ -129,7 +132,7 @@ class ScriptedCaller:
         if message.creator == "assistant" and request.agent_name:
             changes["creator"] = request.agent_name
         if message.model is None:
-            changes["model"] = request.model
+            changes["model"] = self.model or request.model
         if message.usage is None and self.count_usage:
             prompt_chars = sum(len(m.content) for m in request.messages)
             changes["usage"] = Usage(
