@@ -330,3 +330,35 @@ def test_function_calls_compare_by_name_and_arguments() -> None:
     assert not a.success
     assert a.with_result(3, "3").success
     assert a.with_error("bad").result_text == "Error: bad"
+
+
+class Shade(enum.Enum):
+    LIGHT = "light"
+    DARK = "dark"
+
+
+def test_enum_parameters_receive_members_and_optional_enums_validate() -> None:
+    seen: list[object] = []
+
+    def paint(shade: Shade, accent: Shade | None = None) -> str:
+        """Paint."""
+        seen.append((shade, accent))
+        return "done"
+
+    fn = Function.from_callable(paint, strict=True)
+    ok = fn.invoke(FunctionCall("1", "paint", {"shade": "dark", "accent": "light"}))
+    assert ok.success and seen == [(Shade.DARK, Shade.LIGHT)]
+    assert fn.invoke(FunctionCall("2", "paint", {"shade": "light", "accent": None})).success
+    assert seen[-1] == (Shade.LIGHT, None)
+    bad = fn.invoke(FunctionCall("3", "paint", {"shade": "light", "accent": "neon"}))
+    assert bad.error is not None and "'neon'" in bad.error and len(seen) == 2
+
+
+async def test_async_enum_parameters_receive_members() -> None:
+    async def paint(shade: Shade) -> str:
+        """Paint."""
+        return repr(shade)
+
+    fn = Function.from_callable(paint)
+    done = await fn.ainvoke(FunctionCall("1", "paint", {"shade": "dark"}))
+    assert done.result_text == repr(Shade.DARK)

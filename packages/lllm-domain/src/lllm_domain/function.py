@@ -47,6 +47,8 @@ class Function:
     null_means_default: tuple[str, ...] = ()
     """Parameters made nullable only for strict mode: a ``null`` from the model means "use the
     Python default", so it is dropped before the callable is invoked."""
+    enum_parameters: Mapping[str, type[enum.Enum]] = field(default=EMPTY_MAPPING, repr=False)
+    """Parameters typed as an Enum: the model sends raw values, the callable gets members."""
 
     def __attrs_post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", self.name):
@@ -132,13 +134,18 @@ class Function:
         return self._finish(call, result)
 
     def _call_arguments(self, call: FunctionCall) -> Mapping[str, Any]:
-        if not self.null_means_default:
+        if not (self.null_means_default or self.enum_parameters):
             return call.arguments
-        return {
+        arguments = {
             k: v
             for k, v in call.arguments.items()
             if not (v is None and k in self.null_means_default)
         }
+        for key, enum_cls in self.enum_parameters.items():
+            value = arguments.get(key)
+            if value is not None and not isinstance(value, enum_cls):
+                arguments[key] = enum_cls(value)  # validated against the members already
+        return arguments
 
     def _finish(self, call: FunctionCall, result: Any) -> FunctionCall:
         try:
@@ -172,6 +179,7 @@ class Function:
         properties: dict[str, Any] = {}
         required: list[str] = []
         null_means_default: list[str] = []
+        enums: dict[str, type[enum.Enum]] = {}
         for pname, param in inspect.signature(fn).parameters.items():
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
                 continue
@@ -181,6 +189,9 @@ class Function:
                     "annotation; annotate it so a JSON schema can be derived"
                 )
             schema = json_schema_for(hints[pname])
+            enum_type = _enum_type(hints[pname])
+            if enum_type is not None:
+                enums[pname] = enum_type
             optional = param.default is not inspect.Parameter.empty
             if optional and strict and "null" not in _types_of(schema):
                 schema = {"anyOf": [schema, {"type": "null"}]}
@@ -199,7 +210,18 @@ class Function:
             callable=fn,
             processor=processor,
             null_means_default=tuple(null_means_default),
+            enum_parameters=enums,
         )
+
+
+def _enum_type(tp: Any) -> type[enum.Enum] | None:
+    """The Enum class of ``tp`` (also inside ``Optional[...]``), if any."""
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return tp
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        found = [a for a in typing.get_args(tp) if isinstance(a, type) and issubclass(a, enum.Enum)]
+        return found[0] if len(found) == 1 else None
+    return None
 
 
 @typing.overload
@@ -268,6 +290,11 @@ def _types_of(schema: Mapping[str, Any]) -> set[str]:
 
 
 def _check_value(value: Any, spec: Mapping[str, Any], path: str) -> str | None:
+    if "anyOf" in spec:
+        problems = [_check_value(value, option, path) for option in spec["anyOf"]]
+        if any(problem is None for problem in problems):
+            return None
+        return " or ".join(p for p in problems if p)
     if "enum" in spec and value not in spec["enum"]:
         return f"argument {path!r} must be one of {list(spec['enum'])}, not {value!r}"
     allowed = _types_of(spec)

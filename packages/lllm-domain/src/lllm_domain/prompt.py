@@ -112,6 +112,8 @@ class Prompt:
     description: str = ""
     variables: tuple[str, ...] = field(init=False, eq=False, repr=False)
     tag_spec: TagSpec = field(init=False, eq=False, repr=False)
+    _handlers: dict[str, Prompt] = field(init=False, eq=False, repr=False, factory=dict)
+    """Derived handler prompts, built once (the agent call asks for them every tool turn)."""
 
     def __attrs_post_init__(self) -> None:
         if not self.path:
@@ -212,14 +214,17 @@ class Prompt:
 
     # -- handler prompts ---------------------------------------------------------------------
 
-    def _handler(self, suffix: str, template: str, **changes: Any) -> Prompt:
-        return evolve(
-            self,
-            path=f"{self.path}::{suffix}",
-            template=template,
-            description=f"{suffix} handler of {self.path}",
-            **changes,
-        )
+    def _handler(self, suffix: str, template: str) -> Prompt:
+        handler = self._handlers.get(suffix)
+        if handler is None:
+            handler = evolve(
+                self,
+                path=f"{self.path}::{suffix}",
+                template=template,
+                description=f"{suffix} handler of {self.path}",
+            )
+            self._handlers[suffix] = handler
+        return handler
 
     @property
     def exception_handler(self) -> Prompt:
