@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -109,6 +110,17 @@ def test_debug_shows_the_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LLLM_DEBUG", "1")
     with pytest.raises(ConfigError):
         run_cli(["create", "demo"])
+
+
+def test_debug_turns_on_debug_log_lines_unless_a_level_is_chosen(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("LLLM_LOG_LEVEL", raising=False)
+    assert run_cli(["--debug", "--version"]) == 0
+    assert os.environ["LLLM_LOG_LEVEL"] == "DEBUG"
+    monkeypatch.setenv("LLLM_LOG_LEVEL", "ERROR")
+    assert run_cli(["--debug", "--version"]) == 0
+    assert os.environ["LLLM_LOG_LEVEL"] == "ERROR"
 
 
 def test_internal_errors_exit_1_and_point_at_debug(

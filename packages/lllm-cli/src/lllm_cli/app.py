@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from cyclopts import App
 
 DEBUG_FLAG = "--debug"
-"""Show full tracebacks instead of one-line error messages (also ``LLLM_DEBUG=1``)."""
+"""Show full tracebacks instead of one-line error messages, and debug log lines (also
+``LLLM_DEBUG=1``)."""
 
 USER_ERROR_EXIT = 2
 """Exit status for user errors: bad arguments, bad configuration, a missing API key, ..."""
@@ -123,6 +124,9 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(args)
+    if debug:
+        # --debug also shows the framework's own log lines, unless a level was chosen already.
+        os.environ.setdefault("LLLM_LOG_LEVEL", "DEBUG")
     if args == ["--version"]:
         # Answered without building the app: scripts call this often and want it instant.
         from lllm_cli import __version__
