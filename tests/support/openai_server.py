@@ -91,6 +91,46 @@ class Reply:
 Handler = Callable[[RecordedRequest], "Reply | Mapping[str, Any]"]
 
 
+def unanswered_tool_calls(request: RecordedRequest) -> str | None:
+    """Why the conversation is invalid because a tool call has no result, or ``None``.
+
+    Chat Completions: every ``tool_calls`` id of an assistant message must be answered by a
+    ``tool`` message before the next non-tool message. Responses: every ``function_call`` item
+    needs a ``function_call_output`` with its ``call_id``.
+    """
+    try:
+        body = request.json
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    if request.is_responses:
+        items = body.get("input")
+        if not isinstance(items, list):
+            return None
+        calls = [i.get("call_id") for i in items if i.get("type") == "function_call"]
+        outputs = {i.get("call_id") for i in items if i.get("type") == "function_call_output"}
+        missing = [c for c in calls if c not in outputs]
+        return f"No tool output found for function call {missing[0]}." if missing else None
+    pending: list[str] = []
+    for message in body.get("messages") or ():
+        role = message.get("role")
+        if role == "tool":
+            if message.get("tool_call_id") in pending:
+                pending.remove(message.get("tool_call_id"))
+            continue
+        if pending:
+            break
+        pending = [c.get("id") for c in message.get("tool_calls") or ()]
+    if pending:
+        return (
+            "An assistant message with 'tool_calls' must be followed by tool messages responding "
+            f"to each 'tool_call_id'. The following tool_call_ids did not have response "
+            f"messages: {', '.join(pending)}"
+        )
+    return None
+
+
 def error_reply(
     status: int,
     message: str = "scripted error",
@@ -460,6 +500,11 @@ class OpenAIServer:
                 writer.close()
 
     def _next_reply(self, request: RecordedRequest) -> Reply:
+        problem = unanswered_tool_calls(request)
+        if problem is not None:
+            # The real API refuses such a conversation with a 400; so does this server, without
+            # consuming a scripted reply.
+            return error_reply(400, problem, code="invalid_request_error")
         if self._queue:
             item = self._queue.popleft()
         elif self.handler is not None:

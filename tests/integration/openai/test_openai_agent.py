@@ -208,3 +208,29 @@ def test_a_final_error_is_not_retried(openai_server: OpenAIServer) -> None:
         with pytest.raises(AgentCallError, match="Incorrect API key"):
             agent.call(agent.init_dialog(), TASK, {"city": "Paris"})
     assert len(openai_server.requests) == 1
+
+
+@pytest.mark.parametrize("api", ["completion", "response"])
+def test_tool_calls_past_the_limit_are_answered_so_the_conversation_stays_valid(
+    openai_server: OpenAIServer, api: str
+) -> None:
+    """After the last tool round the model still asks for a tool: the refusal must answer each
+    call id, or the API (and this server) rejects the next request with a 400."""
+    from tests.support.openai_server import response_object
+
+    def asks(call_id: str, city: str) -> dict[str, object]:
+        arguments = f'{{"city": "{city}"}}'
+        if api == "response":
+            return response_object(None, tool_calls=[(call_id, "get_weather", arguments)])
+        return chat_completion(None, tool_calls=[(call_id, "get_weather", arguments)])
+
+    final = response_object("Sunny.") if api == "response" else chat_completion("Sunny.")
+    openai_server.script(asks("call_1", "Paris"), asks("call_2", "Rome"), final)
+    with OpenAICaller(settings_for(openai_server)) as caller:
+        agent = make_agent(caller, max_interrupt_times=1)
+        agent.api_type = api
+        result = agent.call(agent.init_dialog(), TASK, {"city": "Paris"})
+    assert result.content == "Sunny."
+    assert len(openai_server.requests) == 3  # a 400 would have ended the call with an error
+    assert [fc.arguments["city"] for fc in result.function_calls] == ["Paris"]
+    assert result.message.attempts[0].function_calls[0].id == "call_2"

@@ -304,6 +304,13 @@ def test_tool_calls_after_the_limit_are_not_run_but_corrected() -> None:
     assert [len(r.tools) for r in caller.requests] == [1, 0, 0]
     assert result.message.attempts[0].function_calls[0].arguments == {"a": 9, "b": 9}
     assert "Tools are not available" in caller.requests[2].messages[-1].content
+    # The refused call is answered by a tool message, so the conversation stays valid on the wire.
+    refused_id = result.message.attempts[0].function_calls[0].id
+    *_, asked, answered, correction = caller.requests[2].messages
+    assert asked.function_calls[0].id == refused_id
+    assert (answered.role, answered.tool_call_id) == (Role.TOOL, refused_id)
+    assert answered.content.startswith("Error: Tools are not available")
+    assert correction.role is Role.USER
 
 
 def test_async_tools_are_awaited_by_the_async_driver() -> None:

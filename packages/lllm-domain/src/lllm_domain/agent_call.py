@@ -50,6 +50,10 @@ ReplyParser = Callable[[Message, Prompt], Any]
 """Turns a model reply into its parsed payload or raises ParseError (default: the prompt's
 parser over the reply text)."""
 
+TOOLS_UNAVAILABLE = (
+    "Tools are not available at this point. Do not call any tool: give your final response as text."
+)
+
 PLAIN_PROMPT = Prompt("__plain__", "{text}")
 """Used when a dialog has no top prompt: no tools, no parsing beyond the raw text."""
 
@@ -220,10 +224,7 @@ class AgentCall:
                 continue
             try:
                 if reply.function_calls:
-                    raise ParseError(
-                        "Tools are not available at this point. Do not call any tool: give your "
-                        "final response as text."
-                    )
+                    raise ParseError(TOOLS_UNAVAILABLE)
                 parsed = self.reply_parser(reply, self.prompt)
             except ParseError as exc:
                 failed = reply.replace(errors=exc.problems)
@@ -239,6 +240,15 @@ class AgentCall:
                 work = self._work or self.dialog.fork()
                 self._work = work
                 work.append(failed)
+                for call in failed.function_calls:
+                    # Every tool call must be answered before the next user turn, or the API
+                    # rejects the conversation; the refusal is the answer.
+                    work.send_message(
+                        f"Error: {TOOLS_UNAVAILABLE}",
+                        role=Role.TOOL,
+                        creator=Creator.FUNCTION,
+                        tool_call_id=call.id,
+                    )
                 work.send_prompt(
                     self.prompt.exception_handler,
                     {"error_message": str(exc)},
