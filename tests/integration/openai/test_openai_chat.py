@@ -269,6 +269,20 @@ def test_per_card_base_url_and_key_env(
     assert openai_server.requests[0].headers["authorization"] == "Bearer tg-secret"
 
 
+def test_the_openai_key_is_never_sent_to_a_cards_other_host(openai_server: OpenAIServer) -> None:
+    from lllm_adapters.openai import ModelCatalog
+
+    catalog = ModelCatalog.builtin().with_cards(
+        ModelCard("mixtral", provider="together", base_url=openai_server.url)
+    )
+    openai_server.script(chat_completion("ok"))
+    settings = settings_for(openai_server, base_url="https://api.openai.com/v1")
+    assert settings.api_key  # a key for api.openai.com is configured...
+    with OpenAICaller(settings, catalog) as caller:
+        caller.call(LLMRequest((user_message("hi"),), "mixtral"))
+    assert "authorization" not in openai_server.requests[0].headers  # ...and not sent elsewhere
+
+
 def test_unknown_model_on_openai_itself_is_a_clear_error() -> None:
     from lllm_adapters.openai import OpenAISettings
 

@@ -120,8 +120,12 @@ class _CallerCore:
                     f"model {card.name!r} reads its API key from ${card.api_key_env}, which is "
                     "not set; export it before running"
                 )
-        else:
+        elif base_url == settings.base_url.rstrip("/"):
             key_value = settings.api_key
+        else:
+            # A card that sends its model to another host never receives the settings' key
+            # (that is OPENAI_API_KEY, meant for settings.base_url): it names its own.
+            key_value = None
         if key_value is None and base_url.startswith("https://api.openai.com"):
             raise ConfigError(
                 "no OpenAI API key: set OPENAI_API_KEY (or pass OpenAISettings(api_key=...)); "
