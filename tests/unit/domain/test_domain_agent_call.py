@@ -644,3 +644,54 @@ def test_undecodable_calls_with_different_raw_text_are_not_repeats() -> None:
     second = bad_arguments_call("add", '{"a": 2,')
     assert not first.is_repeated(second)
     assert first.is_repeated(bad_arguments_call("add", '{"a": 1,'))
+
+
+class _Opaque:
+    """A tool result that is not plain data."""
+
+    def __repr__(self) -> str:
+        return "<opaque>"
+
+
+class _JsonOnlyLog(MemoryLogStore):
+    """A store that, like the real ones, accepts only JSON-encodable records."""
+
+    def append(self, collection: str, session: str, data: Any) -> None:
+        import json
+
+        json.dumps(data)
+        super().append(collection, session, data)
+
+
+def test_the_error_report_keeps_tool_text_and_never_masks_the_error() -> None:
+    def fetch(key: str) -> _Opaque:
+        """Fetch an object."""
+        return _Opaque()
+
+    log = _JsonOnlyLog()
+    prompt = answer_prompt(functions=[Function.from_callable(fetch)])
+    agent, _, _ = make_agent(
+        [tool_calls(call("fetch", key="k")), "no tag", "still no tag"],
+        limits=CallLimits(max_exception_retry=1),
+        log_store=log,
+    )
+    with pytest.raises(ParseRetriesExhaustedError):
+        agent.call(agent.init_dialog(session="s"), prompt, {"question": "q"})
+    (report,) = [r.data for r in log.read("errors", "s")]
+    assert "<opaque>" in report["function_calls"][0]["result_text"]
+    assert "result" not in report["function_calls"][0]
+
+
+def test_a_failing_error_report_is_noted_on_the_error_it_could_not_mask() -> None:
+    class BrokenErrors(MemoryLogStore):
+        def append(self, collection: str, session: str, data: Any) -> None:
+            if collection == "errors":
+                raise OSError("disk full")
+            super().append(collection, session, data)
+
+    agent, _, _ = make_agent(
+        ["no tag"], limits=CallLimits(max_exception_retry=0), log_store=BrokenErrors()
+    )
+    with pytest.raises(ParseRetriesExhaustedError) as info:
+        agent.call(agent.init_dialog(), answer_prompt(), {"question": "q"})
+    assert any("OSError: disk full" in note for note in info.value.__notes__)

@@ -6,7 +6,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from attrs import define, field
+from attrs import define, evolve, field
 
 from lllm_domain.agent_call import (
     AgentCall,
@@ -174,17 +174,28 @@ class Agent:
             return
         from lllm_domain.serialization import function_call_to_data, message_to_data
 
-        store.append(
-            ERRORS,
-            exc.dialog.session,
-            {
-                "agent_name": self.name,
-                "model": self.model,
-                "error_type": type(exc).__name__,
-                "message": str(exc),
-                "dialog_id": exc.dialog.dialog_id,
-                "attempts": [message_to_data(m) for m in exc.attempts],
-                "function_calls": [function_call_to_data(c) for c in exc.function_calls],
-                "api_errors": [e.describe() for e in exc.api_errors],
-            },
-        )
+        try:
+            store.append(
+                ERRORS,
+                exc.dialog.session,
+                {
+                    "agent_name": self.name,
+                    "model": self.model,
+                    "error_type": type(exc).__name__,
+                    "message": str(exc),
+                    "dialog_id": exc.dialog.dialog_id,
+                    "attempts": [message_to_data(m) for m in exc.attempts],
+                    # A tool's raw result may be any Python object; its text is what the model
+                    # read, and it always serializes.
+                    "function_calls": [
+                        function_call_to_data(evolve(c, result=None)) for c in exc.function_calls
+                    ],
+                    "api_errors": [e.describe() for e in exc.api_errors],
+                },
+            )
+        except Exception as report_error:
+            # The report must never replace the error the caller is about to receive.
+            exc.add_note(
+                f"The error report could not be written to the log store: "
+                f"{type(report_error).__name__}: {report_error}"
+            )
