@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from lllm_domain.agent import Agent
 from lllm_domain.agent_call import AgentCall, CallModel, ModelReplied, run_sync
 from lllm_domain.dialog import Dialog
 from lllm_domain.errors import (
@@ -695,3 +696,18 @@ def test_a_failing_error_report_is_noted_on_the_error_it_could_not_mask() -> Non
     with pytest.raises(ParseRetriesExhaustedError) as info:
         agent.call(agent.init_dialog(), answer_prompt(), {"question": "q"})
     assert any("OSError: disk full" in note for note in info.value.__notes__)
+
+
+def test_plain_text_works_as_system_prompt_and_as_a_question() -> None:
+    agent, caller, _ = make_agent(["Four."])
+    agent = Agent("helper", "Answer in {json}.", "m", caller)
+    dialog = agent.init_dialog()
+    result = agent.call(dialog, "What is 2+2? {not a variable}")
+    assert [m.content for m in dialog] == [
+        "Answer in {json}.",
+        "What is 2+2? {not a variable}",
+        "Four.",
+    ]
+    assert agent.system_prompt.path == "helper/system"
+    assert result.parsed == {"raw": "Four."}
+    assert caller.requests[0].tools == ()

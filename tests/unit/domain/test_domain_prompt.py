@@ -17,7 +17,7 @@ def test_render_fills_variables_from_args_and_kwargs() -> None:
     p = Prompt("p", "Hello {name}, {name}! Task: {task}. {{literal}}")
     assert p.variables == ("name", "task")
     assert p.render({"name": "Ann"}, task="sum") == "Hello Ann, Ann! Task: sum. {literal}"
-    assert Prompt("q", "no variables {{x}}").render() == "no variables {{x}}"
+    assert Prompt("q", "no variables {{x}}").render() == "no variables {x}"
 
 
 def test_render_with_missing_variable_names_it() -> None:
@@ -145,3 +145,8 @@ def test_with_functions_and_function_lookup() -> None:
     assert p.function("echo") is p.functions[0]
     assert p.function("other") is None
     assert p.replace(template="y").template == "y"
+
+
+def test_doubled_braces_render_as_literal_braces_with_or_without_variables() -> None:
+    assert Prompt("p", 'Reply as JSON like {{"a": 1}}').render() == 'Reply as JSON like {"a": 1}'
+    assert Prompt("p", '{{"a": {x}}}').render(x=1) == '{"a": 1}'

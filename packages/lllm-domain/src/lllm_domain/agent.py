@@ -30,11 +30,19 @@ from lllm_domain.ports import (
     SystemClock,
     uuid_ids,
 )
-from lllm_domain.prompt import Prompt
+from lllm_domain.prompt import Prompt, literal_prompt
 from lllm_domain.request import DeltaCallback
 
 ERRORS = "errors"
 """The log collection that receives a structured report for every failed agent call."""
+
+
+_INLINE_SYSTEM = "__inline__/system"
+
+
+def _as_system_prompt(value: Prompt | str) -> Prompt:
+    """Plain text becomes a literal prompt (renamed after the agent once it is built)."""
+    return literal_prompt(_INLINE_SYSTEM, value) if isinstance(value, str) else value
 
 
 @define(slots=True)
@@ -44,10 +52,12 @@ class Agent:
     ``caller`` implements :class:`~lllm_domain.ports.LLMCaller` (for :meth:`call`) and/or
     :class:`~lllm_domain.ports.AsyncLLMCaller` (for :meth:`acall`). When ``model_card`` is given
     the model args are checked against it at construction, before any request.
+
+    ``system_prompt`` may be a :class:`Prompt` or plain text (taken literally, braces included).
     """
 
     name: str
-    system_prompt: Prompt
+    system_prompt: Prompt = field(converter=_as_system_prompt)
     model: str
     caller: LLMCaller | AsyncLLMCaller = field(repr=False)
     model_args: Mapping[str, Any] = field(default=EMPTY_MAPPING)
@@ -60,6 +70,8 @@ class Agent:
     model_card: ModelCard | None = field(default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        if self.system_prompt.path == _INLINE_SYSTEM:
+            self.system_prompt = self.system_prompt.replace(path=f"{self.name}/system")
         if self.model_card is not None:
             self.model_card.check_args(self.model_args)
         if self.api_type not in ("completion", "response"):
@@ -81,7 +93,7 @@ class Agent:
     def _machine(
         self,
         dialog: Dialog,
-        prompt: Prompt | None,
+        prompt: Prompt | str | None,
         args: Mapping[str, Any],
         budget: Budget | None,
         reply_parser: ReplyParser,
@@ -94,7 +106,12 @@ class Agent:
             merged_args = {**self.model_args, **model_args}
             if self.model_card is not None:
                 self.model_card.check_args(merged_args)
-        if prompt is not None:
+        if isinstance(prompt, str):
+            # Plain text is a user turn no prompt introduced: no tools, no parsing beyond the
+            # raw text.
+            dialog.send_message(prompt)
+            dialog.top_prompt = None
+        elif prompt is not None:
             dialog.send_prompt(prompt, args)
         limits = self.limits
         if budget is not None:
@@ -120,7 +137,7 @@ class Agent:
     def call(
         self,
         dialog: Dialog,
-        prompt: Prompt | None = None,
+        prompt: Prompt | str | None = None,
         args: Mapping[str, Any] = EMPTY_MAPPING,
         *,
         budget: Budget | None = None,
@@ -129,7 +146,7 @@ class Agent:
         model_args: Mapping[str, Any] | None = None,
     ) -> AgentResult:
         """Run one agent call on ``dialog`` (after sending ``prompt`` rendered with ``args``, if
-        given) and return the parsed final response, or raise
+        given; plain text is sent as it is) and return the parsed final response, or raise
         :class:`~lllm_domain.errors.AgentCallError`."""
         if not isinstance(self.caller, LLMCaller):
             raise ConfigError(
@@ -146,7 +163,7 @@ class Agent:
     async def acall(
         self,
         dialog: Dialog,
-        prompt: Prompt | None = None,
+        prompt: Prompt | str | None = None,
         args: Mapping[str, Any] = EMPTY_MAPPING,
         *,
         budget: Budget | None = None,

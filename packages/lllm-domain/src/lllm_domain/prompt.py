@@ -172,8 +172,6 @@ class Prompt:
                 f"prompt {self.path!r} offers function(s) {', '.join(map(repr, unlinked))} that "
                 "are not linked to code; call prompt.link_function(name, callable) first"
             )
-        if not self.variables:
-            return self.template
         try:
             return self.template.format_map(values)
         except (AttributeError, IndexError, KeyError, ValueError) as exc:
@@ -245,3 +243,8 @@ class Prompt:
     def root_path(self) -> str:
         """The path of the prompt this one derives from (itself when it is not a handler)."""
         return self.path.split("::", 1)[0]
+
+
+def literal_prompt(path: str, text: str) -> Prompt:
+    """A prompt whose template is ``text`` taken literally (braces are not variables)."""
+    return Prompt(path, text.replace("{", "{{").replace("}", "}}"))
