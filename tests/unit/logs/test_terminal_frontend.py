@@ -55,6 +55,23 @@ def test_redactor_hides_patterns_and_environment_values() -> None:
         "n": 1,
         "list": ["[REDACTED]"],
     }
-    assert redactor.redact_json(b'{"x_token":"zzz","plain":"fine"}') == (
-        b'{"x_token":"[REDACTED]","plain":"fine"}'
+    assert redactor.redact_json(b'{"SERVICE_TOKEN":"zzz","access_token":"y","plain":"fine"}') == (
+        b'{"SERVICE_TOKEN":"[REDACTED]","access_token":"[REDACTED]","plain":"fine"}'
+    )
+
+
+def test_redaction_keeps_ordinary_data_that_merely_looks_sensitive() -> None:
+    """Regression: every *_key / *_token value and the word after "Authorization" were
+    replaced, silently altering parsed payloads and transcripts in the logs."""
+    redactor = Redactor.from_environment({})
+    data = {
+        "parsed": {"sort_key": "date", "page_token": "abc123", "token": "Paris"},
+        "content": "Authorization: required for this endpoint",
+    }
+    assert redactor.redact(data) == data
+    assert redactor.redact_json(b'{"sort_key":"date","page_token":"abc"}') == (
+        b'{"sort_key":"date","page_token":"abc"}'
+    )
+    assert redactor.redact_text("Authorization: Bearer abcdefgh1234") == (
+        "Authorization: [REDACTED]"
     )

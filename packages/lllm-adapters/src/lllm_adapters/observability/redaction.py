@@ -8,8 +8,10 @@ A :class:`Redactor` removes, wherever they appear in text:
   (values of 8 characters or more: shorter ones are too common to be secrets, and replacing
   every ``1`` in a log would destroy it),
 
-and the values stored under sensitive mapping keys (``authorization``, ``api_key``,
-``x-api-key``, ``password``, ``*_key``, ``*_token``, ``*_secret``). The same redactor serves the
+and the values stored under credential mapping keys (``authorization``, ``api_key``,
+``x-api-key``, ``password``, ``client_secret``, ``access_token``, ``refresh_token``, and
+environment-style names such as ``OPENAI_API_KEY``). Ordinary data keys like ``sort_key`` or
+``page_token`` are kept. The same redactor serves the
 structlog processor (:mod:`lllm_adapters.observability.logging_config`) and the log stores.
 """
 
@@ -26,17 +28,24 @@ PLACEHOLDER = "[REDACTED]"
 """What a secret is replaced with."""
 
 _SECRET_NAME = re.compile(r".+_(?:KEY|TOKEN|SECRET)", re.IGNORECASE)
+# Mapping keys whose values are credentials. Deliberately explicit: ordinary data such as
+# ``sort_key`` or ``page_token`` must survive storage, so only environment-style names
+# (``OPENAI_API_KEY``, upper case) are matched by shape.
 _SENSITIVE_KEY = (
-    r"(?:authorization|proxy-authorization|api[_-]?key|x-api-key|password|"
-    r"[a-z0-9-]*_(?:key|token|secret))"
+    r"(?:authorization|proxy-authorization|api[_-]?key|x-api-key|password|passwd|"
+    r"client[_-]secret|access[_-]token|refresh[_-]token|secret[_-]key|private[_-]key|"
+    r"(?-i:[A-Z][A-Z0-9_]*_(?:KEY|TOKEN|SECRET|PASSWORD)))"
 )
 _SENSITIVE_KEY_RE = re.compile(_SENSITIVE_KEY, re.IGNORECASE)
 _JSON_SENSITIVE_VALUE = re.compile(
     r'("' + _SENSITIVE_KEY + r'"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE
 )
 _API_KEY = re.compile(r"\bsk-[A-Za-z0-9_\-]{16,}")
+# An Authorization value is redacted when it looks like a credential: a scheme and a token, or
+# one long opaque word ("Authorization: required" is prose, not a secret).
 _AUTHORIZATION = re.compile(
-    r"""(authorization["']?\s*[:=]\s*["']?)(?:(?:bearer|basic|token)\s+)?[^\s"',}\\]+""",
+    r"""(authorization["']?\s*[:=]\s*["']?)"""
+    r"""(?:(?:bearer|basic|token)\s+[^\s"',}\\]{8,}|[^\s"',}\\]{16,})""",
     re.IGNORECASE,
 )
 _BEARER = re.compile(r"\b(bearer\s+)[A-Za-z0-9._~+/=\-]{8,}", re.IGNORECASE)
