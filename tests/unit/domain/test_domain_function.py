@@ -362,3 +362,50 @@ async def test_async_enum_parameters_receive_members() -> None:
     fn = Function.from_callable(paint)
     done = await fn.ainvoke(FunctionCall("1", "paint", {"shade": "dark"}))
     assert done.result_text == repr(Shade.DARK)
+
+
+@define
+class Point:
+    x: int
+    y: int
+
+
+def test_attrs_tuple_and_set_parameters_reach_the_callable_as_their_types() -> None:
+    seen: list[object] = []
+
+    def place(where: Point, pair: tuple[int, str], tags: set[str], shades: list[Shade]) -> str:
+        """Place something."""
+        seen.append((where, pair, tags, shades))
+        return "ok"
+
+    fn = Function.from_callable(place)
+    assert fn.parameters["pair"] == {
+        "type": "array",
+        "prefixItems": [{"type": "integer"}, {"type": "string"}],
+        "minItems": 2,
+        "maxItems": 2,
+    }
+    args = {"where": {"x": 1, "y": 2}, "pair": [3, "c"], "tags": ["a"], "shades": ["dark"]}
+    assert fn.invoke(FunctionCall("1", "place", args)).success
+    assert seen == [(Point(1, 2), (3, "c"), {"a"}, [Shade.DARK])]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "problem"),
+    [
+        ({"where": {"x": "one", "y": 2}}, "argument 'where.x' must be of type integer"),
+        ({"where": {"x": 1}}, "argument 'where' is missing its field 'y'"),
+        ({"where": {"x": 1, "y": 2, "z": 3}}, "argument 'where' has no field 'z'"),
+        ({"where": {"x": 1, "y": 2}, "pair": [1, "a", 2]}, "must have exactly 2 items"),
+        ({"where": {"x": 1, "y": 2}, "pair": ["a", "a"]}, "argument 'pair[0]' must be of type"),
+    ],
+)
+def test_nested_argument_problems_are_named_precisely(
+    arguments: dict[str, object], problem: str
+) -> None:
+    def place(where: Point, pair: tuple[int, str] = (0, "")) -> str:
+        """Place something."""
+        return "ok"
+
+    outcome = Function.from_callable(place).invoke(FunctionCall("1", "place", arguments))
+    assert outcome.error is not None and problem in outcome.error

@@ -47,8 +47,9 @@ class Function:
     null_means_default: tuple[str, ...] = ()
     """Parameters made nullable only for strict mode: a ``null`` from the model means "use the
     Python default", so it is dropped before the callable is invoked."""
-    enum_parameters: Mapping[str, type[enum.Enum]] = field(default=EMPTY_MAPPING, repr=False)
-    """Parameters typed as an Enum: the model sends raw values, the callable gets members."""
+    parameter_types: Mapping[str, Any] = field(default=EMPTY_MAPPING, repr=False)
+    """Python types of parameters that JSON cannot carry as they are (Enums, attrs classes,
+    tuples, sets): the model sends plain JSON, the callable receives these types."""
 
     def __attrs_post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", self.name):
@@ -134,17 +135,19 @@ class Function:
         return self._finish(call, result)
 
     def _call_arguments(self, call: FunctionCall) -> Mapping[str, Any]:
-        if not (self.null_means_default or self.enum_parameters):
+        if not (self.null_means_default or self.parameter_types):
             return call.arguments
         arguments = {
             k: v
             for k, v in call.arguments.items()
             if not (v is None and k in self.null_means_default)
         }
-        for key, enum_cls in self.enum_parameters.items():
-            value = arguments.get(key)
-            if value is not None and not isinstance(value, enum_cls):
-                arguments[key] = enum_cls(value)  # validated against the members already
+        if self.parameter_types:
+            from lllm_domain.serialization import structure
+
+            for key, tp in self.parameter_types.items():
+                if key in arguments:
+                    arguments[key] = structure(arguments[key], tp)
         return arguments
 
     def _finish(self, call: FunctionCall, result: Any) -> FunctionCall:
@@ -179,7 +182,7 @@ class Function:
         properties: dict[str, Any] = {}
         required: list[str] = []
         null_means_default: list[str] = []
-        enums: dict[str, type[enum.Enum]] = {}
+        converted: dict[str, Any] = {}
         for pname, param in inspect.signature(fn).parameters.items():
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
                 continue
@@ -189,9 +192,8 @@ class Function:
                     "annotation; annotate it so a JSON schema can be derived"
                 )
             schema = json_schema_for(hints[pname])
-            enum_type = _enum_type(hints[pname])
-            if enum_type is not None:
-                enums[pname] = enum_type
+            if _needs_conversion(hints[pname]):
+                converted[pname] = hints[pname]
             optional = param.default is not inspect.Parameter.empty
             if optional and strict and "null" not in _types_of(schema):
                 schema = {"anyOf": [schema, {"type": "null"}]}
@@ -210,18 +212,18 @@ class Function:
             callable=fn,
             processor=processor,
             null_means_default=tuple(null_means_default),
-            enum_parameters=enums,
+            parameter_types=converted,
         )
 
 
-def _enum_type(tp: Any) -> type[enum.Enum] | None:
-    """The Enum class of ``tp`` (also inside ``Optional[...]``), if any."""
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return tp
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        found = [a for a in typing.get_args(tp) if isinstance(a, type) and issubclass(a, enum.Enum)]
-        return found[0] if len(found) == 1 else None
-    return None
+def _needs_conversion(tp: Any) -> bool:
+    """Whether a parameter's plain JSON value must be converted to reach the callable as its
+    annotated type (an Enum member, an attrs instance, a tuple or set), anywhere inside."""
+    if isinstance(tp, type) and (issubclass(tp, enum.Enum) or hasattr(tp, "__attrs_attrs__")):
+        return True
+    if typing.get_origin(tp) in (tuple, set, frozenset) or tp in (tuple, set, frozenset):
+        return True
+    return any(_needs_conversion(arg) for arg in typing.get_args(tp) if arg is not Ellipsis)
 
 
 @typing.overload
@@ -307,7 +309,20 @@ def _check_value(value: Any, spec: Mapping[str, Any], path: str) -> str | None:
         if isinstance(value, bool) and t in ("integer", "number"):
             continue
         if isinstance(value, py):
-            if t == "array" and "items" in spec:
+            if t == "array" and "prefixItems" in spec:
+                items = cast("Sequence[Any]", value)
+                shapes = spec["prefixItems"]
+                if len(items) != len(shapes):
+                    return f"argument {path!r} must have exactly {len(shapes)} items, not {value!r}"
+                for i, (item, shape) in enumerate(zip(items, shapes, strict=True)):
+                    problem = _check_value(item, shape, f"{path}[{i}]")
+                    if problem:
+                        return problem
+            elif t == "object" and "properties" in spec:
+                problem = _check_object(cast("Mapping[str, Any]", value), spec, path)
+                if problem:
+                    return problem
+            elif t == "array" and "items" in spec:
                 items = cast("Sequence[Any]", value)
                 for i, item in enumerate(items):
                     problem = _check_value(item, spec["items"], f"{path}[{i}]")
@@ -315,6 +330,23 @@ def _check_value(value: Any, spec: Mapping[str, Any], path: str) -> str | None:
                         return problem
             return None
     return f"argument {path!r} must be of type {' or '.join(sorted(allowed))}, not {value!r}"
+
+
+def _check_object(value: Mapping[str, Any], spec: Mapping[str, Any], path: str) -> str | None:
+    properties: Mapping[str, Any] = spec["properties"]
+    for name in spec.get("required", ()):
+        if name not in value:
+            return f"argument {path!r} is missing its field {name!r}"
+    for key, item in value.items():
+        shape = properties.get(key)
+        if shape is None:
+            if spec.get("additionalProperties") is False:
+                return f"argument {path!r} has no field {key!r}; expected {sorted(properties)}"
+            continue
+        problem = _check_value(item, shape, f"{path}.{key}")
+        if problem:
+            return problem
+    return None
 
 
 def json_schema_for(tp: Any) -> dict[str, Any]:
@@ -342,6 +374,13 @@ def json_schema_for(tp: Any) -> dict[str, Any]:
     if origin in (list, tuple, set, frozenset, Sequence) or tp in (list, tuple, set):
         if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
             return {"type": "array", "items": json_schema_for(args[0])}
+        if origin is tuple and args:
+            return {
+                "type": "array",
+                "prefixItems": [json_schema_for(a) for a in args],
+                "minItems": len(args),
+                "maxItems": len(args),
+            }
         return {"type": "array", "items": json_schema_for(args[0])} if args else {"type": "array"}
     if origin in (dict, Mapping) or tp in (dict,):
         return {"type": "object"}
