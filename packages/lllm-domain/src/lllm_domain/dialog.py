@@ -287,7 +287,11 @@ class Dialog:
         ids: IdGenerator = uuid_ids,
     ) -> Dialog:
         """Rebuild a dialog from :meth:`to_data` output, resolving the top prompt by its path in
-        ``prompts`` (the default registry when not given). Nothing is logged on rebuild."""
+        ``prompts`` (the default registry when not given).
+
+        With ``log``, later appends are logged under the same dialog id and session. If that
+        store does not know the dialog yet, its header and messages are written first, so the
+        log can always be read back whole."""
         from lllm_domain.registry import default_prompts
         from lllm_domain.serialization import message_from_data
 
@@ -303,5 +307,18 @@ class Dialog:
             agent_name=data.get("agent_name"),
             ids=ids,
         )
+        if log is not None:
+            known = any(
+                r.data.get("dialog_id") == dialog.dialog_id
+                for r in log.read(DIALOGS, dialog.session)
+            )
+            if not known:
+                header = {**dialog._header(), "inherited_messages": 0}
+                log.append(DIALOGS, dialog.session, header)
+                log.append_many(
+                    MESSAGES,
+                    dialog.session,
+                    [dialog._record(i, m) for i, m in enumerate(dialog._messages)],
+                )
         dialog._log = log
         return dialog
