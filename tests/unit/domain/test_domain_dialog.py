@@ -225,12 +225,20 @@ def test_from_data_with_unknown_top_prompt_names_the_closest() -> None:
         Dialog.from_data(sample().to_data() | {"top_prompt": "task::retry"}, prompts=_registry())
 
 
-def test_from_data_logs_nothing_but_keeps_the_store(log_store: MemoryLogStore) -> None:
-    dialog = Dialog.from_data(sample().to_data(), prompts=_registry(), log=log_store)
-    assert log_store.sessions() == []
+def test_from_data_into_a_new_store_logs_the_dialog_first_then_continues(
+    log_store: MemoryLogStore,
+) -> None:
+    data = sample().to_data()
+    dialog = Dialog.from_data(data, prompts=_registry(), log=log_store)
+    (header,) = [r.data for r in log_store.read("dialogs", "s")]
+    assert header["dialog_id"] == "d-1" and header["inherited_messages"] == 0
     dialog.append(user_message("next"))
-    (record,) = [r.data for r in log_store.read("messages", "s")]
-    assert record["index"] == 3
+    records = [r.data for r in log_store.read("messages", "s")]
+    assert [r["index"] for r in records] == [0, 1, 2, 3]
+    # Rebuilding again into the store that now knows the dialog writes nothing more.
+    Dialog.from_data(data, prompts=_registry(), log=log_store)
+    assert len(log_store.read("dialogs", "s")) == 1
+    assert len(log_store.read("messages", "s")) == 4
 
 
 def test_repr_and_message_helpers() -> None:
