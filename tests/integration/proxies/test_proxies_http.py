@@ -375,3 +375,21 @@ def test_endpoints_as_functions_with_generated_schemas(api, registry, tmp_path) 
         assert json.loads(done.result_text or "")[0]["date"] == "2024-01-02"
         bad = fn.invoke(FunctionCall(id="c2", name=fn.name, arguments={}))
         assert not bad.success and "symbol" in (bad.error or "")
+
+
+def test_a_key_echoed_url_encoded_in_an_error_is_still_hidden(api, registry, tmp_path) -> None:
+    from urllib.parse import quote
+
+    secret = "k3y+with/slash=="
+    # The API echoes the request URL back, where the query-parameter key is percent-encoded.
+    api.routes["/latest"] = lambda request: (400, {"error": f"bad request {request['raw']}"})
+    settings = ProxySettings(use_cache=False, base_urls={"finance/market": api.base_url})
+    with (
+        HttpProxyRuntime(settings, registry=registry, environ={"MARKET_KEY": secret}) as rt,
+        pytest.raises(ProxyError) as failed,
+    ):
+        rt.call("finance/market/news/latest", {})
+    assert quote(secret, safe="") in api.requests[0]["raw"]  # the echo really carries it
+    message = str(failed.value)
+    assert "bad request" in message
+    assert secret not in message and quote(secret, safe="") not in message

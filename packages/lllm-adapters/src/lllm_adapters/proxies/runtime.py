@@ -16,6 +16,7 @@ import importlib
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import httpx2
 import structlog
@@ -300,7 +301,9 @@ class HttpProxyRuntime:
             if proxy.api_key is not None:
                 secret = self._environ.get(proxy.api_key.env, "")
                 if len(secret) >= 4:
-                    text = text.replace(secret, "***")
+                    # Also the forms a key takes inside an echoed URL.
+                    for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+                        text = text.replace(form, "***")
         return text
 
 
