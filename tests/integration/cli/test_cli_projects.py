@@ -125,6 +125,8 @@ def test_discovery_commands_show_prompts_and_proxies(tmp_path: Path) -> None:
     assert "ex/analyze" in prompts.stdout
     assert "tools: word_count" in prompts.stdout
     assert "format: Summary" in prompts.stdout
+    assert "tags: <analysis>, <answer> · required: analysis, answer" in prompts.stdout
+    assert "signals: <CONFIDENT>" in prompts.stdout
 
     proxies = lllm("proxies", "list", cwd=project)
     assert proxies.returncode == 0, proxies.stderr

@@ -86,12 +86,14 @@ def open_logs(project: Project, config: SystemConfig) -> LogStore | None:
 
 
 def find_logs(project: Project, config: SystemConfig | None) -> LogStore:
-    """The log store to read sessions from (the system config's, else local files in
-    ``<project>/logs``)."""
-    from lllm_adapters.logs import open_log_store
+    """The log store to read sessions from (the system config's, else whatever store
+    ``<project>/logs`` holds: SQLite when its database file is there, local files otherwise)."""
+    from lllm_adapters.logs import SQLITE_FILE, open_log_store
 
     if config is None:
-        return open_log_store("localfile", project.root / "logs")
+        folder = project.root / "logs"
+        kind = "sqlite" if (folder / SQLITE_FILE).is_file() else "localfile"
+        return open_log_store(kind, folder)
     store = open_logs(project, config)
     if store is None:
         raise CommandError(

@@ -60,7 +60,9 @@ class SystemConfig:
     name: str
     system_type: str | None = None
     """The registered system type to build (defaults to ``name``)."""
-    log_type: LogType = "localfile"
+    log_type: LogType = "sqlite"
+    """Where logs go: ``sqlite`` (one WAL-mode file, the default), ``localfile`` (one JSON file
+    per record) or ``none``."""
     log_dir: str = "logs"
     ckpt_dir: str = "ckpt"
     random_seed: int | None = None

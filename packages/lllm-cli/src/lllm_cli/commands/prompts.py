@@ -32,9 +32,17 @@ def list_prompts(
             facts.append("variables: " + ", ".join(prompt.variables))
         if prompt.functions:
             facts.append("tools: " + ", ".join(f.name for f in prompt.functions))
-        tags = prompt.required_xml_tags or prompt.xml_tags
+        required = set(prompt.required_xml_tags) | set(prompt.required_md_tags)
+        tags = [
+            *(f"<{t}>" for t in dict.fromkeys((*prompt.xml_tags, *prompt.required_xml_tags))),
+            *(f"```{t}" for t in dict.fromkeys((*prompt.md_tags, *prompt.required_md_tags))),
+        ]
         if tags:
-            facts.append("tags: " + ", ".join(f"<{t}>" for t in tags))
+            facts.append("tags: " + ", ".join(tags))
+        if required:
+            facts.append("required: " + ", ".join(sorted(required)))
+        if prompt.signal_tags:
+            facts.append("signals: " + ", ".join(f"<{t}>" for t in prompt.signal_tags))
         if prompt.format is not None:
             name = getattr(prompt.format, "__name__", "JSON schema")
             facts.append(f"format: {name}")
