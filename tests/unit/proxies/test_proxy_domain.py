@@ -153,3 +153,42 @@ def test_settings_from_a_system_config() -> None:
         activate=("a/b",), cutoff_date=CUTOFF, deploy_mode=True, cache_dir="/tmp/c"
     )
     assert ProxySettings.from_system_config(SystemConfig(name="s")).activate is None
+
+
+class _Quotes(Proxy):
+    base_url = "https://api.example.com/v1"
+
+    @endpoint("quote", "get", "One quote", params={"symbol*": str}, path="quote/{symbol}")
+    def get(self, params: Any) -> None:
+        return None
+
+
+@pytest.mark.parametrize(
+    ("symbol", "url"),
+    [
+        ("AAPL", "https://api.example.com/v1/quote/AAPL"),
+        ("BRK/B", "https://api.example.com/v1/quote/BRK%2FB"),
+        ("../../admin/delete", "https://api.example.com/v1/quote/..%2F..%2Fadmin%2Fdelete"),
+        ("X?limit=1&admin=1", "https://api.example.com/v1/quote/X%3Flimit=1%26admin=1"),
+        ("a#frag", "https://api.example.com/v1/quote/a%23frag"),
+    ],
+)
+def test_path_parameters_cannot_leave_the_endpoint_path(symbol: str, url: str) -> None:
+    """Path values come from the model: they are percent-encoded into one segment."""
+    registry = ProxyRegistry()
+    registry.register("fin/quotes", _Quotes)
+    catalog, _ = ProxyCatalog.activate(registry, ["fin/quotes"])
+    resolved = catalog.resolve("fin/quotes/quote/get")
+    _, request = catalog.plan(resolved, {"symbol": symbol}, _Quotes())
+    assert request.url == url
+    assert request.query == {}
+
+
+@pytest.mark.parametrize("symbol", ["", ".", ".."])
+def test_empty_and_dot_path_parameters_are_refused(symbol: str) -> None:
+    registry = ProxyRegistry()
+    registry.register("fin/quotes", _Quotes)
+    catalog, _ = ProxyCatalog.activate(registry, ["fin/quotes"])
+    resolved = catalog.resolve("fin/quotes/quote/get")
+    with pytest.raises(ProxyError, match="symbol"):
+        catalog.plan(resolved, {"symbol": symbol}, _Quotes())

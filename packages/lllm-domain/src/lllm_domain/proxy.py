@@ -31,6 +31,7 @@ import difflib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypeVar
+from urllib.parse import quote
 
 from attrs import define, field, fields
 
@@ -199,7 +200,7 @@ class EndpointSpec:
         problems = [
             f"missing required parameter {p.name!r} (e.g. {p.example!r})"
             for p in self.params
-            if p.required and params.get(p.name) is None
+            if p.required and (params.get(p.name) is None or params.get(p.name) == "")
         ]
         for key, value in params.items():
             spec = known.get(key)
@@ -602,6 +603,21 @@ class ProxyRequest:
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
+def _path_segment(endpoint: str, name: str, value: Any) -> str:
+    """A parameter's value made safe to stand inside a URL path.
+
+    Values come from the model: percent-encoding keeps ``/``, ``?``, ``#`` and ``%`` from
+    leaving the endpoint's path or adding query parameters, and dot segments are refused.
+    """
+    text = str(value)
+    if text in ("", ".", ".."):
+        raise ProxyError(
+            f"endpoint {endpoint!r}: parameter {name!r} goes into the URL path and cannot be "
+            f"{text!r}; give a real value"
+        )
+    return quote(text, safe="-_.~:@,;=+")
+
+
 @define(frozen=True, slots=True)
 class ProxyCatalog:
     """The activated proxies, by path; resolves call paths and renders documentation."""
@@ -675,7 +691,9 @@ class ProxyCatalog:
                 raise ProxyError(
                     f"endpoint {resolved.path!r} needs parameter {name!r} for its URL path"
                 )
-            url_path = url_path.replace("{" + name + "}", str(query.pop(name)))
+            url_path = url_path.replace(
+                "{" + name + "}", _path_segment(resolved.path, name, query.pop(name))
+            )
         base = self.base_urls.get(resolved.proxy_path) or resolved.proxy.base_url
         if not base:
             raise ProxyError(
