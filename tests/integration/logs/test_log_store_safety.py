@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import os
 from pathlib import Path
 
@@ -138,3 +139,19 @@ def test_framework_log_lines_are_redacted(monkeypatch: pytest.MonkeyPatch) -> No
             assert value not in text
         assert "dXNlcjpwYXNz" not in text
     assert os.environ["FMP_TOKEN"] == SECRETS["FMP_TOKEN"]  # redaction never touches the env
+
+
+def test_a_damaged_record_file_is_a_clear_error_naming_it(tmp_path: Path) -> None:
+    from lllm_adapters.logs import LogStoreError
+
+    store = FileLogStore(tmp_path)
+    store.append("messages", "s", {"n": 1})
+    store.append("messages", "s", {"n": 2})
+    (record,) = [p for p in tmp_path.rglob("*.json") if p.name.endswith("1.json")]
+    record.write_bytes(record.read_bytes()[:10])  # damaged outside LLLM (disk, hand edit)
+    with pytest.raises(LogStoreError, match=re.escape(record.name)):
+        store.read("messages", "s")
+    (name_file,) = tmp_path.rglob("_session.json")
+    name_file.write_bytes(b"")
+    with pytest.raises(LogStoreError, match=r"_session\.json is damaged"):
+        store.sessions()

@@ -170,8 +170,8 @@ class FileLogStore:
         )
         records = []
         for seq, name in numbered:
-            with open(folder / name, "rb") as handle:
-                records.append(decode_record(seq, handle.read()))
+            path = folder / name
+            records.append(decode_record(seq, path.read_bytes(), where=str(path)))
         return records
 
     def sessions(self) -> list[str]:
@@ -187,8 +187,21 @@ class FileLogStore:
                 if not name_file.is_file():
                     continue
                 if any(_RECORD_NAME.fullmatch(n) for n in os.listdir(folder)):
-                    found.add(msgspec.json.decode(name_file.read_bytes())["session"])
+                    found.add(_session_name(name_file))
         return sorted(found)
+
+
+def _session_name(name_file: Path) -> str:
+    try:
+        name = msgspec.json.decode(name_file.read_bytes())["session"]
+    except (msgspec.DecodeError, KeyError, TypeError) as error:
+        raise LogStoreError(
+            f"{name_file} is damaged ({error}); restore it, or delete its folder to drop that "
+            "session"
+        ) from None
+    if not isinstance(name, str):
+        raise LogStoreError(f"{name_file} is damaged (no session name); restore it")
+    return name
 
 
 def _next_seq(folder: Path) -> int:

@@ -58,12 +58,20 @@ def encode_data(
     return redactor.redact_json(raw)
 
 
-def decode_record(seq: int, raw: bytes) -> LogRecord:
-    """A :class:`LogRecord` from a document written by :func:`encode_record`."""
-    stored = _record_decoder.decode(raw)
+def decode_record(seq: int, raw: bytes, *, where: str = "a log record") -> LogRecord:
+    """A :class:`LogRecord` from a document written by :func:`encode_record`; a damaged
+    document is a :class:`LogStoreError` naming ``where`` it came from."""
+    try:
+        stored = _record_decoder.decode(raw)
+    except msgspec.DecodeError as error:
+        raise LogStoreError(f"{where} is damaged ({error}); restore it or delete it") from None
     return LogRecord(seq, stored.time, stored.data)
 
 
-def decode_data(raw: bytes) -> dict[str, Any]:
-    """Record data from a document written by :func:`encode_data`."""
-    return _data_decoder.decode(raw)
+def decode_data(raw: bytes, *, where: str = "a log record") -> dict[str, Any]:
+    """Record data from a document written by :func:`encode_data` (damage is a
+    :class:`LogStoreError` naming ``where``)."""
+    try:
+        return _data_decoder.decode(raw)
+    except msgspec.DecodeError as error:
+        raise LogStoreError(f"{where} is damaged ({error}); restore it or delete it") from None

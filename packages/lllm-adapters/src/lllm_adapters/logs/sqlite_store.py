@@ -160,7 +160,11 @@ class SQLiteLogStore:
                 "ORDER BY id",
                 (collection, session_hash(session)),
             ).fetchall()
-        return [LogRecord(seq, t, decode_data(data)) for seq, (t, data) in enumerate(rows)]
+        where = f"record {{}} of {collection!r} for session {session!r} in {self.path}"
+        return [
+            LogRecord(seq, t, decode_data(data, where=where.format(seq)))
+            for seq, (t, data) in enumerate(rows)
+        ]
 
     def sessions(self) -> list[str]:
         """The names of every session with at least one record, sorted."""
