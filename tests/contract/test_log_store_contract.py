@@ -158,3 +158,29 @@ def test_a_dialog_logs_itself_through_the_store(kind: str, store: LogStore) -> N
         (fork.dialog_id, 2),
     ]
     assert message_from_data(messages[1]["message"]) == dialog[1]
+
+
+@pytest.mark.parametrize("kind", PERSISTENT_KINDS)
+def test_a_session_listed_under_a_redacted_name_reads_back_by_that_name(
+    kind: str, tmp_path: Path
+) -> None:
+    secret = "very-secret-value-123"
+    store = make_store(kind, tmp_path, redactor=Redactor([secret]))
+    store.append("messages", f"run {secret}", {"n": 1})
+    (listed,) = store.sessions()
+    assert listed == "run [REDACTED]"
+    assert [r.data for r in store.read("messages", listed)] == [{"n": 1}]
+    assert [r.data for r in store.read("messages", f"run {secret}")] == [{"n": 1}]
+
+
+@pytest.mark.parametrize("kind", PERSISTENT_KINDS)
+def test_two_secret_names_listed_alike_must_be_read_by_their_real_names(
+    kind: str, tmp_path: Path
+) -> None:
+    store = make_store(kind, tmp_path, redactor=Redactor(["first-secret-1", "second-secret-2"]))
+    store.append("messages", "run first-secret-1", {"n": 1})
+    store.append("messages", "run second-secret-2", {"n": 2})
+    assert store.sessions() == ["run [REDACTED]"]
+    with pytest.raises(LogStoreError, match="real names"):
+        store.read("messages", "run [REDACTED]")
+    assert [r.data for r in store.read("messages", "run second-secret-2")] == [{"n": 2}]

@@ -161,6 +161,8 @@ class FileLogStore:
     def read(self, collection: str, session: str) -> list[LogRecord]:
         """Every record of (collection, session), in the order appended."""
         folder = self._folder(collection, session)
+        if not folder.exists() and self._redactor.placeholder in session:
+            folder = self._listed_folder(collection, session) or folder
         try:
             names = os.listdir(folder)
         except FileNotFoundError:
@@ -173,6 +175,24 @@ class FileLogStore:
             path = folder / name
             records.append(decode_record(seq, path.read_bytes(), where=str(path)))
         return records
+
+    def _listed_folder(self, collection: str, listed: str) -> Path | None:
+        """The folder of the one session that :meth:`sessions` lists as ``listed`` (a redacted
+        name), if it is unambiguous."""
+        parent = self._folder(collection, listed).parent
+        if not parent.is_dir():
+            return None
+        matches = [
+            folder
+            for folder in parent.iterdir()
+            if (folder / _NAME_FILE).is_file() and _session_name(folder / _NAME_FILE) == listed
+        ]
+        if len(matches) > 1:
+            raise LogStoreError(
+                f"{len(matches)} sessions are listed as {listed!r} (their names held secrets); "
+                "read them by their real names"
+            )
+        return matches[0] if matches else None
 
     def sessions(self) -> list[str]:
         """The names of every session with at least one record, sorted."""

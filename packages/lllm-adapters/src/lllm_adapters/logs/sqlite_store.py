@@ -155,11 +155,28 @@ class SQLiteLogStore:
     def read(self, collection: str, session: str) -> list[LogRecord]:
         """Every record of (collection, session), in the order appended."""
         with self._lock:
+            key = session_hash(session)
             rows = self._db.execute(
                 "SELECT time, data FROM records WHERE collection = ? AND session_key = ? "
                 "ORDER BY id",
-                (collection, session_hash(session)),
+                (collection, key),
             ).fetchall()
+            if not rows and self._redactor.placeholder in session:
+                # sessions() lists names redacted; accept them back when they are unambiguous.
+                keys = self._db.execute(
+                    "SELECT DISTINCT session_key FROM records WHERE session = ?", (session,)
+                ).fetchall()
+                if len(keys) > 1:
+                    raise LogStoreError(
+                        f"{len(keys)} sessions are listed as {session!r} (their names held "
+                        "secrets); read them by their real names"
+                    )
+                if keys:
+                    rows = self._db.execute(
+                        "SELECT time, data FROM records WHERE collection = ? AND session_key = ?"
+                        " ORDER BY id",
+                        (collection, keys[0][0]),
+                    ).fetchall()
         where = f"record {{}} of {collection!r} for session {session!r} in {self.path}"
         return [
             LogRecord(seq, t, decode_data(data, where=where.format(seq)))
