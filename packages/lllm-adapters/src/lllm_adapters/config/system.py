@@ -60,6 +60,8 @@ class _FromEnv(str):
     def origin(self) -> str:
         """``from ${A}`` / ``from ${A}, ${B}`` for error messages."""
         return "from " + ", ".join("${" + name + "}" for name in self.names)
+
+
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
 
 
