@@ -164,6 +164,17 @@ def test_failing_module_names_its_path_line_and_error(tmp_path: Path) -> None:
     assert "prompt module failed to import: ValueError: boom in module" in str(info.value)
 
 
+def test_sys_exit_in_a_prompt_module_is_a_config_error_not_an_exit(tmp_path: Path) -> None:
+    write_files(
+        tmp_path, {"lllm.toml": PROJECT_TOML, "prompts/quits.py": "import sys\n\nsys.exit(3)\n"}
+    )
+    (tmp_path / "proxies").mkdir()
+    with pytest.raises(ConfigError) as info:
+        run(tmp_path)
+    assert (info.value.file, info.value.line) == (str(tmp_path / "prompts/quits.py"), 3)
+    assert "prompt module failed to import: it called sys.exit(3)" in str(info.value)
+
+
 def test_syntax_error_in_proxy_module(tmp_path: Path) -> None:
     write_files(
         tmp_path,

@@ -98,6 +98,16 @@ def test_unknown_section_and_key_suggest_the_nearest(tmp_path: Path) -> None:
     assert info.value.line == 3
 
 
+def test_an_unknown_key_points_at_its_own_section_not_an_earlier_one(tmp_path: Path) -> None:
+    text = '# demo\n[project]\nfolder = "notes"\n\n[prompts]\nfolder = ["a"]\n'
+    write_files(tmp_path, {"lllm.toml": text})
+    with pytest.raises(ConfigError) as info:
+        load_project(tmp_path / "lllm.toml")
+    assert "unknown key 'folder' in [prompts]" in str(info.value)
+    assert info.value.line == 6
+    assert str(info.value).startswith(f"{tmp_path / 'lllm.toml'}:6:")
+
+
 def test_wrong_type_and_missing_folder(tmp_path: Path) -> None:
     write_files(tmp_path, {"lllm.toml": "[proxies]\nfolders = [1, 2]\n"})
     with pytest.raises(ConfigError, match="must be a list of folder paths"):

@@ -100,6 +100,54 @@ def test_env_default_and_missing_variable(tmp_path: Path) -> None:
     assert info.value.line == 21
 
 
+def test_an_empty_variable_takes_the_colon_dash_default_like_the_shell(tmp_path: Path) -> None:
+    config = load(tmp_path, "c.yaml", DEFAULT_YAML, env={**ENV, "LOG_ROOT": ""})
+    assert config.log_dir == "logs/research"
+
+
+def test_dash_without_colon_keeps_an_empty_value(tmp_path: Path) -> None:
+    text = "name: r\nlog_dir: ${LOG_ROOT-logs}/research\nckpt_dir: ${CKPT-ckpt}\n"
+    config = load(tmp_path, "c.yaml", text, env={"LOG_ROOT": ""})
+    assert (config.log_dir, config.ckpt_dir) == ("/research", "ckpt")
+
+
+def test_double_dollar_escapes_a_literal_reference(tmp_path: Path) -> None:
+    text = "name: r\nlog_dir: $${LOG_ROOT}/x\nextra:\n  shell: echo $${HOME:-~} ${WHO:-me}\n"
+    config = load(tmp_path, "c.yaml", text, env={"LOG_ROOT": "/nope", "HOME": "/h"})
+    assert config.log_dir == "${LOG_ROOT}/x"
+    assert config.extra == {"shell": "echo ${HOME:-~} me"}
+
+
+def test_interpolated_values_take_the_type_of_their_field(tmp_path: Path) -> None:
+    text = """
+name: r
+random_seed: ${SEED:-42}
+deploy_mode: ${DEPLOY:-false}
+max_llm_recall: ${RECALL}
+agent_configs:
+  a:
+    model_name: m
+    system_prompt_path: a/system
+    temperature: ${TEMP:-0.5}
+    model_args: {k: "${K:-7}"}
+"""
+    config = load(tmp_path, "c.yaml", text, env={"RECALL": "3", "DEPLOY": "yes"})
+    assert (config.random_seed, config.deploy_mode, config.max_llm_recall) == (42, True, 3)
+    agent = config.agent_configs["a"]
+    assert agent.temperature == 0.5
+    assert agent.model_args == {"k": "7"}  # untyped settings stay strings
+    assert type(agent.model_args["k"]) is str
+
+
+def test_an_interpolated_value_of_the_wrong_type_names_its_variable(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, "c.yaml", "name: r\nrandom_seed: ${SEED:-42}\n", env={"SEED": "many"})
+    message = str(info.value)
+    assert "random_seed: expected an integer" in message
+    assert "('many') from ${SEED}" in message
+    assert info.value.line == 2
+
+
 def test_secrets_are_never_written_back(tmp_path: Path) -> None:
     config = load(tmp_path, "c.yaml", DEFAULT_YAML)
     data = system_config_to_data(config, environ=ENV)

@@ -3,10 +3,9 @@ module and system config."""
 
 from __future__ import annotations
 
-import importlib
-import sys
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from attrs import define, field
@@ -70,32 +69,50 @@ class Project:
         check_prompt_paths(config, self.prompts, file=path)
         return config
 
+    def _setting_error(self, key: str, message: str) -> ConfigError:
+        from lllm_adapters.config.source import find_line
+
+        try:
+            text = self.config_file.read_text(encoding="utf-8")
+        except OSError:
+            text = ""
+        line = find_line(text, key, toml=True, after="[project]") if text else None
+        return ConfigError(message, file=str(self.config_file), line=line)
+
+    def _import(self, key: str, module: str) -> ModuleType:
+        """Import a module of this project without sharing it with any other project (see
+        :func:`lllm_adapters.config.import_project_module`)."""
+        from lllm_adapters.config import import_project_module
+
+        try:
+            return import_project_module(self.root, module, what=f"[project] {key}")
+        except ConfigError as exc:
+            if exc.file is None:
+                # No project file is at fault but the setting itself: point at its line.
+                raise self._setting_error(key, str(exc)) from None
+            raise
+
     def import_system_module(self) -> None:
         """Import ``[project] system_module`` so its System subclasses register themselves."""
         module = self.settings.get("system_module")
         if not module:
             return
         if not isinstance(module, str):
-            raise ConfigError(
+            raise self._setting_error(
+                "system_module",
                 "[project] system_module must be a module name such as 'system.system'",
-                file=str(self.config_file),
             )
-        root = str(self.root)
-        if root not in sys.path:
-            # The project's own modules import each other by their names inside the project.
-            sys.path.insert(0, root)
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            raise ConfigError(
-                f"cannot import the system module {module!r} from {self.root}: {exc}",
-                file=str(self.config_file),
-            ) from exc
-        except Exception as exc:
-            raise ConfigError(
-                f"importing the system module {module!r} failed: {type(exc).__name__}: {exc}",
-                file=str(self.config_file),
-            ) from exc
+        from lllm_adapters.config import PROJECT_PACKAGE_PREFIX, project_package_name
+        from lllm_domain.registry import default_systems
+
+        # One command works on one project: system types another project registered earlier
+        # in this process (a test running several projects) must not clash with this one's.
+        own = project_package_name(self.root) + "."
+        for name in list(default_systems):  # a copy: entries are removed on the way
+            origin = default_systems.origin(name) or ""
+            if origin.startswith(PROJECT_PACKAGE_PREFIX) and not origin.startswith(own):
+                default_systems.unregister(name)
+        self._import("system_module", module)
 
     def hook(self, key: str) -> Any:
         """The object ``[project] <key> = "module:attribute"`` names, or ``None``."""
@@ -104,20 +121,18 @@ class Project:
             return None
         module_name, _, attribute = str(ref).partition(":")
         if not attribute:
-            raise ConfigError(
-                f"[project] {key} must look like 'module:function', not {ref!r}",
-                file=str(self.config_file),
+            raise self._setting_error(
+                key, f"[project] {key} must look like 'module:function', not {ref!r}"
             )
-        root = str(self.root)
-        if root not in sys.path:
-            sys.path.insert(0, root)
+        module = self._import(key, module_name)
         try:
-            module = importlib.import_module(module_name)
             return getattr(module, attribute)
-        except (ImportError, AttributeError) as exc:
-            raise ConfigError(
-                f"[project] {key} = {ref!r} cannot be loaded: {exc}", file=str(self.config_file)
-            ) from exc
+        except AttributeError:
+            raise self._setting_error(
+                key,
+                f"[project] {key} = {ref!r} cannot be loaded: the module {module_name!r} has no "
+                f"attribute {attribute!r}",
+            ) from None
 
 
 def open_project(project_dir: Path | None = None) -> Project:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keyword
+import shutil
 import sys
 from pathlib import Path
 
@@ -116,8 +117,21 @@ def create_project(name: str, template: str, parent: Path) -> Path:
             data = data.decode("utf-8").replace(PLACEHOLDER, name).encode("utf-8")
         planned.append((target.joinpath(*relative.split("/")), data))
 
-    target.mkdir()
-    for path, data in planned:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+    try:
+        target.mkdir()
+    except OSError as exc:
+        raise CommandError(
+            f"cannot create {str(target)!r}: {exc.strerror or exc}; choose a writable --dir"
+        ) from None
+    try:
+        for path, data in planned:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+    except OSError as exc:
+        # Leave nothing half-written: the folder is ours, we just created it.
+        shutil.rmtree(target, ignore_errors=True)
+        raise CommandError(
+            f"cannot write {str(exc.filename or target)!r}: {exc.strerror or exc}; nothing "
+            "was created"
+        ) from None
     return target

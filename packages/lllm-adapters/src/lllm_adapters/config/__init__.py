@@ -15,6 +15,11 @@ from lllm_adapters.config.project import (
     find_config,
     load_project,
 )
+from lllm_adapters.config.project_module import (
+    PROJECT_PACKAGE_PREFIX,
+    import_project_module,
+    project_package_name,
+)
 from lllm_adapters.config.system import (
     check_prompt_paths,
     load_system_config,
@@ -27,6 +32,7 @@ __all__ = [
     "AUTO_DISCOVER_ENV",
     "CONFIG_ENV",
     "CONFIG_NAMES",
+    "PROJECT_PACKAGE_PREFIX",
     "DiscoveryReport",
     "ProjectConfig",
     "TomlConfigSource",
@@ -35,8 +41,10 @@ __all__ = [
     "discover",
     "discover_proxies",
     "find_config",
+    "import_project_module",
     "load_project",
     "load_system_config",
+    "project_package_name",
     "read_config_file",
     "system_config_to_data",
 ]

@@ -23,7 +23,6 @@ import importlib.machinery
 import importlib.util
 import os
 import sys
-import traceback
 import types
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -36,6 +35,7 @@ from lllm_domain.proxy import Proxy
 from lllm_domain.registry import PromptRegistry, ProxyRegistry, default_prompts, default_proxies
 
 from lllm_adapters.config.project import ProjectConfig, find_config, load_project
+from lllm_adapters.config.source import describe_failure, failure_location
 
 AUTO_DISCOVER_ENV = "LLLM_AUTO_DISCOVER"
 """Set to ``0``/``false``/``no``/``off`` to turn discovery off."""
@@ -150,7 +150,9 @@ def _public_files(folder: Path) -> Iterator[Path]:
         yield path
 
 
-def _ensure_package(name: str, folder: Path) -> None:
+def ensure_package(name: str, folder: Path) -> None:
+    """Make ``name`` a package whose modules are the files of ``folder`` (running the
+    folder's ``__init__.py`` when it has one); nothing when it exists already."""
     if name in sys.modules:
         return
     init = folder / "__init__.py"
@@ -164,7 +166,7 @@ def _ensure_package(name: str, folder: Path) -> None:
         sys.modules[name] = package
         try:
             spec.loader.exec_module(package)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             del sys.modules[name]
             raise _import_error(exc, init, "package") from None
         return
@@ -179,28 +181,22 @@ def _ensure_package(name: str, folder: Path) -> None:
 
 def _import_folder(folder: Path, kind: Kind) -> Iterator[tuple[types.ModuleType, str, Path]]:
     package = package_name(folder, kind)
-    _ensure_package(package, folder)
+    ensure_package(package, folder)
     for file in _public_files(folder):
         rel = file.relative_to(folder).with_suffix("")
         dotted = ".".join((package, *rel.parts))
         try:
             module = importlib.import_module(dotted)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit() in a module is a fault, not an exit
             sys.modules.pop(dotted, None)
             raise _import_error(exc, file, _SINGULAR[kind]) from None
         yield module, rel.as_posix(), file
 
 
 def _import_error(exc: BaseException, file: Path, kind: str) -> ConfigError:
-    line: int | None = None
-    if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename) == file:
-        line = exc.lineno
-    else:
-        for frame in traceback.extract_tb(exc.__traceback__):
-            if Path(frame.filename) == file:
-                line = frame.lineno
+    _, line = failure_location(exc, lambda path: path == file)
     return ConfigError(
-        f"the {kind} module failed to import: {type(exc).__name__}: {exc}; fix the module or "
+        f"the {kind} module failed to import: {describe_failure(exc)}; fix the module or "
         "move it out of the discovered folder (files starting with '_' are skipped)",
         file=str(file),
         line=line,

@@ -133,7 +133,7 @@ def load_project(path: str | os.PathLike[str]) -> ProjectConfig:
                 raise ConfigError(
                     f"unknown key {key!r} in [{section}]{suggest(key, allowed)}",
                     file=str(file),
-                    line=find_line(text, key, toml=True),
+                    line=find_line(text, key, toml=True, after=f"[{section}]"),
                 )
     return ProjectConfig(
         path=file,

@@ -6,7 +6,8 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from collections.abc import Iterable
+import traceback
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +99,24 @@ def toml_lines(text: str, data: Any) -> dict[KeyPath, int]:
 
     walk(data, ())
     return found
+
+
+def failure_location(
+    exc: BaseException, accept: Callable[[Path], bool]
+) -> tuple[Path | None, int | None]:
+    """Where an import failed: the innermost traceback frame (or the file of a syntax error)
+    whose file ``accept`` takes, with its line; ``(None, None)`` when no frame qualifies."""
+    if isinstance(exc, SyntaxError) and exc.filename and accept(Path(exc.filename)):
+        return Path(exc.filename), exc.lineno
+    found: tuple[Path | None, int | None] = (None, None)
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if accept(Path(frame.filename)):
+            found = (Path(frame.filename), frame.lineno)
+    return found
+
+
+def describe_failure(exc: BaseException) -> str:
+    """``Type: message`` of an exception raised while importing (``sys.exit`` included)."""
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r}) while being imported"
+    return f"{type(exc).__name__}: {exc}"

@@ -3,7 +3,10 @@
 
 Every fault is a :class:`ConfigError` naming the file and line: malformed YAML/TOML, unknown
 keys (with the nearest valid key), wrong types, missing environment variables. String values
-may use ``${VAR}`` or ``${VAR:-default}``; secrets themselves should stay in the environment
+may use ``${VAR}``, ``${VAR:-default}`` (the default when VAR is unset or empty, as in the shell)
+or ``${VAR-default}`` (only when unset); ``$${`` writes a literal ``${``. A value made from
+environment variables is converted to its field's type (``random_seed: ${SEED:-42}`` is the
+integer 42). Secrets themselves should stay in the environment
 and be read by the adapters that need them, and :func:`system_config_to_data` never writes a
 secret-looking environment value back out.
 """
@@ -36,7 +39,29 @@ from lllm_adapters.config.source import (
     yaml_lines,
 )
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_ENV_REF = re.compile(
+    r"(?P<escape>\$\$\{)|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?-)(?P<default>[^}]*))?\}"
+)
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+
+
+class _FromEnv(str):
+    """A string value that ``${...}`` interpolation produced; remembers the variables so a
+    non-string field can convert it and an error can say where it came from."""
+
+    names: tuple[str, ...]
+
+    def __new__(cls, value: str, names: tuple[str, ...]) -> _FromEnv:
+        self = super().__new__(cls, value)
+        self.names = names
+        return self
+
+    def origin(self) -> str:
+        """``from ${A}`` / ``from ${A}, ${B}`` for error messages."""
+        return "from " + ", ".join("${" + name + "}" for name in self.names)
+
+
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
 
 
@@ -104,24 +129,54 @@ def load_system_config(
 
 def _interpolate(value: Any, env: Mapping[str, str], where: _Located, path: KeyPath) -> Any:
     if isinstance(value, str):
+        names: list[str] = []
 
         def replace(match: re.Match[str]) -> str:
-            name, default = match.group(1), match.group(2)
-            if name in env:
-                return env[name]
-            if default is not None:
-                return default
+            if match.group("escape"):
+                return "${"
+            name, op, default = match.group("name"), match.group("op"), match.group("default")
+            names.append(name)
+            current = env.get(name)
+            # Shell semantics: ${VAR:-d} also replaces an empty value, ${VAR-d} only an unset one.
+            if current is not None and (current != "" or op != ":-"):
+                return current
+            if op is not None:
+                return str(default)
             raise where.error(
                 f"environment variable {name} is not set; set it or write ${{{name}:-default}}",
                 path,
             )
 
-        return _ENV_REF.sub(replace, value)
+        result = _ENV_REF.sub(replace, value)
+        return _FromEnv(result, tuple(names)) if names else result
     if isinstance(value, Mapping):
         return {k: _interpolate(v, env, where, (*path, str(k))) for k, v in value.items()}
     if isinstance(value, list):
         return [_interpolate(v, env, where, path) for v in value]
     return value
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with interpolated strings turned back into plain ``str`` (for untyped fields)."""
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _from_env(value: _FromEnv, tp: Any) -> Any:
+    """An interpolated string read as ``tp`` (int, float or bool); ``None`` when it is not."""
+    text = value.strip()
+    if tp is bool:
+        lowered = text.lower()
+        return True if lowered in _TRUE else False if lowered in _FALSE else None
+    try:
+        return int(text) if tp is int else float(text)
+    except ValueError:
+        return None
 
 
 def _build(cls: type[Any], data: Mapping[str, Any], where: _Located, path: KeyPath) -> Any:
@@ -179,7 +234,7 @@ def _kind(value: Any) -> str:
         list: "a list",
         dict: "a mapping",
         type(None): "null",
-    }.get(type(value), type(value).__name__) + f" ({value!r})"
+    }.get(str if isinstance(value, str) else type(value), type(value).__name__) + f" ({value!r})"
 
 
 def _convert(value: Any, tp: Any, where: _Located, path: KeyPath) -> Any:
@@ -187,10 +242,16 @@ def _convert(value: Any, tp: Any, where: _Located, path: KeyPath) -> Any:
     args = typing.get_args(tp)
 
     def wrong() -> ConfigError:
-        return where.error(f"expected {_describe(tp)}, got {_kind(value)}", path)
+        origin = f" {value.origin()}" if isinstance(value, _FromEnv) else ""
+        return where.error(f"expected {_describe(tp)}, got {_kind(value)}{origin}", path)
 
     if tp is Any:
-        return value
+        return _plain(value)
+    if isinstance(value, _FromEnv) and tp in (int, float, bool):
+        converted = _from_env(value, tp)
+        if converted is None:
+            raise wrong()
+        return converted
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
@@ -204,7 +265,7 @@ def _convert(value: Any, tp: Any, where: _Located, path: KeyPath) -> Any:
         raise wrong()
     if origin is Literal:
         if value in args:
-            return value
+            return next(a for a in args if a == value)  # the Literal's own (plain) value
         raise where.error(
             f"expected {_describe(tp)}, got {value!r}{suggest(str(value), map(str, args))}", path
         )
@@ -222,7 +283,7 @@ def _convert(value: Any, tp: Any, where: _Located, path: KeyPath) -> Any:
         raise wrong()
     if tp is str:
         if isinstance(value, str):
-            return value
+            return str(value)
         raise wrong()
     if tp is dt.date:
         if isinstance(value, dt.datetime):

@@ -40,6 +40,14 @@ def install_completion(
             raise CommandError(
                 "could not detect your shell; pass --shell bash, zsh, fish or powershell"
             ) from None
-    path = build_app().install_completion(shell=shell, output=output, add_to_startup=add_to_startup)
+    try:
+        path = build_app().install_completion(
+            shell=shell, output=output, add_to_startup=add_to_startup
+        )
+    except OSError as exc:
+        where = exc.filename or output or "the completion script"
+        raise CommandError(
+            f"cannot write {str(where)!r}: {exc.strerror or exc}; choose a writable --output"
+        ) from None
     print(f"Installed {shell} completion for lllm in {path}; restart your shell to use it.")
     return 0

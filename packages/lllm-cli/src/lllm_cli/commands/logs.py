@@ -185,6 +185,11 @@ def export(
     )
     if html.parent and not html.parent.exists():
         raise CommandError(f"the folder of --html {str(html)!r} does not exist; create it first")
-    html.write_text(page, encoding="utf-8")
+    try:
+        html.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(
+            f"cannot write --html {str(html)!r}: {exc.strerror or exc}; choose a writable path"
+        ) from None
     print(f"Wrote {html} ({len(page)} bytes); open it in a browser.")
     return 0
