@@ -210,14 +210,12 @@ class LocalKernel:
         if self.client is not None:
             self.client.stop_channels()
             self.client = None
-        if self.manager is not None:
-            km, self.manager = self.manager, None
-            try:
-                if km.has_kernel:
-                    km.shutdown_kernel(now=not km.is_alive())
-            finally:
-                self._close_log()
-        self._close_log()
+        km, self.manager = self.manager, None
+        try:
+            if km is not None and km.has_kernel:
+                km.shutdown_kernel(now=not km.is_alive())
+        finally:
+            self._close_log()  # also when the shutdown itself fails
 
     def _abandon(self) -> None:
         """Kill a kernel that failed to become ready (it would not answer a shutdown request),
@@ -358,14 +356,12 @@ class AsyncLocalKernel:
         if self.client is not None:
             self.client.stop_channels()
             self.client = None
-        if self.manager is not None:
-            km, self.manager = self.manager, None
-            try:
-                if km.has_kernel:
-                    await km.shutdown_kernel(now=not await km.is_alive())
-            finally:
-                self._close_log()
-        self._close_log()
+        km, self.manager = self.manager, None
+        try:
+            if km is not None and km.has_kernel:
+                await km.shutdown_kernel(now=not await km.is_alive())
+        finally:
+            self._close_log()  # also when the shutdown itself fails
 
     async def _abandon(self) -> None:
         """Kill a kernel that failed to become ready, forget it and close its log."""
