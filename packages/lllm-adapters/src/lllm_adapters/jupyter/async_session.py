@@ -15,7 +15,7 @@ from lllm_domain.errors import SandboxError
 from lllm_domain.sandbox import RunResult, RunStatus
 
 from lllm_adapters.jupyter.kernel import AsyncLocalKernel
-from lllm_adapters.jupyter.notebook_session import NotebookSession
+from lllm_adapters.jupyter.notebook_session import Node, NotebookSession
 from lllm_adapters.jupyter.output_collector import OutputCollector
 from lllm_adapters.jupyter.session import POLL_INTERVAL
 
@@ -39,7 +39,9 @@ class AsyncJupyterSession(NotebookSession):
             )
         self._kernel: AsyncLocalKernel | None = None
         self._client: AsyncKernelClient | None = None
-        # One run at a time: concurrent runs would read each other's kernel messages.
+        # One run at a time: concurrent runs would read each other's kernel messages. Cell
+        # edits are synchronous and cannot wait for it; runs write to the cell object they
+        # started with, and the running cell may not be deleted or overwritten (see _edit).
         self._lock = asyncio.Lock()
 
     @classmethod
@@ -62,7 +64,7 @@ class AsyncJupyterSession(NotebookSession):
         if self._client is not None:
             return
         kernel = AsyncLocalKernel(self.launch, self.folder)
-        self._client = await kernel.start()
+        self._client = await kernel.start()  # a kernel that fails to start cleans up after itself
         self._kernel = kernel
         await self._run_init()
 
@@ -80,8 +82,17 @@ class AsyncJupyterSession(NotebookSession):
         if self._kernel is None:
             await self._start()
             return
-        self._client = await self._kernel.restart()
+        await self._restart_kernel(self._kernel)
         await self._run_init()
+
+    async def _restart_kernel(self, kernel: AsyncLocalKernel) -> None:
+        self._client = None
+        try:
+            self._client = await kernel.restart()
+        except BaseException:
+            # The kernel shut itself down; forget it so the next run starts a new one.
+            await self.shutdown()
+            raise
 
     async def shutdown(self) -> None:
         """Stop the kernel (the notebook stays on disk)."""
@@ -96,21 +107,34 @@ class AsyncJupyterSession(NotebookSession):
         await self.shutdown()
 
     async def _run_init(self) -> None:
-        index = self.init_cell_index()
-        if index is None:
+        """Run the init cell on a fresh kernel; if it fails, stop the kernel, so the next run
+        starts again with the init cell instead of running user code without it."""
+        node = self._init_node()
+        if node is None:
             return
-        result = await self._run(index, self.launch.startup_timeout)
+        try:
+            result = await self._run(node, self.launch.startup_timeout)
+        except BaseException:
+            await self.shutdown()
+            raise
         if not result.ok:
+            await self.shutdown()
             raise self._init_failed(result)
 
     async def run_cell(self, index: int, timeout: float | None = None) -> RunResult:
         """Run one cell with a timeout; see :meth:`JupyterSession.run_cell`."""
+        # The cell is fixed now: cells inserted while this waits for the lock do not change
+        # which cell runs.
         node = self.notebook.node(index)
         if node.cell_type != "code":
             return RunResult(index=index, status=RunStatus.OK)
         async with self._lock:
+            if self.notebook.index_of(node) is None:
+                raise SandboxError(
+                    f"cell {index} was deleted before its run started; append it again"
+                )
             await self._start()
-            return await self._run(index, self._timeout(timeout))
+            return await self._run(node, self._timeout(timeout))
 
     async def run_code(self, source: str, timeout: float | None = None) -> RunResult:
         """Append a code cell with ``source`` and run it."""
@@ -128,22 +152,29 @@ class AsyncJupyterSession(NotebookSession):
             await self._restart()
         else:
             await self._start()
-        init = self.init_cell_index()
         results: list[RunResult] = []
-        for index in range(len(self.notebook)):
-            if index == init or self.notebook.node(index).cell_type != "code":
-                continue
-            result = await self._run(index, self._timeout(timeout))
+        for node in self._code_nodes_after_init():
+            if self.notebook.index_of(node) is None:
+                continue  # deleted while earlier cells ran
+            result = await self._run(node, self._timeout(timeout))
             results.append(result)
             if not result.ok:
                 break
         return results
 
-    async def _run(self, index: int, timeout: float | None) -> RunResult:
+    async def _run(self, node: Node, timeout: float | None) -> RunResult:
+        # Restored, not cleared: a run that restarts the kernel runs the init cell inside it.
+        previous, self._running = self._running, node
+        try:
+            return await self._execute(node, timeout)
+        finally:
+            self._running = previous
+
+    async def _execute(self, node: Node, timeout: float | None) -> RunResult:
         assert self._client is not None and self._kernel is not None
         kc, kernel = self._client, self._kernel
         started = time.monotonic()
-        msg_id = kc.execute(self.notebook.node(index).source, allow_stdin=False)
+        msg_id = kc.execute(node.source, allow_stdin=False)
         collector = OutputCollector(msg_id, self.max_output_chars)
         deadline = None if timeout is None else started + timeout
         interrupted = False
@@ -168,9 +199,9 @@ class AsyncJupyterSession(NotebookSession):
                 continue
             collector.feed(msg)
         if restarted:
-            result = self._record(index, collector, status, restarted=True, started=started)
-            self._client = await kernel.restart()
-            if index != self.init_cell_index():
+            result = self._record(node, collector, status, restarted=True, started=started)
+            await self._restart_kernel(kernel)
+            if node is not self._init_node():
                 await self._run_init()
             return result
         await self._drain_reply(kc, msg_id)
@@ -178,7 +209,7 @@ class AsyncJupyterSession(NotebookSession):
             status = RunStatus.TIMEOUT
         elif collector.raised:
             status = RunStatus.ERROR
-        return self._record(index, collector, status, restarted=False, started=started)
+        return self._record(node, collector, status, restarted=False, started=started)
 
     @staticmethod
     async def _drain_reply(kc: AsyncKernelClient, msg_id: str) -> None:

@@ -154,6 +154,7 @@ class LocalKernel:
             kernel_spec_manager=_FixedSpecManager(self.launch.kernel_spec()),
         )
         self._log = _open_log(self.cwd)
+        self.manager = km
         try:
             km.start_kernel(
                 cwd=str(self.cwd),
@@ -162,9 +163,8 @@ class LocalKernel:
                 stderr=self._log,
             )
         except Exception as exc:
-            self._close_log()
+            self._abandon()  # kill whatever was launched before the failure
             raise _unavailable("start", exc) from exc
-        self.manager = km
         return self._connect()
 
     def _connect(self) -> BlockingKernelClient:
@@ -173,8 +173,11 @@ class LocalKernel:
         kc.start_channels()
         try:
             kc.wait_for_ready(timeout=self.launch.startup_timeout)
-        except RuntimeError as exc:
+        except Exception as exc:
+            # A process that launched but never answers would otherwise outlive us (and keep
+            # its log file open): kill it now.
             kc.stop_channels()
+            self._abandon()
             raise _unavailable("reach", exc) from exc
         self.client = kc
         return kc
@@ -198,6 +201,7 @@ class LocalKernel:
         try:
             self.manager.restart_kernel(now=True)
         except Exception as exc:
+            self._abandon()
             raise _unavailable("restart", exc) from exc
         return self._connect()
 
@@ -206,11 +210,23 @@ class LocalKernel:
         if self.client is not None:
             self.client.stop_channels()
             self.client = None
-        if self.manager is not None:
-            km, self.manager = self.manager, None
-            if km.has_kernel:
+        km, self.manager = self.manager, None
+        try:
+            if km is not None and km.has_kernel:
                 km.shutdown_kernel(now=not km.is_alive())
-        self._close_log()
+        finally:
+            self._close_log()  # also when the shutdown itself fails
+
+    def _abandon(self) -> None:
+        """Kill a kernel that failed to become ready (it would not answer a shutdown request),
+        forget it and close its log, so nothing outlives the failed start or restart."""
+        self.client = None
+        km, self.manager = self.manager, None
+        try:
+            if km is not None and km.has_kernel:
+                km.shutdown_kernel(now=True)
+        finally:
+            self._close_log()
 
     def _close_log(self) -> None:
         if self._log is not None:
@@ -284,6 +300,7 @@ class AsyncLocalKernel:
             kernel_spec_manager=_FixedSpecManager(self.launch.kernel_spec()),
         )
         self._log = _open_log(self.cwd)
+        self.manager = km
         try:
             await km.start_kernel(
                 cwd=str(self.cwd),
@@ -292,9 +309,8 @@ class AsyncLocalKernel:
                 stderr=self._log,
             )
         except Exception as exc:
-            self._close_log()
+            await self._abandon()  # kill whatever was launched before the failure
             raise _unavailable("start", exc) from exc
-        self.manager = km
         return await self._connect()
 
     async def _connect(self) -> AsyncKernelClient:
@@ -303,8 +319,11 @@ class AsyncLocalKernel:
         kc.start_channels()
         try:
             await kc.wait_for_ready(timeout=self.launch.startup_timeout)
-        except RuntimeError as exc:
+        except Exception as exc:
+            # A process that launched but never answers would otherwise outlive us (and keep
+            # its log file open): kill it now.
             kc.stop_channels()
+            await self._abandon()
             raise _unavailable("reach", exc) from exc
         self.client = kc
         return kc
@@ -328,6 +347,7 @@ class AsyncLocalKernel:
         try:
             await self.manager.restart_kernel(now=True)
         except Exception as exc:
+            await self._abandon()
             raise _unavailable("restart", exc) from exc
         return await self._connect()
 
@@ -336,11 +356,22 @@ class AsyncLocalKernel:
         if self.client is not None:
             self.client.stop_channels()
             self.client = None
-        if self.manager is not None:
-            km, self.manager = self.manager, None
-            if km.has_kernel:
+        km, self.manager = self.manager, None
+        try:
+            if km is not None and km.has_kernel:
                 await km.shutdown_kernel(now=not await km.is_alive())
-        self._close_log()
+        finally:
+            self._close_log()  # also when the shutdown itself fails
+
+    async def _abandon(self) -> None:
+        """Kill a kernel that failed to become ready, forget it and close its log."""
+        self.client = None
+        km, self.manager = self.manager, None
+        try:
+            if km is not None and km.has_kernel:
+                await km.shutdown_kernel(now=True)
+        finally:
+            self._close_log()
 
     def _close_log(self) -> None:
         if self._log is not None:

@@ -26,6 +26,7 @@ from lllm_adapters.jupyter.notebook_session import (
     DEFAULT_TIMEOUT,
     NOTEBOOK_NAME,
     NotebookSession,
+    check_metadata,
     check_session_name,
 )
 from lllm_adapters.jupyter.output_collector import DEFAULT_MAX_OUTPUT_CHARS
@@ -63,15 +64,24 @@ class _Sessions(Generic[S]):
     def create_session(
         self, name: str, metadata: SessionMetadata | Mapping[str, Any] | None = None
     ) -> S:
-        """A new session called ``name`` (its folder must not exist yet)."""
+        """A new session called ``name`` (its folder must not exist yet).
+
+        Bad metadata raises :class:`SandboxError` before anything is written; if building the
+        session fails anyway, its folder is removed, so the name stays free.
+        """
         folder = self._folder(name)
         if folder.exists():
             raise SandboxError(
                 f"session {name!r} already exists in {self.root}; use get_session to open it or "
                 "delete_session to remove it first"
             )
+        checked = check_metadata(metadata)
         folder.mkdir(parents=True)
-        session = self._session_type(folder, name=name, metadata=metadata, **self._options)
+        try:
+            session = self._session_type(folder, name=name, metadata=checked, **self._options)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         self._open[name] = session
         return session
 
@@ -96,14 +106,23 @@ class _Sessions(Generic[S]):
         return sorted(p.parent.name for p in self.root.glob(f"*/{NOTEBOOK_NAME}"))
 
     def from_dict(self, data: Mapping[str, Any]) -> S:
-        """Rebuild a session from :meth:`NotebookSession.to_dict` output (replacing none)."""
-        name = str(data["name"])
+        """Rebuild a session from :meth:`NotebookSession.to_dict` output (replacing none).
+
+        Malformed data raises :class:`SandboxError` naming what is wrong, before anything is
+        written; if building the session fails anyway, its folder is removed.
+        """
+        name, _, _ = NotebookSession.check_dict(data)
         folder = self._folder(name)
         if folder.exists():
             raise SandboxError(f"session {name!r} already exists in {self.root}; delete it first")
         folder.mkdir(parents=True)
-        NotebookSession.write_from_dict(data, folder)
-        return self.get_session(name)
+        try:
+            NotebookSession.write_from_dict(data, folder)
+            return self.get_session(name)
+        except BaseException:
+            self._open.pop(name, None)
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
 
 
 class JupyterSandbox(_Sessions[JupyterSession]):

@@ -129,11 +129,23 @@ class NotebookFile:
             node.outputs = []
             node.execution_count = None
 
+    def index_of(self, node: NotebookNode) -> int | None:
+        """Where ``node`` (this very cell object) is now, or None once it was deleted."""
+        for i, cell in enumerate(self.notebook.cells):
+            if cell is node:
+                return i
+        return None
+
+    @staticmethod
     def set_outputs(
-        self, index: int, outputs: Sequence[Mapping[str, Any]], execution_count: int | None
+        node: NotebookNode, outputs: Sequence[Mapping[str, Any]], execution_count: int | None
     ) -> None:
-        """Store a code cell's outputs and execution count."""
-        node = self.node(index)
+        """Store a code cell's outputs and execution count on the cell object ``node``.
+
+        A run writes to the cell it started with, not to an index: cells inserted or deleted
+        while it ran move that cell, and an index would then point at another (maybe markdown)
+        cell.
+        """
         node.outputs = [_nbformat.from_dict(dict(o)) for o in outputs]
         node.execution_count = execution_count
 

@@ -6,10 +6,11 @@ only in how they talk to the kernel.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,9 @@ from lllm_adapters.jupyter.notebook_file import (
 )
 from lllm_adapters.jupyter.output_collector import DEFAULT_MAX_OUTPUT_CHARS, OutputCollector
 
+# nbformat's NotebookNode; Any-typed like ``_nbformat`` (nbformat carries no type hints).
+Node = Any
+
 NOTEBOOK_NAME = "notebook.ipynb"
 """The notebook's file name inside the session folder."""
 
@@ -55,7 +59,26 @@ def check_session_name(name: str) -> str:
 def _metadata(value: SessionMetadata | Mapping[str, Any] | None) -> SessionMetadata:
     if isinstance(value, SessionMetadata):
         return value
-    return SessionMetadata.from_dict(value)
+    if value is not None and not isinstance(value, Mapping):
+        raise SandboxError(
+            f"session metadata must be a SessionMetadata or a mapping, not "
+            f"{type(value).__name__}; pass SessionMetadata(...) or its to_dict()"
+        )
+    try:
+        return SessionMetadata.from_dict(value)
+    except (TypeError, ValueError) as exc:
+        raise SandboxError(
+            f"session metadata {dict(value or {})!r} is not valid ({exc}); use the keys of "
+            "SessionMetadata.to_dict()"
+        ) from exc
+
+
+def check_metadata(value: SessionMetadata | Mapping[str, Any] | None) -> SessionMetadata:
+    """``value`` as :class:`SessionMetadata` if a session can be built from it (its init cell
+    can be generated), else a :class:`SandboxError` saying what is wrong."""
+    metadata = _metadata(value)
+    init_cell_source(metadata)
+    return metadata
 
 
 class NotebookSession:
@@ -95,6 +118,8 @@ class NotebookSession:
             "session": self._name,
             "metadata": self._metadata.to_dict(),
         }
+        # The cell a run is executing, so edits can tell it apart (see _edit).
+        self._running: Node | None = None
         self._ensure_init_cell()
         self.save()
 
@@ -151,25 +176,62 @@ class NotebookSession:
         """The cell at ``index``."""
         return self.notebook.cell(index)
 
+    @contextlib.contextmanager
+    def _edit(self) -> Iterator[None]:
+        """Held while a cell edit changes the notebook and saves it.
+
+        The blocking session takes its run lock here, so an edit from another thread waits for
+        the running cell. The async session cannot wait in a synchronous method; its runs
+        write to the cell object they started with, so edits elsewhere are safe, and
+        :meth:`_check_not_running` refuses to delete or rewrite the running cell itself.
+        """
+        yield
+
+    def _check_not_running(self, index: int) -> None:
+        if self._running is not None and self.notebook.node(index) is self._running:
+            raise SandboxError(
+                f"cell {index} is running; wait for its run to finish (or interrupt it) before "
+                "deleting or overwriting it"
+            )
+
     def append_cell(self, source: str, kind: CellKind | str = CellKind.CODE) -> int:
         """Add a cell at the end; return its index."""
-        return self.insert_cell(len(self.notebook), source, kind)
+        with self._edit():
+            return self._insert(len(self.notebook), source, kind)
 
     def insert_cell(self, index: int, source: str, kind: CellKind | str = CellKind.CODE) -> int:
         """Insert a cell before ``index``; return its index."""
+        with self._edit():
+            return self._insert(index, source, kind)
+
+    def _insert(self, index: int, source: str, kind: CellKind | str) -> int:
         self.notebook.insert(index, self.notebook.new_node(source, kind))
         self.save()
         return index
 
     def overwrite_cell(self, index: int, source: str) -> None:
         """Replace the source of a cell (its outputs are cleared)."""
-        self.notebook.set_source(index, source)
-        self.save()
+        with self._edit():
+            self._check_not_running(index)
+            self.notebook.set_source(index, source)
+            self.save()
 
     def delete_cell(self, index: int) -> None:
         """Remove a cell."""
-        self.notebook.delete(index)
-        self.save()
+        with self._edit():
+            self._check_not_running(index)
+            self.notebook.delete(index)
+            self.save()
+
+    def _init_node(self) -> Node | None:
+        index = self.init_cell_index()
+        return None if index is None else self.notebook.node(index)
+
+    def _code_nodes_after_init(self) -> list[Node]:
+        """The code cells ``run_all`` runs, fixed when it starts (edits during it do not shift
+        which cells run)."""
+        init = self._init_node()
+        return [n for n in self.notebook.notebook.cells if n is not init and n.cell_type == "code"]
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -178,14 +240,14 @@ class NotebookSession:
 
     def _record(
         self,
-        index: int,
+        node: Node,
         collector: OutputCollector,
         status: RunStatus,
         *,
         restarted: bool,
         started: float,
     ) -> RunResult:
-        """Write a finished run into the notebook and describe it."""
+        """Write a finished run into the cell that ran (wherever it is now) and describe it."""
         collector.finish()
         outputs = list(collector.outputs)
         if status is RunStatus.KERNEL_DIED:
@@ -204,10 +266,13 @@ class NotebookSession:
                     "when interrupted; the kernel was restarted",
                 )
             )
-        self.notebook.set_outputs(index, outputs, collector.execution_count)
+        self.notebook.set_outputs(node, outputs, collector.execution_count)
         self.save()
+        # The index is read now: cells inserted or deleted during the run moved the cell. (It
+        # cannot have been deleted itself: see _edit and _check_not_running.)
+        index = self.notebook.index_of(node)
         return RunResult(
-            index=index,
+            index=-1 if index is None else index,
             status=status,
             outputs=tuple(output_from_dict(o) for o in outputs),
             execution_count=collector.execution_count,
@@ -252,13 +317,44 @@ class NotebookSession:
         }
 
     @staticmethod
+    def check_dict(data: Mapping[str, Any]) -> tuple[str, SessionMetadata, Any]:
+        """The name, metadata and nbformat notebook in :meth:`to_dict` output, or a
+        :class:`SandboxError` naming what is missing or malformed."""
+        if not isinstance(data, Mapping):
+            raise SandboxError(
+                f"session data must be a mapping (the output of to_dict), not {type(data).__name__}"
+            )
+        name = data.get("name")
+        if not isinstance(name, str):
+            raise SandboxError(
+                f"session data has no usable 'name' (got {name!r}); pass the output of to_dict"
+            )
+        check_session_name(name)
+        metadata = check_metadata(data.get("metadata"))
+        raw = data.get("notebook")
+        if not isinstance(raw, Mapping):
+            raise SandboxError(
+                f"session data for {name!r} has no 'notebook' mapping (got "
+                f"{type(raw).__name__}); pass the output of to_dict"
+            )
+        try:
+            nb = _nbformat.from_dict(dict(raw))
+            if nb.get("nbformat") != 4:
+                raise ValueError(f"nbformat {nb.get('nbformat')!r}, expected 4")
+            _nbformat.validate(nb)
+        except Exception as exc:
+            raise SandboxError(
+                f"the notebook in the data for session {name!r} is not a valid nbformat 4 "
+                f"notebook ({type(exc).__name__}: {str(exc)[:300]}); pass the output of to_dict"
+            ) from exc
+        return name, metadata, nb
+
+    @staticmethod
     def write_from_dict(data: Mapping[str, Any], folder: Path) -> None:
-        """Rebuild a session's notebook in ``folder`` from :meth:`to_dict` output."""
-        nb = _nbformat.from_dict(dict(data["notebook"]))
-        nb.metadata[METADATA_KEY] = {
-            "session": data["name"],
-            "metadata": dict(data.get("metadata") or {}),
-        }
+        """Rebuild a session's notebook in ``folder`` from :meth:`to_dict` output (checked with
+        :meth:`check_dict` first)."""
+        name, metadata, nb = NotebookSession.check_dict(data)
+        nb.metadata[METADATA_KEY] = {"session": name, "metadata": metadata.to_dict()}
         NotebookFile(Path(folder) / NOTEBOOK_NAME, nb).save()
 
 

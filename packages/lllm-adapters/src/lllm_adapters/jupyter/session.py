@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from jupyter_client.blocking.client import BlockingKernelClient
 from lllm_domain.sandbox import RunResult, RunStatus
 
 from lllm_adapters.jupyter.kernel import LocalKernel, RemoteKernel
-from lllm_adapters.jupyter.notebook_session import NotebookSession
+from lllm_adapters.jupyter.notebook_session import Node, NotebookSession
 from lllm_adapters.jupyter.output_collector import OutputCollector
 
 POLL_INTERVAL = 0.2
@@ -34,8 +35,9 @@ class JupyterSession(NotebookSession):
         super().__init__(folder, **kwargs)
         self._kernel: LocalKernel | RemoteKernel | None = None
         self._client: BlockingKernelClient | None = None
-        # One run at a time: concurrent runs would read each other's kernel messages. Reentrant
-        # because a run that restarts the kernel runs the init cell.
+        # One run at a time: concurrent runs would read each other's kernel messages. Cell edits
+        # take it too, so they never move cells under a running one. Reentrant because a run
+        # that restarts the kernel runs the init cell, and run_code appends then runs.
         self._lock = threading.RLock()
 
     @classmethod
@@ -65,7 +67,7 @@ class JupyterSession(NotebookSession):
             if self.launch.remote
             else LocalKernel(self.launch, self.folder)
         )
-        self._client = kernel.start()
+        self._client = kernel.start()  # a kernel that fails to start cleans up after itself
         self._kernel = kernel
         self._run_init()
 
@@ -83,8 +85,17 @@ class JupyterSession(NotebookSession):
         if self._kernel is None:
             self._start()
             return
-        self._client = self._kernel.restart()
+        self._restart_kernel(self._kernel)
         self._run_init()
+
+    def _restart_kernel(self, kernel: LocalKernel | RemoteKernel) -> None:
+        self._client = None
+        try:
+            self._client = kernel.restart()
+        except BaseException:
+            # The kernel shut itself down; forget it so the next run starts a new one.
+            self.shutdown()
+            raise
 
     def shutdown(self) -> None:
         """Stop the kernel (the notebook stays on disk)."""
@@ -99,12 +110,24 @@ class JupyterSession(NotebookSession):
         self.shutdown()
 
     def _run_init(self) -> None:
-        index = self.init_cell_index()
-        if index is None:
+        """Run the init cell on a fresh kernel; if it fails, stop the kernel, so the next run
+        starts again with the init cell instead of running user code without it."""
+        node = self._init_node()
+        if node is None:
             return
-        result = self._run(index, self.launch.startup_timeout)
+        try:
+            result = self._run(node, self.launch.startup_timeout)
+        except BaseException:
+            self.shutdown()
+            raise
         if not result.ok:
+            self.shutdown()
             raise self._init_failed(result)
+
+    @contextlib.contextmanager
+    def _edit(self) -> Iterator[None]:
+        with self._lock:
+            yield
 
     # -- running cells -----------------------------------------------------------------------
 
@@ -115,16 +138,17 @@ class JupyterSession(NotebookSession):
         the launch's ``interrupt_grace`` the kernel is restarted. A kernel that dies is restarted
         (status ``kernel_died``). Call :meth:`RunResult.raise_for_status` for typed errors.
         """
-        node = self.notebook.node(index)
-        if node.cell_type != "code":
-            return RunResult(index=index, status=RunStatus.OK)
         with self._lock:
+            node = self.notebook.node(index)
+            if node.cell_type != "code":
+                return RunResult(index=index, status=RunStatus.OK)
             self._start()
-            return self._run(index, self._timeout(timeout))
+            return self._run(node, self._timeout(timeout))
 
     def run_code(self, source: str, timeout: float | None = None) -> RunResult:
         """Append a code cell with ``source`` and run it."""
-        return self.run_cell(self.append_cell(source), timeout)
+        with self._lock:
+            return self.run_cell(self.append_cell(source), timeout)
 
     def run_all(self, *, restart: bool = False, timeout: float | None = None) -> list[RunResult]:
         """Run every code cell after the init cell in order; stop at the first that fails."""
@@ -136,22 +160,27 @@ class JupyterSession(NotebookSession):
             self._restart()
         else:
             self._start()
-        init = self.init_cell_index()
         results: list[RunResult] = []
-        for index in range(len(self.notebook)):
-            if index == init or self.notebook.node(index).cell_type != "code":
-                continue
-            result = self._run(index, self._timeout(timeout))
+        for node in self._code_nodes_after_init():
+            result = self._run(node, self._timeout(timeout))
             results.append(result)
             if not result.ok:
                 break
         return results
 
-    def _run(self, index: int, timeout: float | None) -> RunResult:
+    def _run(self, node: Node, timeout: float | None) -> RunResult:
+        # Restored, not cleared: a run that restarts the kernel runs the init cell inside it.
+        previous, self._running = self._running, node
+        try:
+            return self._execute(node, timeout)
+        finally:
+            self._running = previous
+
+    def _execute(self, node: Node, timeout: float | None) -> RunResult:
         assert self._client is not None and self._kernel is not None
         kc, kernel = self._client, self._kernel
         started = time.monotonic()
-        msg_id = kc.execute(self.notebook.node(index).source, allow_stdin=False)
+        msg_id = kc.execute(node.source, allow_stdin=False)
         collector = OutputCollector(msg_id, self.max_output_chars)
         deadline = None if timeout is None else started + timeout
         interrupted = False
@@ -176,9 +205,9 @@ class JupyterSession(NotebookSession):
                 continue
             collector.feed(msg)
         if restarted:
-            result = self._record(index, collector, status, restarted=True, started=started)
-            self._client = kernel.restart()
-            if index != self.init_cell_index():
+            result = self._record(node, collector, status, restarted=True, started=started)
+            self._restart_kernel(kernel)
+            if node is not self._init_node():
                 self._run_init()
             return result
         self._drain_reply(kc, msg_id)
@@ -186,7 +215,7 @@ class JupyterSession(NotebookSession):
             status = RunStatus.TIMEOUT
         elif collector.raised:
             status = RunStatus.ERROR
-        return self._record(index, collector, status, restarted=False, started=started)
+        return self._record(node, collector, status, restarted=False, started=started)
 
     @staticmethod
     def _drain_reply(kc: BlockingKernelClient, msg_id: str) -> None:
