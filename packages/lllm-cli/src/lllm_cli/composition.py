@@ -137,6 +137,9 @@ def model_callers(
     if not settings.api_key and is_official_url(settings.base_url):
         raise CommandError(MISSING_KEY_MESSAGE)
     catalog = ModelCatalog.builtin()
+    if project.models:
+        # The project's [models] cards add to or override the built-in ones.
+        catalog = catalog.extended(project.models, source=str(project.config_file))
     shared: LLMCaller | AsyncLLMCaller = (
         AsyncOpenAICaller(settings, catalog) if want_async else OpenAICaller(settings, catalog)
     )

@@ -24,6 +24,8 @@ class Project:
     root: Path
     config_file: Path
     settings: Mapping[str, Any]
+    models: Mapping[str, Any] = field(factory=dict)
+    """The ``[models]`` table of ``lllm.toml``: model cards to add or override."""
     prompts: PromptRegistry = field(factory=PromptRegistry)
     proxies: ProxyRegistry = field(factory=ProxyRegistry)
     prompt_origins: Mapping[str, str] = field(factory=dict)
@@ -152,7 +154,7 @@ def open_project(project_dir: Path | None = None) -> Project:
     loaded = load_project(found)
     raw = loaded.data.get("project", {})
     settings: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
-    project = Project(loaded.root, loaded.path, settings)
+    project = Project(loaded.root, loaded.path, settings, models=loaded.models)
     report = discover(loaded, prompts=project.prompts, proxies=project.proxies)
     project.prompt_origins = dict(report.prompts)
     project.proxy_origins = dict(report.proxies)

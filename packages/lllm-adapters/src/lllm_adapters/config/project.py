@@ -32,6 +32,7 @@ _SECTIONS: dict[str, frozenset[str] | None] = {
     "prompts": frozenset({"folders"}),
     "proxies": frozenset({"folders"}),
     "project": None,  # free-form: name, description...
+    "models": None,  # model cards to add or override: [models."name"] fields
 }
 
 
@@ -43,6 +44,12 @@ class ProjectConfig:
     prompt_folders: tuple[Path, ...] = ()
     proxy_folders: tuple[Path, ...] = ()
     data: Mapping[str, Any] = field(default=EMPTY_MAPPING, repr=False)
+
+    @property
+    def models(self) -> Mapping[str, Any]:
+        """The ``[models]`` table: model cards to add or override (name → card fields)."""
+        value = self.data.get("models", {})
+        return value if isinstance(value, Mapping) else {}
 
     @property
     def root(self) -> Path:
