@@ -384,6 +384,8 @@ class OpenAIServer:
         self.latency = latency
         self.handler = handler
         self.requests: list[RecordedRequest] = []
+        self.connections = 0
+        """TCP connections accepted so far (a pooled client reuses one)."""
         self._queue: deque[Reply | Mapping[str, Any]] = deque()
         self._port = port
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -471,6 +473,7 @@ class OpenAIServer:
     # -- HTTP --------------------------------------------------------------------------------
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         self._writers.add(writer)
         try:
             while True:

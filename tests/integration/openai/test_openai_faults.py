@@ -10,6 +10,7 @@ from lllm_adapters.openai import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    AsyncOpenAICaller,
     InvalidResponseError,
     OpenAICaller,
     RateLimitError,
@@ -156,6 +157,52 @@ def test_read_timeout(openai_server: OpenAIServer) -> None:
     ):
         caller.call(ask())
     assert info.value.retryable is True
+
+
+def test_total_timeout_bounds_the_whole_request(openai_server: OpenAIServer) -> None:
+    openai_server.script(Reply(chat_completion("late"), delay=1.5))
+    settings = settings_for(openai_server, read_timeout=10.0, total_timeout=0.3)
+    started = time.monotonic()
+    with OpenAICaller(settings) as caller, pytest.raises(APITimeoutError) as info:
+        caller.call(ask())
+    assert time.monotonic() - started < 1.2  # the 10 s read timeout did not decide
+    assert info.value.retryable is True
+
+
+async def test_total_timeout_bounds_the_whole_async_request(openai_server: OpenAIServer) -> None:
+    openai_server.script(Reply(chat_completion("late"), delay=1.5))
+    settings = settings_for(openai_server, read_timeout=10.0, total_timeout=0.3)
+    async with AsyncOpenAICaller(settings) as caller:
+        with pytest.raises(APITimeoutError):
+            await caller.acall(ask())
+
+
+def test_one_caller_reuses_one_pooled_connection(openai_server: OpenAIServer) -> None:
+    openai_server.script(*(chat_completion(f"reply {i}") for i in range(5)))
+    with OpenAICaller(settings_for(openai_server)) as caller:
+        replies = [caller.call(ask()).content for _ in range(5)]
+    assert replies == [f"reply {i}" for i in range(5)]
+    assert openai_server.connections == 1
+
+
+async def test_one_async_caller_reuses_one_pooled_connection(openai_server: OpenAIServer) -> None:
+    openai_server.script(*(chat_completion(f"reply {i}") for i in range(5)))
+    async with AsyncOpenAICaller(settings_for(openai_server)) as caller:
+        replies = [(await caller.acall(ask())).content for _ in range(5)]
+    assert replies == [f"reply {i}" for i in range(5)]
+    assert openai_server.connections == 1
+
+
+def test_settings_come_from_the_environment_and_hide_the_key() -> None:
+    from lllm_adapters.openai import OpenAISettings
+
+    env = {"OPENAI_API_KEY": "sk-env-key-123456789", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+    settings = OpenAISettings.from_env(env)
+    assert (settings.api_key, settings.base_url) == (env["OPENAI_API_KEY"], env["OPENAI_BASE_URL"])
+    assert "sk-env-key" not in repr(settings)
+    default = OpenAISettings.from_env({"OPENAI_API_KEY": ""})
+    assert default.api_key is None and default.base_url == "https://api.openai.com/v1"
+    assert OpenAISettings.from_env(env, base_url="http://other/v1").base_url == "http://other/v1"
 
 
 def test_invalid_json_body(call: CallFn, openai_server: OpenAIServer) -> None:
