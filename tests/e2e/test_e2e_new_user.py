@@ -201,6 +201,7 @@ def _check_in_browser(page: Path, tmp_path: Path) -> None:
     data = shot.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(data) > 20_000  # a rendered page, not a blank one
+    _check_screenshot_text(shot)
 
     dom = subprocess.run(
         [str(CHROMIUM), *flags, "--dump-dom", page.as_uri()],
@@ -218,3 +219,19 @@ def _check_in_browser(page: Path, tmp_path: Path) -> None:
         "model replies",
     ):
         assert expected in text, expected
+
+
+def _check_screenshot_text(shot: Path) -> None:
+    """Read the screenshot back with OCR: the pixels, not just the DOM, show the transcript."""
+    tesseract = shutil.which("tesseract")
+    if tesseract is None:
+        pytest.fail(
+            "tesseract is needed to read the screenshot's text: "
+            "apt-get update && apt-get install -y tesseract-ocr"
+        )
+    seen = subprocess.run(
+        [tesseract, str(shot), "stdout"], capture_output=True, text=True, timeout=120, check=False
+    ).stdout
+    words = " ".join(seen.split())
+    for expected in ("LLLM session", "What is 2 + 3?", "calls add", "model replies"):
+        assert expected in words, f"{expected!r} not in the screenshot's text: {words[:500]!r}"
