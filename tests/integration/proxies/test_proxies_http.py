@@ -370,6 +370,7 @@ def test_endpoints_as_functions_with_generated_schemas(api, registry, tmp_path) 
             },
             "required": ["symbol"],
         }
+        assert all(f.blocking for f in functions.values())  # HTTP: off the loop in acall
         done = fn.invoke(FunctionCall(id="c1", name=fn.name, arguments={"symbol": "AAPL"}))
         assert done.success
         assert json.loads(done.result_text or "")[0]["date"] == "2024-01-02"

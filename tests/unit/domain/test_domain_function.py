@@ -409,3 +409,42 @@ def test_nested_argument_problems_are_named_precisely(
 
     outcome = Function.from_callable(place).invoke(FunctionCall("1", "place", arguments))
     assert outcome.error is not None and problem in outcome.error
+
+
+async def test_a_blocking_tool_runs_off_the_event_loop_in_async_calls() -> None:
+    import threading
+
+    released = threading.Event()
+
+    def wait_for_release() -> str:
+        """Block until another task on the event loop releases us."""
+        return "released" if released.wait(timeout=5) else "the event loop was blocked"
+
+    async def release_soon() -> None:
+        await asyncio.sleep(0.05)
+        released.set()
+
+    blocking = Function.from_callable(wait_for_release)
+    blocking = Function(
+        blocking.name,
+        blocking.description,
+        blocking.parameters,
+        blocking.required,
+        callable=blocking.callable,
+        blocking=True,
+    )
+    outcome, _ = await asyncio.gather(
+        blocking.ainvoke(FunctionCall("1", "wait_for_release")), release_soon()
+    )
+    assert outcome.result == "released"
+
+
+async def test_a_non_blocking_sync_tool_runs_on_the_loop_thread() -> None:
+    import threading
+
+    def where() -> int:
+        """The thread this runs on."""
+        return threading.get_ident()
+
+    outcome = await Function.from_callable(where).ainvoke(FunctionCall("1", "where"))
+    assert outcome.result == threading.get_ident()

@@ -47,6 +47,9 @@ class Function:
     null_means_default: tuple[str, ...] = ()
     """Parameters made nullable only for strict mode: a ``null`` from the model means "use the
     Python default", so it is dropped before the callable is invoked."""
+    blocking: bool = False
+    """The callable blocks on I/O (HTTP, a kernel, a database): the async driver runs it in a
+    worker thread so other agent calls on the event loop go on meanwhile."""
     parameter_types: Mapping[str, Any] = field(default=EMPTY_MAPPING, repr=False)
     """Python types of parameters that JSON cannot carry as they are (Enums, attrs classes,
     tuples, sets): the model sends plain JSON, the callable receives these types."""
@@ -123,8 +126,13 @@ class Function:
         return self._finish(call, result)
 
     async def ainvoke(self, call: FunctionCall) -> FunctionCall:
-        """Like :meth:`invoke`, awaiting the callable when it is a coroutine function."""
+        """Like :meth:`invoke`, awaiting the callable when it is a coroutine function (and
+        running a ``blocking`` one in a worker thread)."""
         if self.callable is None or not inspect.iscoroutinefunction(self.callable):
+            if self.blocking and self.callable is not None:
+                import asyncio
+
+                return await asyncio.to_thread(self.invoke, call)
             return self.invoke(call)
         if call.arguments_error is not None or self.validate(call.arguments):
             return self.invoke(call)

@@ -750,6 +750,7 @@ class ProxyCatalog:
             parameters={p.name: p.json_schema() for p in spec.params},
             required=spec.required,
             callable=call,
+            blocking=True,  # an HTTP request: async agent calls run it off the event loop
         )
 
 

@@ -9,6 +9,7 @@ code-execution tool an agent uses to run code in its session. It performs no I/O
 from __future__ import annotations
 
 import enum
+import inspect
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -568,6 +569,8 @@ def _tool_function(name: str, run: Callable[..., Any]) -> Function:
         parameters={"code": {"type": "string", "description": "Python source to run."}},
         required=("code",),
         callable=run,
+        # A sync session blocks while the kernel runs; async agent calls run it in a thread.
+        blocking=not inspect.iscoroutinefunction(run),
     )
 
 
