@@ -150,3 +150,16 @@ def test_with_functions_and_function_lookup() -> None:
 def test_doubled_braces_render_as_literal_braces_with_or_without_variables() -> None:
     assert Prompt("p", 'Reply as JSON like {{"a": 1}}').render() == 'Reply as JSON like {"a": 1}'
     assert Prompt("p", '{{"a": {x}}}').render(x=1) == '{"a": 1}'
+
+
+def test_literal_braces_are_caught_when_the_prompt_is_built() -> None:
+    with pytest.raises(PromptError, match=r"double its braces as \{\{ and \}\}"):
+        Prompt("x/task", 'Question: {q}. Reply as JSON like {"answer": 5}.')
+
+
+def test_a_missing_variable_error_points_at_the_args_that_look_like_it() -> None:
+    prompt = Prompt("x", "Add {a} and {b}")
+    with pytest.raises(PromptError, match=r"unused arg\(s\) 'bb' \(did you mean 'bb' for 'b'\?\)"):
+        prompt.render({"a": 2, "bb": 3})
+    with pytest.raises(PromptError, match=r"did you mean 'A' for 'a', 'B' for 'b'"):
+        prompt.render({"A": 2, "B": 3})

@@ -43,6 +43,11 @@ def template_variables(template: str) -> tuple[str, ...]:
                     f"template uses a positional field {{{field_name}}}; name every variable, "
                     "and double literal braces as {{ and }}"
                 )
+            if not base.isidentifier():
+                raise PromptError(
+                    f"template has {{{field_name}...}}, which is not a variable name: if it is "
+                    "literal text (JSON, code), double its braces as {{ and }}"
+                )
             names[base] = None
     except ValueError as exc:
         raise PromptError(
@@ -162,10 +167,7 @@ class Prompt:
         values = {**args, **kwargs} if kwargs else args
         missing = [v for v in self.variables if v not in values]
         if missing:
-            raise PromptError(
-                f"prompt {self.path!r} is missing variable(s) {', '.join(map(repr, missing))}; "
-                f"pass them as args (the template uses: {', '.join(self.variables) or 'none'})"
-            )
+            raise PromptError(self._missing_message(missing, values))
         unlinked = [f.name for f in self.functions if not f.linked]
         if unlinked:
             raise PromptError(
@@ -176,6 +178,27 @@ class Prompt:
             return self.template.format_map(values)
         except (AttributeError, IndexError, KeyError, ValueError) as exc:
             raise PromptError(f"prompt {self.path!r} could not be rendered: {exc!r}") from exc
+
+    def _missing_message(self, missing: list[str], values: Mapping[str, Any]) -> str:
+        import difflib
+
+        message = (
+            f"prompt {self.path!r} is missing variable(s) {', '.join(map(repr, missing))}; "
+            f"pass them as args (the template uses: {', '.join(self.variables)})"
+        )
+        unused = [k for k in values if k not in self.variables]
+        if unused:
+            message += f"; got unused arg(s) {', '.join(map(repr, unused))}"
+            hints = []
+            for name in missing:
+                close = difflib.get_close_matches(name, unused, n=1, cutoff=0.5)
+                if not close:
+                    close = [k for k in unused if k.lower() == name.lower()]
+                if close:
+                    hints.append(f"{close[0]!r} for {name!r}")
+            if hints:
+                message += f" (did you mean {', '.join(hints)}?)"
+        return message
 
     def parse(self, text: str) -> Any:
         """Parse a reply with this prompt's parser (the default parser unless one is set)."""
