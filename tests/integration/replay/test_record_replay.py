@@ -80,7 +80,7 @@ def test_a_changed_prompt_makes_the_replay_fail_where_it_diverged(
     assert isinstance(error, ReplayDivergenceError)
     text = str(error)
     assert "agent 'researcher'" in text and "turn 2" in text
-    assert "message 1 differs" in text
+    assert "request message 1 (message #2, user) differs" in text
     assert "expected: user: " in text and "Answer as <answer>" in text
     assert "got:      user: " in text and "Reply as <answer>" in text
     assert error.agent_name == "researcher" and error.index == 1

@@ -108,7 +108,7 @@ def test_divergence_messages_name_agent_turn_and_texts(tmp_path: Path) -> None:
     with pytest.raises(ReplayDivergenceError) as info:
         replay.call(_request("the changed question text"))
     text = str(info.value)
-    assert "agent 'a', turn 2" in text and "message 1 differs" in text
+    assert "agent 'a', turn 2" in text and "request message 1 (message #2, user) differs" in text
     assert "original question" in text and "changed question" in text
     with pytest.raises(ReplayDivergenceError, match="no calls for agent 'b'"):
         replay.call(_request("x", agent="b"))

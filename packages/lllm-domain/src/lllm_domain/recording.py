@@ -291,7 +291,10 @@ class ReplayCaller:
         self, request: LLMRequest, wanted: list[dict[str, Any]], candidates: list[int]
     ) -> ReplayDivergenceError:
         agent = request.agent_name
-        where = f"agent {agent!r}, turn {request.turn}, prompt {request.prompt_path!r}"
+        where = (
+            f"agent {agent!r}, turn {request.turn} (its request after {request.turn} "
+            f"message(s)), prompt {request.prompt_path!r}"
+        )
         if not candidates:
             recorded = [c for c in self.calls if c.agent_name == agent]
             if not recorded:
@@ -321,9 +324,10 @@ class ReplayCaller:
         expected = best.messages[index] if index < len(best.messages) else None
         got = wanted[index] if index < len(wanted) else None
         expected_text, got_text = _describe(expected, got)
+        role = (got or expected or {}).get("role", "?")
         text = (
-            f"replay diverged ({where}): request message {index} differs from the closest "
-            f"recorded call (recorded turn {best.turn}).\n"
+            f"replay diverged ({where}): request message {index} (message #{index + 1}, "
+            f"{role}) differs from the closest recorded call (recorded turn {best.turn}).\n"
             f"  expected: {expected_text}\n"
             f"  got:      {got_text}\n"
             "The run no longer matches the recording (a prompt, tool result or code path "
