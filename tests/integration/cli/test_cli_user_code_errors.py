@@ -73,3 +73,26 @@ def test_an_unknown_agent_name_names_the_defined_agents(
         "lllm: error: no agent 'assistant' in agent_configs of system 'agent_typo'; defined: "
         "asistant (did you mean 'asistant'?)"
     )
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ("scriptd", "unknown model 'scriptd'; did you mean 'scripted'?"),
+        ("Scripte", "unknown model 'Scripte'; did you mean 'scripted'?"),
+        (
+            "gpt-4o-mini",
+            "--model 'gpt-4o-mini' is a real model and needs a key: set OPENAI_API_KEY",
+        ),
+    ],
+)
+def test_a_model_without_a_key_is_named_and_a_scripted_typo_is_caught(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], model: str, expected: str
+) -> None:
+    project = _project(tmp_path, "model_typo")
+    capsys.readouterr()
+    code = run_cli(["run", "What is 2 + 3?", "--model", model, "--project", str(project)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.startswith(f"lllm: error: {expected}"), err
+    assert len(err.splitlines()) == 1

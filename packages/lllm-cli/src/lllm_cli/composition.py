@@ -33,6 +33,27 @@ MISSING_KEY_MESSAGE = (
 )
 
 
+def missing_key_message(model: str | None) -> str:
+    """What to do when a real model is asked for without a key: for ``--model NAME`` the
+    message names the model, and a near miss of ``scripted`` (``scriptd``) is called out as
+    the typo it most likely is."""
+    import difflib
+
+    if model is None:
+        return MISSING_KEY_MESSAGE
+    if difflib.get_close_matches(model.lower(), [SCRIPTED], n=1):
+        return (
+            f"unknown model {model!r}; did you mean {SCRIPTED!r}? (--model {SCRIPTED} runs "
+            "offline with LLLM's built-in scripted model; any other name is a real model that "
+            "needs OPENAI_API_KEY)"
+        )
+    return (
+        f"--model {model!r} is a real model and needs a key: set OPENAI_API_KEY (and "
+        "OPENAI_BASE_URL to use an OpenAI-compatible server such as vLLM, Ollama or llama.cpp), "
+        "or pass --model scripted to run offline with LLLM's built-in scripted model"
+    )
+
+
 @define(frozen=True, slots=True)
 class ModelChoice:
     """Which model a run uses: ``scripted`` (offline) or a real endpoint (optionally
@@ -135,7 +156,7 @@ def model_callers(
 
     settings = OpenAISettings.from_env(env)
     if not settings.api_key and is_official_url(settings.base_url):
-        raise CommandError(MISSING_KEY_MESSAGE)
+        raise CommandError(missing_key_message(choice.override))
     catalog = ModelCatalog.builtin()
     if project.models:
         # The project's [models] cards add to or override the built-in ones.
