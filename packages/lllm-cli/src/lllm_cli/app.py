@@ -23,6 +23,10 @@ DEBUG_FLAG = "--debug"
 USER_ERROR_EXIT = 2
 """Exit status for user errors: bad arguments, bad configuration, a missing API key, ..."""
 
+PIPE_CLOSED_EXIT = 141
+"""Exit status when the reader of our output went away (``lllm logs show S | head``): the
+shell's convention for a process ended by SIGPIPE (128 + 13)."""
+
 _DESCRIPTION = """\
 LLLM: create, run and inspect agentic LLM systems.
 
@@ -142,6 +146,9 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lllm: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader closed the pipe (`| head`): nothing is wrong and nobody is listening.
+        return PIPE_CLOSED_EXIT
     except Exception as exc:
         if debug:
             raise
@@ -226,6 +233,24 @@ def _project_frame(exc: BaseException) -> str | None:
     return f"{shown}:{line}"
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so Python's final flush at shutdown does not report the
+    closed pipe again ("Exception ignored ... BrokenPipeError"), as the Python docs advise
+    (see the note on SIGPIPE in the ``signal`` module)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass  # stdout is not a real file (an embedding host): nothing will flush to a pipe
+
+
 def main() -> None:
     """Entry point of the `lllm` command."""
-    sys.exit(run_cli())
+    code = run_cli()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = PIPE_CLOSED_EXIT
+    if code == PIPE_CLOSED_EXIT:
+        _silence_stdout()
+    sys.exit(code)
