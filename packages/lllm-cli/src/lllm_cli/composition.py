@@ -80,13 +80,17 @@ def with_model(config: SystemConfig, model: str | None) -> SystemConfig:
 
 def configure_cli_logging(environ: Mapping[str, str] | None = None) -> None:
     """Send LLLM's framework log lines (proxy calls, warnings) to stderr, away from the
-    command's output: warnings and errors only unless ``LLLM_LOG_LEVEL`` says otherwise."""
+    command's output: warnings and errors only unless ``LLLM_LOG_LEVEL`` says otherwise.
+
+    The command line is for people, so lines are rendered for reading (structlog's console
+    renderer: ``2025-01-01T12:00:00Z [warning ] proxy.not_registered proxy=...``), even when
+    stderr is not a terminal; colours only on a terminal."""
     from lllm_adapters.observability import configure_logging
 
     env = os.environ if environ is None else environ
     level = env.get("LLLM_LOG_LEVEL", "").strip().upper() or "WARNING"
     try:
-        configure_logging(level=level)
+        configure_logging(level=level, renderer="console")
     except ValueError as exc:
         raise CommandError(f"LLLM_LOG_LEVEL: {exc}") from None
 
