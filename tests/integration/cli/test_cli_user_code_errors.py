@@ -96,3 +96,19 @@ def test_a_model_without_a_key_is_named_and_a_scripted_typo_is_caught(
     assert code == 2
     assert err.startswith(f"lllm: error: {expected}"), err
     assert len(err.splitlines()) == 1
+
+
+def test_an_unknown_system_type_names_the_config_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project(tmp_path, "my_agent")
+    config = project / "config" / "my_agent" / "default.yaml"
+    line = _edit(config, "system_type: my_agent", "system_type: my_agnet")
+    capsys.readouterr()
+    code = run_cli(["run", "What is 2 + 3?", "--model", "scripted", "--project", str(project)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.startswith(
+        f"lllm: error: {config}:{line}: no system type registered as 'my_agnet'; did you mean "
+        "'my_agent'?"
+    ), err
