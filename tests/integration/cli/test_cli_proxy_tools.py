@@ -180,3 +180,18 @@ def test_proxies_test_passes_when_every_endpoint_answers(tmp_path: Path, api: Fa
         "1 passed, 0 failed",
     ]
     assert tested.stdout.startswith("ok   weather/open_meteo/forecast/daily  ")
+
+
+def test_a_mistyped_proxy_is_a_readable_warning_naming_the_closest(
+    tmp_path: Path, api: FakeApi
+) -> None:
+    project = _project(tmp_path, api, "[weather/open_meto]")
+
+    run = lllm("run", "Weather in Berlin?", "--model", "scripted", cwd=project, env=_env(tmp_path))
+
+    assert run.returncode == 0, run.stdout + run.stderr
+    (line,) = [ln for ln in run.stderr.splitlines() if "proxy.not_registered" in ln]
+    assert not line.lstrip().startswith("{")  # the console renderer, not JSON
+    assert "[warning" in line
+    assert "proxy=weather/open_meto" in line
+    assert "did you mean 'weather/open_meteo'?" in line

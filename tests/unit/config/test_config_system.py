@@ -164,6 +164,36 @@ def test_malformed_yaml_names_file_and_line(tmp_path: Path) -> None:
     assert "malformed YAML" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "hint"),
+    [
+        (
+            "name: x\nagent_configs:\n  a:\n    model_name: m\n   b: 2\n",
+            5,
+            "check this line's indentation against the line above",
+        ),
+        (
+            "name: x\nagent_configs:\n  a:\n    model_name: m\n      temperature: 1\n",
+            5,
+            "check this line's indentation against the line above",
+        ),
+        ("name: x\nagent_configs:\n\ta: 1\n", 3, "YAML indents with spaces only"),
+        ("name: x\nactivate_proxies: [a, b\n", 3, "add the missing ']' or '}'"),
+    ],
+    ids=["dedented", "over-indented", "tab", "unclosed"],
+)
+def test_malformed_yaml_says_what_to_check_in_plain_words(
+    tmp_path: Path, text: str, line: int, hint: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, "c.yaml", text)
+    assert info.value.line == line
+    message = str(info.value)
+    assert message.startswith(f"{tmp_path / 'c.yaml'}:{line}: malformed YAML: ")
+    assert hint in message
+    assert "(the parser says: " in message  # the parser's own words stay, last
+
+
 def test_malformed_toml_names_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load(tmp_path, "c.toml", 'name = "x"\nrandom_seed = = 3\n')

@@ -222,3 +222,18 @@ def test_a_different_class_claiming_a_registered_type_name_is_an_error() -> None
             system_type = "shared-name"
 
     assert registry.get("shared-name") is First
+
+
+def test_an_unknown_agent_name_is_a_config_error_naming_the_defined_agents() -> None:
+    runtime, _ = make_runtime({"m1": ScriptedCaller()})
+    system = build_system(config(), runtime=runtime, registry=SYSTEMS)
+    assert isinstance(system.agents, dict)
+    assert system.agents.get("solvr") is None
+    with pytest.raises(ConfigError) as info:
+        system.agents["solvr"]
+    assert str(info.value) == (
+        "no agent 'solvr' in agent_configs of system 'demo'; defined: solver "
+        "(did you mean 'solver'?)"
+    )
+    with pytest.raises(ConfigError, match=r"defined: solver$"):
+        system.agents["assistant"]

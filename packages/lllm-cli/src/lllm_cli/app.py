@@ -23,6 +23,10 @@ DEBUG_FLAG = "--debug"
 USER_ERROR_EXIT = 2
 """Exit status for user errors: bad arguments, bad configuration, a missing API key, ..."""
 
+PIPE_CLOSED_EXIT = 141
+"""Exit status when the reader of our output went away (``lllm logs show S | head``): the
+shell's convention for a process ended by SIGPIPE (128 + 13)."""
+
 _DESCRIPTION = """\
 LLLM: create, run and inspect agentic LLM systems.
 
@@ -142,6 +146,9 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lllm: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader closed the pipe (`| head`): nothing is wrong and nobody is listening.
+        return PIPE_CLOSED_EXIT
     except Exception as exc:
         if debug:
             raise
@@ -159,6 +166,15 @@ def _report(exc: Exception) -> int:
     if isinstance(exc, LLLMError):
         print(f"lllm: error: {exc}", file=sys.stderr)
         return USER_ERROR_EXIT
+    where = _project_frame(exc)
+    if where is not None:
+        # The user's own code failed (a KeyError in system/system.py, ...): not our bug.
+        print(
+            f"lllm: error: {where}: {type(exc).__name__}: {exc} (in your project's code; "
+            "--debug shows the traceback)",
+            file=sys.stderr,
+        )
+        return USER_ERROR_EXIT
     print(
         f"lllm: internal error: {type(exc).__name__}: {exc}\n"
         "Run again with --debug for the traceback, and please report it.",
@@ -167,6 +183,74 @@ def _report(exc: Exception) -> int:
     return 1
 
 
+_LIBRARY_PACKAGES = ("lllm_domain", "lllm_adapters", "lllm_cli", "lllm_templates")
+
+
+def _is_library_frame(filename: str, module: str) -> bool:
+    """Whether a traceback frame belongs to Python, an installed package or LLLM itself."""
+    import sysconfig
+    from pathlib import Path
+
+    if module.split(".", 1)[0] in _LIBRARY_PACKAGES or filename.startswith("<"):
+        return True
+    path = Path(filename)
+    if {"site-packages", "dist-packages"} & set(path.parts):
+        return True
+    stdlib = {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib")}
+    return any(path.is_relative_to(folder) for folder in stdlib)
+
+
+def _project_frame(exc: BaseException) -> str | None:
+    """``file:line`` (relative to the project) of the innermost frame of ``exc``'s traceback
+    outside Python, installed packages and LLLM, when that frame is in the project's own
+    modules; ``None`` otherwise (then the failure is LLLM's)."""
+    import traceback
+    from pathlib import Path
+
+    from lllm_adapters.config import PROJECT_PACKAGE_PREFIX
+
+    innermost: tuple[str, int] | None = None
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        filename = frame.f_code.co_filename
+        if not _is_library_frame(filename, str(frame.f_globals.get("__name__", ""))):
+            innermost = (filename, line)
+    if innermost is None:
+        return None
+    filename, line = innermost
+    # Each opened project's modules live under a package whose __path__ is the project folder
+    # (its sibling modules imported by absolute name are in that folder too).
+    roots = [
+        Path(folder)
+        for name, package in list(sys.modules.items())
+        if name.startswith(PROJECT_PACKAGE_PREFIX) and "." not in name
+        for folder in getattr(package, "__path__", ())
+    ]
+    path = Path(filename)
+    root = next((root for root in roots if path.is_relative_to(root)), None)
+    if root is None:
+        return None
+    shown = path.relative_to(root).as_posix()
+    return f"{shown}:{line}"
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so Python's final flush at shutdown does not report the
+    closed pipe again ("Exception ignored ... BrokenPipeError"), as the Python docs advise
+    (see the note on SIGPIPE in the ``signal`` module)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass  # stdout is not a real file (an embedding host): nothing will flush to a pipe
+
+
 def main() -> None:
     """Entry point of the `lllm` command."""
-    sys.exit(run_cli())
+    code = run_cli()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = PIPE_CLOSED_EXIT
+    if code == PIPE_CLOSED_EXIT:
+        _silence_stdout()
+    sys.exit(code)

@@ -33,6 +33,27 @@ MISSING_KEY_MESSAGE = (
 )
 
 
+def missing_key_message(model: str | None) -> str:
+    """What to do when a real model is asked for without a key: for ``--model NAME`` the
+    message names the model, and a near miss of ``scripted`` (``scriptd``) is called out as
+    the typo it most likely is."""
+    import difflib
+
+    if model is None:
+        return MISSING_KEY_MESSAGE
+    if difflib.get_close_matches(model.lower(), [SCRIPTED], n=1):
+        return (
+            f"unknown model {model!r}; did you mean {SCRIPTED!r}? (--model {SCRIPTED} runs "
+            "offline with LLLM's built-in scripted model; any other name is a real model that "
+            "needs OPENAI_API_KEY)"
+        )
+    return (
+        f"--model {model!r} is a real model and needs a key: set OPENAI_API_KEY (and "
+        "OPENAI_BASE_URL to use an OpenAI-compatible server such as vLLM, Ollama or llama.cpp), "
+        "or pass --model scripted to run offline with LLLM's built-in scripted model"
+    )
+
+
 @define(frozen=True, slots=True)
 class ModelChoice:
     """Which model a run uses: ``scripted`` (offline) or a real endpoint (optionally
@@ -59,13 +80,17 @@ def with_model(config: SystemConfig, model: str | None) -> SystemConfig:
 
 def configure_cli_logging(environ: Mapping[str, str] | None = None) -> None:
     """Send LLLM's framework log lines (proxy calls, warnings) to stderr, away from the
-    command's output: warnings and errors only unless ``LLLM_LOG_LEVEL`` says otherwise."""
+    command's output: warnings and errors only unless ``LLLM_LOG_LEVEL`` says otherwise.
+
+    The command line is for people, so lines are rendered for reading (structlog's console
+    renderer: ``2025-01-01T12:00:00Z [warning ] proxy.not_registered proxy=...``), even when
+    stderr is not a terminal; colours only on a terminal."""
     from lllm_adapters.observability import configure_logging
 
     env = os.environ if environ is None else environ
     level = env.get("LLLM_LOG_LEVEL", "").strip().upper() or "WARNING"
     try:
-        configure_logging(level=level)
+        configure_logging(level=level, renderer="console")
     except ValueError as exc:
         raise CommandError(f"LLLM_LOG_LEVEL: {exc}") from None
 
@@ -135,7 +160,7 @@ def model_callers(
 
     settings = OpenAISettings.from_env(env)
     if not settings.api_key and is_official_url(settings.base_url):
-        raise CommandError(MISSING_KEY_MESSAGE)
+        raise CommandError(missing_key_message(choice.override))
     catalog = ModelCatalog.builtin()
     if project.models:
         # The project's [models] cards add to or override the built-in ones.

@@ -71,6 +71,21 @@ class Project:
         check_prompt_paths(config, self.prompts, file=path)
         return config
 
+    def system_config_error(
+        self, key: str, message: str, explicit: Path | None = None
+    ) -> ConfigError:
+        """A :class:`ConfigError` pointing at the line of top-level ``key`` in the system
+        config (the file :meth:`system_config_path` picks)."""
+        from lllm_adapters.config.source import find_line
+
+        path = self.system_config_path(explicit)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            text = ""
+        line = find_line(text, key, toml=path.suffix == ".toml") if text else None
+        return ConfigError(message, file=str(path), line=line)
+
     def _setting_error(self, key: str, message: str) -> ConfigError:
         from lllm_adapters.config.source import find_line
 

@@ -60,10 +60,33 @@ class Runtime:
     documentation in a prompt. The composition root that opens it also closes it."""
 
 
+class AgentTable(dict[str, Agent]):
+    """A system's agents by name (a plain dict), whose lookup of an unknown name raises a
+    :class:`ConfigError` naming the defined agents and the closest one, instead of a bare
+    ``KeyError``: the name usually comes from a typo in the config or the system's code."""
+
+    def __init__(self, agents: Mapping[str, Agent], *, system: str) -> None:
+        super().__init__(agents)
+        self.system = system
+        """The system's name (for messages)."""
+
+    def __missing__(self, name: str) -> Agent:
+        import difflib
+
+        defined = ", ".join(sorted(self)) or "(none)"
+        close = difflib.get_close_matches(str(name), list(self), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(
+            f"no agent {name!r} in agent_configs of system {self.system!r}; defined: "
+            f"{defined}{hint}"
+        )
+
+
 class System:
     """Base class of agent systems (the original's ``AgentBase``).
 
-    ``self.agents`` holds one :class:`Agent` per entry of ``config.agent_configs``. Calling the
+    ``self.agents`` holds one :class:`Agent` per entry of ``config.agent_configs`` (an
+    :class:`AgentTable`: an unknown name raises a :class:`ConfigError`). Calling the
     system with a task opens a named session and returns what :meth:`run` returns.
     """
 
@@ -99,10 +122,13 @@ class System:
         self.stream: Frontend = stream or runtime.frontend
         self.rng = random.Random(config.random_seed)
         self.session: str | None = None
-        self.agents: dict[str, Agent] = {
-            name: self._build_agent(name, agent_config)
-            for name, agent_config in config.agent_configs.items()
-        }
+        self.agents: dict[str, Agent] = AgentTable(
+            {
+                name: self._build_agent(name, agent_config)
+                for name, agent_config in config.agent_configs.items()
+            },
+            system=config.name,
+        )
 
     def _build_agent(self, name: str, cfg: AgentConfig) -> Agent:
         runtime = self.runtime

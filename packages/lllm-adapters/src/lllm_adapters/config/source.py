@@ -36,7 +36,31 @@ def yaml_error(exc: yaml.YAMLError, file: Path) -> ConfigError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = mark.line + 1 if mark is not None else None
     problem = getattr(exc, "problem", None) or str(exc)
-    return ConfigError(f"malformed YAML: {problem}", file=str(file), line=line)
+    hint = _yaml_hint(problem)
+    return ConfigError(
+        f"malformed YAML: {hint} (the parser says: {problem})"
+        if hint
+        else f"malformed YAML: {problem}",
+        file=str(file),
+        line=line,
+    )
+
+
+def _yaml_hint(problem: str) -> str:
+    """Plain words for the YAML parser's usual complaints (its own words are jargon)."""
+    if "'\\t'" in problem or "tab" in problem:
+        return "a tab indents this line; YAML indents with spaces only, so replace it with spaces"
+    if "flow" in problem or re.search(r"expected ',' or '[\]}]'", problem):
+        return "a '[' or '{' is not closed by this line; add the missing ']' or '}'"
+    indentation = (
+        "check this line's indentation against the line above (keys at one level start in "
+        "the same column; YAML uses spaces, not tabs)"
+    )
+    if "mapping values are not allowed" in problem:
+        return f"{indentation}; a value that contains ': ' must be quoted"
+    if "<block end>" in problem or "block mapping" in problem or "expected key" in problem:
+        return indentation
+    return ""
 
 
 def find_line(text: str, key: str, *, toml: bool, after: str | None = None) -> int | None:

@@ -111,11 +111,7 @@ class HttpProxyRuntime:
             source, self.settings.activate, self.settings.base_urls
         )
         for name in self.missing:
-            _log.warning(
-                "proxy.not_registered",
-                proxy=name,
-                hint="check the name, or that discovery ran / register_proxy was called",
-            )
+            _log.warning("proxy.not_registered", proxy=name, **_closest_proxies(name, source))
         self._instances: dict[str, Proxy] = {p: c() for p, c in self.catalog.proxies.items()}
         self._environ: Mapping[str, str] = environ if environ is not None else os.environ
         self._clock: Clock = clock or SystemClock()
@@ -361,3 +357,17 @@ def _import_ref(ref: str) -> type[Any] | None:
         _log.warning("proxy.import_failed", ref=ref, error=f"{type(exc).__name__}: {exc}")
         return None
     return obj if isinstance(obj, type) else None
+
+
+def _closest_proxies(name: str, registry: ProxyRegistry) -> dict[str, Any]:
+    """The warning fields for an activated ``name`` that is not registered: the closest
+    registered proxy paths (a typo is the usual cause) and what to check."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(registry), n=3, cutoff=0.5)
+    if close:
+        return {
+            "closest": close,
+            "hint": f"did you mean {', '.join(map(repr, close))}? (fix activate_proxies)",
+        }
+    return {"hint": "check the name, or that discovery ran / register_proxy was called"}

@@ -38,10 +38,30 @@ def _store(project: Path | None, config: Path | None, log_dir: Path | None) -> L
     return find_logs(opened, system_config)
 
 
-def _session(store: LogStore, session: str) -> ReplaySession:
+LAST = "last"
+"""The session name that means the most recent session (also the default)."""
+
+
+def _started(store: LogStore, session: str) -> float:
     from lllm_domain.replay import ReplaySession
 
-    if session not in store.sessions():
+    activities = ReplaySession(store, session).activities()
+    return activities[0].time if activities else 0.0
+
+
+def _session(store: LogStore, session: str | None) -> ReplaySession:
+    """The named session; ``None`` or ``last`` (unless a session is named so) is the most
+    recently started one."""
+    from lllm_domain.replay import ReplaySession
+
+    known = store.sessions()
+    if session is None or (session == LAST and LAST not in known):
+        if not known:
+            raise CommandError("no logged sessions yet; run `lllm run TASK` first")
+        # Ties (same start time) go to the later one in the store's own order.
+        latest = max(enumerate(known), key=lambda item: (_started(store, item[1]), item[0]))
+        return ReplaySession(store, latest[1])
+    if session not in known:
         from lllm_cli.composition import unknown_session
 
         raise unknown_session(store, session)
@@ -87,7 +107,7 @@ def list_sessions(
 
 
 def show(
-    session: str,
+    session: str | None = None,
     *,
     project: ProjectOption = None,
     config: ConfigOption = None,
@@ -98,7 +118,7 @@ def show(
     Parameters
     ----------
     session
-        The session name (see `lllm logs list`).
+        The session name (see `lllm logs list`); `last` or nothing: the most recent session.
     project
         The project folder (default: found from the current folder upwards).
     config
@@ -109,7 +129,7 @@ def show(
     from lllm_cli.transcript import render_text, transcript_entries
 
     replay = _session(_store(project, config, log_dir), session)
-    print(f"session {session}")
+    print(f"session {replay.session}")
     print(render_text(transcript_entries(replay.activities())))
     totals = replay.costs().session
     print(
@@ -120,7 +140,7 @@ def show(
 
 
 def cost(
-    session: str,
+    session: str | None = None,
     *,
     project: ProjectOption = None,
     config: ConfigOption = None,
@@ -131,7 +151,7 @@ def cost(
     Parameters
     ----------
     session
-        The session name (see `lllm logs list`).
+        The session name (see `lllm logs list`); `last` or nothing: the most recent session.
     project
         The project folder (default: found from the current folder upwards).
     config
@@ -145,9 +165,9 @@ def cost(
 
 
 def export(
-    session: str,
+    session: str | None = None,
     *,
-    html: Annotated[Path, Parameter(name=["--html"])],
+    html: Annotated[Path | None, Parameter(name=["--html"])] = None,
     project: ProjectOption = None,
     config: ConfigOption = None,
     log_dir: LogDirOption = None,
@@ -157,9 +177,9 @@ def export(
     Parameters
     ----------
     session
-        The session name (see `lllm logs list`).
+        The session name (see `lllm logs list`); `last` or nothing: the most recent session.
     html
-        The HTML file to write.
+        The HTML file to write (default: <session>.html in the current folder).
     project
         The project folder (default: found from the current folder upwards).
     config
@@ -171,9 +191,11 @@ def export(
     from lllm_cli.transcript import transcript_entries
 
     replay = _session(_store(project, config, log_dir), session)
+    if html is None:
+        html = Path(f"{replay.session}.html")
     totals = replay.costs().session
     page = render_html(
-        session,
+        replay.session,
         transcript_entries(replay.activities()),
         summary=(
             ("cost", f"${totals.cost.total_usd:.6f}"),

@@ -46,6 +46,7 @@ def run(
         Re-run the task offline with the model answers recorded in this session (no API key,
         no network); exits 2 with where the run diverged when it no longer matches.
     """
+    from lllm_domain.errors import RegistryError
     from lllm_domain.registry import default_systems
     from lllm_domain.replay import ReplaySession
     from lllm_domain.system import AsyncSystem, build_system
@@ -81,7 +82,12 @@ def run(
     opened = open_project(project)
     opened.import_system_module()
     system_config = with_model(opened.load_system_config(config), choice.override)
-    system_cls = default_systems.get(system_config.type_name)
+    try:
+        system_cls = default_systems.get(system_config.type_name)
+    except RegistryError as exc:
+        # Point at the setting that names the type (system_type, else the config's name).
+        key = "system_type" if system_config.system_type else "name"
+        raise opened.system_config_error(key, str(exc), config) from None
     is_async = isinstance(system_cls, type) and issubclass(system_cls, AsyncSystem)
 
     name = session or _session_name(system_config.extra.get("experiment_id") or system_config.name)
