@@ -146,6 +146,7 @@ def test_a_dialog_logs_itself_through_the_store(kind: str, store: LogStore) -> N
     dialog.append(assistant_message("hi", creator="writer"))
     fork = dialog.fork()
     fork.append(user_message("again"))
+    fork.flush()  # waits for the parent's records too: they were handed over at the fork
     if kind == "none":
         return
     headers = [r.data for r in store.read("dialogs", "task")]

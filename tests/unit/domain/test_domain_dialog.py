@@ -49,6 +49,10 @@ def test_dialog_is_append_only() -> None:
 
 def test_each_append_is_logged_with_its_index(log_store: MemoryLogStore) -> None:
     dialog = sample(log_store)
+    assert log_store.read("dialogs", "s") == []  # appends wait in the outbox: no I/O
+    assert [e.collection for e in dialog.pending_records] == ["dialogs", *["messages"] * 3]
+    dialog.flush()
+    assert dialog.pending_records == ()
     (header,) = [r.data for r in log_store.read("dialogs", "s")]
     assert header == {
         "dialog_id": "d-1",
@@ -64,7 +68,9 @@ def test_each_append_is_logged_with_its_index(log_store: MemoryLogStore) -> None
 
 
 def test_initial_messages_are_logged_in_one_batch(log_store: MemoryLogStore) -> None:
-    Dialog([user_message("a"), user_message("b")], session="s", log=log_store, ids=lambda: "x")
+    Dialog(
+        [user_message("a"), user_message("b")], session="s", log=log_store, ids=lambda: "x"
+    ).flush()
     assert [r.data["index"] for r in log_store.read("messages", "s")] == [0, 1]
     assert log_store.read("dialogs", "s")[0].data["inherited_messages"] == 2
 
@@ -107,12 +113,15 @@ def test_fork_shares_messages_and_points_back(log_store: MemoryLogStore) -> None
     assert [m.content for m in child][-1] == "only in the fork"
     assert [m.content for m in parent][-1] == "only in the parent"
     assert len(child) == len(parent) == 4
+    child.flush()  # also waits for the parent's records, handed over when it was forked
     headers = [r.data for r in log_store.read("dialogs", "s")]
     assert headers[1]["parent_id"] == "d-1"
     assert headers[1]["inherited_messages"] == 3
     assert parent.fork(log=False).log is None
     other = MemoryLogStore()
-    assert parent.fork(log=other).log is other
+    elsewhere = parent.fork(log=other)
+    assert elsewhere.log is other
+    elsewhere.flush()
     assert other.read("dialogs", "s")[0].data["parent_id"] == "d-1"
 
 
@@ -233,6 +242,7 @@ def test_from_data_into_a_new_store_logs_the_dialog_first_then_continues(
     (header,) = [r.data for r in log_store.read("dialogs", "s")]
     assert header["dialog_id"] == "d-1" and header["inherited_messages"] == 0
     dialog.append(user_message("next"))
+    dialog.flush()
     records = [r.data for r in log_store.read("messages", "s")]
     assert [r["index"] for r in records] == [0, 1, 2, 3]
     # Rebuilding again into the store that now knows the dialog writes nothing more.

@@ -75,6 +75,7 @@ def test_lineage_and_reload_a_dialog_to_continue_it(tmp_path: Path) -> None:
     assert live.parent_id == dialog.dialog_id and live.agent_name == "solver"
     assert live.top_prompt is TASK
     live.append(user_message("and three?"))
+    live.flush()
     again = ReplaySession(store, "s")
     assert again.messages(fork.dialog_id)[-1].content == "and three?"
     assert again.messages(fork.dialog_id)[0].role is Role.SYSTEM

@@ -19,6 +19,7 @@ from lllm_domain.agent_call import (
 from lllm_domain.dialog import Dialog
 from lllm_domain.errors import AgentCallError, ConfigError
 from lllm_domain.limits import Budget, CallLimits
+from lllm_domain.log_writer import writer_for
 from lllm_domain.message import EMPTY_MAPPING, Creator, Role
 from lllm_domain.model_card import ModelCard
 from lllm_domain.ports import (
@@ -26,6 +27,7 @@ from lllm_domain.ports import (
     Clock,
     IdGenerator,
     LLMCaller,
+    LogEntry,
     LogStore,
     SystemClock,
     uuid_ids,
@@ -113,15 +115,7 @@ class Agent:
             dialog.top_prompt = None
         elif prompt is not None:
             dialog.send_prompt(prompt, args)
-        limits = self.limits
-        if budget is not None:
-            limits = CallLimits(
-                limits.max_exception_retry,
-                limits.max_interrupt_times,
-                limits.max_llm_recall,
-                limits.retry,
-                budget,
-            )
+        limits = self.limits if budget is None else evolve(self.limits, budget=budget)
         return AgentCall(
             dialog,
             model=self.model,
@@ -181,38 +175,56 @@ class Agent:
         try:
             return await run_async(machine, self.caller, self.clock)
         except AgentCallError as exc:
-            self._report(exc)
+            await self._areport(exc)
             raise
 
     def _report(self, exc: AgentCallError) -> None:
         """Write a structured error report to the log store."""
-        store = self.log_store
-        if store is None or exc.dialog is None:
-            return
+        entry = self._error_entry(exc)
+        if entry is not None and self.log_store is not None:
+            try:
+                writer_for(self.log_store).flush([entry])
+            except Exception as report_error:
+                _note_report_failure(exc, report_error)
+
+    async def _areport(self, exc: AgentCallError) -> None:
+        """The async form of :meth:`_report` (the write happens off the event loop)."""
+        entry = self._error_entry(exc)
+        if entry is not None and self.log_store is not None:
+            try:
+                await writer_for(self.log_store).aflush([entry])
+            except Exception as report_error:
+                _note_report_failure(exc, report_error)
+
+    def _error_entry(self, exc: AgentCallError) -> LogEntry | None:
+        if self.log_store is None or exc.dialog is None:
+            return None
         from lllm_domain.serialization import function_call_to_data, message_to_data
 
         try:
-            store.append(
-                ERRORS,
-                exc.dialog.session,
-                {
-                    "agent_name": self.name,
-                    "model": self.model,
-                    "error_type": type(exc).__name__,
-                    "message": str(exc),
-                    "dialog_id": exc.dialog.dialog_id,
-                    "attempts": [message_to_data(m) for m in exc.attempts],
-                    # A tool's raw result may be any Python object; its text is what the model
-                    # read, and it always serializes.
-                    "function_calls": [
-                        function_call_to_data(evolve(c, result=None)) for c in exc.function_calls
-                    ],
-                    "api_errors": [e.describe() for e in exc.api_errors],
-                },
-            )
+            data = {
+                "agent_name": self.name,
+                "model": self.model,
+                "error_type": type(exc).__name__,
+                "message": str(exc),
+                "dialog_id": exc.dialog.dialog_id,
+                "attempts": [message_to_data(m) for m in exc.attempts],
+                # A tool's raw result may be any Python object; its text is what the model
+                # read, and it always serializes.
+                "function_calls": [
+                    function_call_to_data(evolve(c, result=None)) for c in exc.function_calls
+                ],
+                "api_errors": [e.describe() for e in exc.api_errors],
+            }
         except Exception as report_error:
-            # The report must never replace the error the caller is about to receive.
-            exc.add_note(
-                f"The error report could not be written to the log store: "
-                f"{type(report_error).__name__}: {report_error}"
-            )
+            _note_report_failure(exc, report_error)
+            return None
+        return LogEntry(ERRORS, exc.dialog.session, data)
+
+
+def _note_report_failure(exc: AgentCallError, report_error: Exception) -> None:
+    # The report must never replace the error the caller is about to receive.
+    exc.add_note(
+        f"The error report could not be written to the log store: "
+        f"{type(report_error).__name__}: {report_error}"
+    )

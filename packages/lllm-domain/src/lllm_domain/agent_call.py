@@ -12,13 +12,19 @@ One turn, in order:
 1. Check the budget, then call the model with the dialog and the current prompt's tools/format.
 2. A transient API error is retried after a backoff sleep (honouring the server's delay) without
    spending the exception budget; another API error is retried up to ``max_llm_recall`` times.
-3. A reply with tool calls is appended; each call runs in order (a repeat of an earlier call is
-   not run again, an unknown tool or invalid arguments become error results) and the results are
-   appended through the interrupt handler. After ``max_interrupt_times`` rounds the
+3. A reply with tool calls is appended; its calls are planned in order (a repeat of an earlier
+   call is not run again but reuses that result, an unknown tool or invalid arguments become
+   error results), the rest run (at once under ``run_async``) and the results are appended
+   through the interrupt handler in the model's order. After ``max_interrupt_times`` rounds the
    final-interrupt handler is used and no more tools are offered.
 4. A reply that fails to parse goes onto a *working copy* with the exception handler, and the
    model tries again, up to ``max_exception_retry`` times. The returned dialog holds only the
    final reply, which carries the failed replies as ``attempts``.
+
+The decisions (retry, recall, give up, budget, tool rounds) are pure functions of the frozen
+:class:`~lllm_domain.agent_state.CallState` in :mod:`lllm_domain.agent_state`. The machine writes
+nothing: appends wait in the dialogs' outboxes and the drivers hand them to the log writer at
+each request (one batch per turn) and wait for all of them when the call ends.
 """
 
 from __future__ import annotations
@@ -27,12 +33,30 @@ import random
 from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
-from attrs import define, field
+from attrs import define, evolve, field
 
+from lllm_domain.agent_state import (
+    CallState,
+    GiveUp,
+    Phase,
+    RetryAfter,
+    after_api_error,
+    after_parse_failure,
+    after_reply,
+    after_tool_round,
+    before_request,
+    budget_exceeded,
+    finished,
+    offers_tools,
+    start_tool_round,
+)
 from lllm_domain.dialog import Dialog
 from lllm_domain.errors import (
     AgentCallError,
+    AgentCallProtocolError,
     BudgetExceededError,
+    CallerContractError,
+    LLLMError,
     LLMAPIError,
     LLMRetriesExhaustedError,
     ParseError,
@@ -74,11 +98,20 @@ class CallModel:
 
 
 @define(frozen=True, slots=True)
-class RunTool:
-    """Action: run ``function`` for ``call``."""
+class ToolRun:
+    """One tool call to run: ``function`` for ``call``."""
 
     function: Function
     call: FunctionCall
+
+
+@define(frozen=True, slots=True)
+class RunTools:
+    """Action: run these tool calls of one reply and answer with their outcomes in the same
+    order. They may run at once, at most ``max_parallel`` together."""
+
+    runs: tuple[ToolRun, ...]
+    max_parallel: int = 1
 
 
 @define(frozen=True, slots=True)
@@ -89,7 +122,7 @@ class Sleep:
     error: LLMAPIError
 
 
-Action = CallModel | RunTool | Sleep
+Action = CallModel | RunTools | Sleep
 
 
 @define(frozen=True, slots=True)
@@ -101,16 +134,25 @@ class ModelReplied:
 
 @define(frozen=True, slots=True)
 class ModelFailed:
-    """Event: the model request failed."""
+    """Event: the model request failed with an API error."""
 
     error: LLMAPIError
 
 
 @define(frozen=True, slots=True)
-class ToolFinished:
-    """Event: a tool ran (successfully or not); ``call`` carries the outcome."""
+class CallerFailed:
+    """Event: the caller broke its contract (``problem`` says how; ``error`` is what it raised,
+    if it raised)."""
 
-    call: FunctionCall
+    problem: str
+    error: BaseException | None = None
+
+
+@define(frozen=True, slots=True)
+class ToolsFinished:
+    """Event: the tool calls of a :class:`RunTools` ran (successfully or not), in its order."""
+
+    calls: tuple[FunctionCall, ...]
 
 
 @define(frozen=True, slots=True)
@@ -119,7 +161,17 @@ class Slept:
 
 
 SLEPT = Slept()
-Event = ModelReplied | ModelFailed | ToolFinished | Slept
+Event = ModelReplied | ModelFailed | CallerFailed | ToolsFinished | Slept
+
+ACCEPTS: dict[Phase, tuple[type, ...]] = {
+    Phase.READY: (),
+    Phase.CALLING_MODEL: (ModelReplied, ModelFailed, CallerFailed),
+    Phase.SLEEPING: (Slept,),
+    Phase.RUNNING_TOOLS: (ToolsFinished,),
+    Phase.DONE: (),
+    Phase.FAILED: (),
+}
+"""The events each phase accepts; any other event is an :class:`AgentCallProtocolError`."""
 
 
 # -- the result ------------------------------------------------------------------------------
@@ -157,7 +209,13 @@ class AgentResult:
 class AgentCall:
     """One agent call as a state machine. Drive it with :func:`run_sync` / :func:`run_async`, or
     by hand: ``action = call.start()``, then ``action = call.send(event)`` until it returns an
-    :class:`AgentResult` (via ``StopIteration``) or raises :class:`AgentCallError`.
+    :class:`AgentResult` (via ``StopIteration``) or raises :class:`AgentCallError`; close it
+    with :meth:`close` when you stop early.
+
+    ``state`` is the call's frozen :class:`~lllm_domain.agent_state.CallState`; its decisions
+    are the pure functions of :mod:`lllm_domain.agent_state`. The machine does no I/O: what it
+    appends to dialogs waits in their outboxes, which the drivers hand to the log writer at
+    every request and flush when the call ends.
 
     The dialog passed in is the one returned: only successful turns are appended to it.
     """
@@ -186,40 +244,93 @@ class AgentCall:
         self.rng = rng or random.Random()
         self.reply_parser = reply_parser
         self.on_delta = on_delta
+        self.state = CallState.initial(self.limits)
         self.trace: list[FunctionCall] = []
         self.attempts: list[Message] = []
         self.api_errors: list[LLMAPIError] = []
-        self.requests = 0
-        self.usage = Usage()
-        self.cost = Cost()
-        self.waited = 0.0
-        self.interrupts = 0
-        # max_interrupt_times bounds the tool rounds: with 0 there are none, so offer no tools.
-        self.tools_withheld = self.limits.max_interrupt_times == 0
         self._work: Dialog | None = None
-        self._recalls = 0
+        self._copies: list[Dialog] = []
         self._steps = self._run()
+
+    # -- reading the state -------------------------------------------------------------------
+
+    @property
+    def requests(self) -> int:
+        """Model requests made so far (failed ones included)."""
+        return self.state.requests
+
+    @property
+    def usage(self) -> Usage:
+        """Token usage of every reply so far."""
+        return self.state.usage
+
+    @property
+    def cost(self) -> Cost:
+        """Cost of every reply so far."""
+        return self.state.cost
 
     # -- driving -----------------------------------------------------------------------------
 
     def start(self) -> Action:
         """The first action."""
-        return next(self._steps)
+        if self.state.phase is not Phase.READY:
+            raise AgentCallProtocolError(
+                f"agent call of {self.agent_name!r}: start() was called in phase "
+                f"{self.state.phase.value!r}; a machine starts once"
+            )
+        return self._advance(None)
 
     def send(self, event: Event) -> Action:
         """Feed the outcome of the last action; get the next action."""
-        return self._steps.send(event)
+        phase = self.state.phase
+        if type(event) not in ACCEPTS[phase]:
+            accepted = ", ".join(t.__name__ for t in ACCEPTS[phase]) or "no event"
+            raise AgentCallProtocolError(
+                f"agent call of {self.agent_name!r} is in phase {phase.value!r}, which accepts "
+                f"{accepted}; it was sent {type(event).__name__}"
+            )
+        return self._advance(event)
+
+    def close(self) -> None:
+        """Stop the machine (a no-op once it has ended)."""
+        self._steps.close()
+
+    def _advance(self, event: Event | None) -> Action:
+        try:
+            return self._steps.send(event)
+        except StopIteration:
+            raise
+        except BaseException:
+            self.state = evolve(self.state, phase=Phase.FAILED)
+            raise
+
+    # -- the outbox --------------------------------------------------------------------------
+
+    def _dialogs(self) -> list[Dialog]:
+        return [self.dialog, *self._copies]
+
+    def hand_over(self) -> None:
+        """Hand the records made so far to the log writer (no waiting, no I/O here)."""
+        for dialog in self._dialogs():
+            dialog.hand_over()
+
+    def flush(self) -> None:
+        """Write every record of this call and wait until they are stored."""
+        for dialog in self._dialogs():
+            dialog.flush()
+
+    async def aflush(self) -> None:
+        """The async form of :meth:`flush`."""
+        for dialog in self._dialogs():
+            await dialog.aflush()
 
     # -- the machine itself ------------------------------------------------------------------
 
-    def _run(self) -> Generator[Action, Event, AgentResult]:
-        limits = self.limits
-        parse_failures = 0
+    def _run(self) -> Generator[Action, Event | None, AgentResult]:
         while True:
             reply = yield from self._ask_model()
-            if reply.function_calls and not self.tools_withheld and self.prompt.functions:
+            if reply.function_calls and offers_tools(self.state) and self.prompt.functions:
                 self.dialog.append(self._settle(reply))
-                parse_failures = 0
                 yield from self._run_tools(reply.function_calls)
                 continue
             try:
@@ -227,40 +338,46 @@ class AgentCall:
                     raise ParseError(TOOLS_UNAVAILABLE)
                 parsed = self.reply_parser(reply, self.prompt)
             except ParseError as exc:
-                failed = reply.replace(errors=exc.problems)
-                self.attempts.append(failed)
-                parse_failures += 1
-                if parse_failures > limits.max_exception_retry:
-                    raise ParseRetriesExhaustedError(
-                        f"agent {self.agent_name!r}: the reply to prompt {self.prompt.path!r} "
-                        f"failed to parse {parse_failures} times (max_exception_retry="
-                        f"{limits.max_exception_retry}); last problems: {exc}",
-                        **self._context(),
-                    ) from exc
-                work = self._work or self.dialog.fork()
-                self._work = work
-                work.append(failed)
-                for call in failed.function_calls:
-                    # Every tool call must be answered before the next user turn, or the API
-                    # rejects the conversation; the refusal is the answer.
-                    work.send_message(
-                        f"Error: {TOOLS_UNAVAILABLE}",
-                        role=Role.TOOL,
-                        creator=Creator.FUNCTION,
-                        tool_call_id=call.id,
-                    )
-                work.send_prompt(
-                    self.prompt.exception_handler,
-                    {"error_message": str(exc)},
-                    creator=Creator.EXCEPTION,
-                    set_top=False,
-                )
+                self._retry_parse(reply, exc)
                 continue
             final = self._settle(reply.replace(parsed=parsed))
             self.dialog.append(final)
+            self.state = finished(self.state)
             return AgentResult(
                 final, self.dialog, tuple(self.trace), self.usage, self.cost, self.requests
             )
+
+    def _retry_parse(self, reply: Message, exc: ParseError) -> None:
+        failed = reply.replace(errors=exc.problems)
+        self.attempts.append(failed)
+        self.state, again = after_parse_failure(self.state, self.limits)
+        if not again:
+            raise ParseRetriesExhaustedError(
+                f"agent {self.agent_name!r}: the reply to prompt {self.prompt.path!r} "
+                f"failed to parse {self.state.parse_failures} times (max_exception_retry="
+                f"{self.limits.max_exception_retry}); last problems: {exc}",
+                **self._context(),
+            ) from exc
+        work = self._work
+        if work is None:
+            work = self._work = self.dialog.fork()
+            self._copies.append(work)
+        work.append(failed)
+        for call in failed.function_calls:
+            # Every tool call must be answered before the next user turn, or the API rejects
+            # the conversation; the refusal is the answer.
+            work.send_message(
+                f"Error: {TOOLS_UNAVAILABLE}",
+                role=Role.TOOL,
+                creator=Creator.FUNCTION,
+                tool_call_id=call.id,
+            )
+        work.send_prompt(
+            self.prompt.exception_handler,
+            {"error_message": str(exc)},
+            creator=Creator.EXCEPTION,
+            set_top=False,
+        )
 
     def _settle(self, reply: Message) -> Message:
         """Attach this turn's failed attempts to its successful reply; drop the working copy."""
@@ -270,65 +387,74 @@ class AgentCall:
         self._work = None
         return reply
 
-    def _ask_model(self) -> Generator[Action, Event, Message]:
-        limits = self.limits
+    def _ask_model(self) -> Generator[Action, Event | None, Message]:
         request = self._request()
-        transient = 0
         while True:
-            self._check_budget()
-            self.requests += 1
+            problem = budget_exceeded(self.state, self.limits.budget)
+            if problem is not None:
+                raise BudgetExceededError(
+                    f"agent {self.agent_name!r}: budget reached before the call finished "
+                    f"({problem[1]}). The dialog and tool-call trace so far are on this error.",
+                    limit=problem[0],
+                    **self._context(),
+                )
+            self.state = before_request(self.state)
             event = yield CallModel(request)
             if isinstance(event, ModelReplied):
-                reply = event.message
-                if reply.usage is not None:
-                    self.usage = self.usage + reply.usage
-                if reply.cost is not None:
-                    self.cost = self.cost + reply.cost
-                return reply
-            if not isinstance(event, ModelFailed):
-                raise TypeError(f"expected ModelReplied or ModelFailed, got {event!r}")
+                self.state = after_reply(self.state, event.message)
+                return event.message
+            if isinstance(event, CallerFailed):
+                raise CallerContractError(
+                    f"agent {self.agent_name!r}: the LLM caller broke its contract: it "
+                    f"{event.problem}. A caller returns a Message or raises LLMAPIError; "
+                    "fix the caller (the dialog so far is on this error)",
+                    **self._context(),
+                ) from event.error
+            assert isinstance(event, ModelFailed)  # ACCEPTS admits nothing else here
             error = event.error
             self.api_errors.append(error)
-            if error.retryable:
-                transient += 1
-                policy = limits.retry
-                delay = (
-                    error.retry_after
-                    if error.retry_after is not None
-                    else policy.backoff(transient, self.rng)
-                )
-                if transient > policy.max_attempts or self.waited + delay > policy.max_total_wait:
-                    raise LLMRetriesExhaustedError(
-                        f"agent {self.agent_name!r}: the model endpoint kept failing "
-                        f"({transient} transient error(s), {self.waited:.1f}s waited; "
-                        f"retry policy allows {policy.max_attempts} retries and "
-                        f"{policy.max_total_wait:.0f}s). Last error: {error}",
-                        **self._context(),
-                    ) from error
-                self.waited += delay
-                yield Sleep(delay, error)
-                continue
-            self._recalls += 1
-            if self._recalls > limits.max_llm_recall:
-                raise AgentCallError(
-                    f"agent {self.agent_name!r}: the model request failed and is not retryable "
-                    f"(max_llm_recall={limits.max_llm_recall}): {error}",
-                    **self._context(),
-                ) from error
+            needs_sample = error.retryable and error.retry_after is None
+            self.state, decision = after_api_error(
+                self.state,
+                self.limits,
+                retryable=error.retryable,
+                retry_after=error.retry_after,
+                sample=self.rng.random() if needs_sample else 0.0,
+            )
+            if isinstance(decision, RetryAfter):
+                yield Sleep(decision.delay, error)
+            elif isinstance(decision, GiveUp):
+                raise self._give_up(error, transient=decision.transient) from error
+
+    def _give_up(self, error: LLMAPIError, *, transient: bool) -> AgentCallError:
+        if transient:
+            policy = self.limits.retry
+            return LLMRetriesExhaustedError(
+                f"agent {self.agent_name!r}: the model endpoint kept failing "
+                f"({self.state.transient_errors} transient error(s), {self.state.waited:.1f}s "
+                f"waited; retry policy allows {policy.max_attempts} retries and "
+                f"{policy.max_total_wait:.0f}s). Last error: {error}",
+                **self._context(),
+            )
+        return AgentCallError(
+            f"agent {self.agent_name!r}: the model request failed and is not retryable "
+            f"(max_llm_recall={self.limits.max_llm_recall}): {error}",
+            **self._context(),
+        )
 
     def _request(self) -> LLMRequest:
         source = self._work or self.dialog
         prompt = self.prompt
-        tools = () if self.tools_withheld else prompt.functions
+        tools_on = offers_tools(self.state)
         return LLMRequest(
             messages=tuple(source.messages),
             model=self.model,
             model_args=self.model_args,
-            tools=tools,
-            mcp_servers=() if self.tools_withheld else prompt.mcp_servers,
+            tools=prompt.functions if tools_on else (),
+            mcp_servers=prompt.mcp_servers if tools_on else (),
             output_format=prompt.format,
-            allow_web_search=prompt.allow_web_search and not self.tools_withheld,
-            computer_use=None if self.tools_withheld else prompt.computer_use_config,
+            allow_web_search=prompt.allow_web_search and tools_on,
+            computer_use=prompt.computer_use_config if tools_on else None,
             api_type=self.api_type,
             agent_name=self.agent_name,
             session=source.session,
@@ -339,41 +465,51 @@ class AgentCall:
             on_delta=self.on_delta,
         )
 
-    def _run_tools(self, calls: tuple[FunctionCall, ...]) -> Generator[Action, Event, None]:
-        done: list[FunctionCall] = []
-        for call in calls:
+    def _run_tools(self, calls: tuple[FunctionCall, ...]) -> Generator[Action, Event | None, None]:
+        # Plan in the model's order: a call identical to an earlier one (of this call, or of
+        # this reply) reuses that one's outcome; an unknown tool is an error; the rest run.
+        plan: list[FunctionCall | int] = []  # a settled outcome, or an index into ``done``
+        runs: list[ToolRun] = []
+        for i, call in enumerate(calls):
             earlier = next((c for c in self.trace if c.is_repeated(call)), None)
+            twin = next((j for j in range(i) if calls[j].is_repeated(call)), None)
+            function = self.prompt.function(call.name)
             if earlier is not None:
-                outcome = FunctionCall(
-                    call.id,
-                    call.name,
-                    call.arguments,
-                    call.raw_arguments,
-                    call.arguments_error,
-                    result=earlier.result,
-                    result_text=(
-                        f"This call repeats an earlier call of {call.name!r} with the same "
-                        "arguments, so it was not run again. Reuse the earlier result:\n"
-                        f"{earlier.result_text}"
-                    ),
-                    error=earlier.error,
-                )
-            else:
-                function = self.prompt.function(call.name)
-                if function is None:
-                    names = ", ".join(f.name for f in self.prompt.functions)
-                    outcome = call.with_error(
+                plan.append(_repeat(call, earlier))
+            elif twin is not None:
+                plan.append(-1 - twin)  # resolved once the twin's outcome is known
+            elif function is None:
+                names = ", ".join(f.name for f in self.prompt.functions)
+                plan.append(
+                    call.with_error(
                         f"there is no tool named {call.name!r}; available tools: {names}"
                     )
-                else:
-                    event = yield RunTool(function, call)
-                    if not isinstance(event, ToolFinished):
-                        raise TypeError(f"expected ToolFinished, got {event!r}")
-                    outcome = event.call
-            self.trace.append(outcome)
+                )
+            else:
+                plan.append(len(runs))
+                runs.append(ToolRun(function, call))
+        self.state = start_tool_round(self.state)
+        ran: tuple[FunctionCall, ...] = ()
+        if runs:
+            event = yield RunTools(tuple(runs), self.limits.max_parallel_tools)
+            assert isinstance(event, ToolsFinished)  # ACCEPTS admits nothing else here
+            if len(event.calls) != len(runs):
+                raise AgentCallProtocolError(
+                    f"agent call of {self.agent_name!r}: RunTools asked for {len(runs)} "
+                    f"tool call(s) and ToolsFinished returned {len(event.calls)}"
+                )
+            ran = event.calls
+        done: list[FunctionCall] = []
+        for i, step in enumerate(plan):
+            if isinstance(step, FunctionCall):
+                outcome = step
+            elif step >= 0:
+                outcome = ran[step]
+            else:
+                outcome = _repeat(calls[i], done[-1 - step])
             done.append(outcome)
-        self.interrupts += 1
-        final_round = self.interrupts >= self.limits.max_interrupt_times
+        self.trace.extend(done)
+        self.state, final_round = after_tool_round(self.state, self.limits)
         handler = self.prompt.interrupt_handler
         last = len(done) - 1
         for i, outcome in enumerate(done):
@@ -387,34 +523,6 @@ class AgentCall:
                 tool_call_id=outcome.id,
                 set_top=False,
             )
-        if final_round:
-            self.tools_withheld = True
-
-    def _check_budget(self) -> None:
-        budget = self.limits.budget
-        problem = None
-        if budget.max_requests is not None and self.requests >= budget.max_requests:
-            problem = (
-                "requests",
-                f"{self.requests} model requests made, max_requests={budget.max_requests}",
-            )
-        elif budget.max_tokens is not None and self.usage.total_tokens >= budget.max_tokens:
-            problem = (
-                "tokens",
-                f"{self.usage.total_tokens} tokens used, max_tokens={budget.max_tokens}",
-            )
-        elif budget.max_cost_usd is not None and self.cost.total_usd >= budget.max_cost_usd:
-            problem = (
-                "cost",
-                f"${self.cost.total_usd:.6f} spent, max_cost_usd={budget.max_cost_usd}",
-            )
-        if problem is not None:
-            raise BudgetExceededError(
-                f"agent {self.agent_name!r}: budget reached before the call finished "
-                f"({problem[1]}). The dialog and tool-call trace so far are on this error.",
-                limit=problem[0],
-                **self._context(),
-            )
 
     def _context(self) -> dict[str, Any]:
         return {
@@ -425,54 +533,145 @@ class AgentCall:
         }
 
 
+def _repeat(call: FunctionCall, earlier: FunctionCall) -> FunctionCall:
+    """``call`` answered with ``earlier``'s outcome, without running it again."""
+    return evolve(
+        call,
+        result=earlier.result,
+        result_text=(
+            f"This call repeats an earlier call of {call.name!r} with the same arguments, so "
+            f"it was not run again. Reuse the earlier result:\n{earlier.result_text}"
+        ),
+        error=earlier.error,
+        repeated_of=earlier.repeated_of or earlier.id,
+    )
+
+
 # -- drivers ---------------------------------------------------------------------------------
 
 
+def _model_event(reply: object) -> Event:
+    if isinstance(reply, Message):
+        return ModelReplied(reply)
+    return CallerFailed(f"returned {type(reply).__name__} ({reply!r:.80}), not a Message")
+
+
 def run_sync(call: AgentCall, caller: LLMCaller, clock: Clock) -> AgentResult:
-    """Drive ``call`` to its end with blocking I/O."""
-    steps = call._steps
+    """Drive ``call`` to its end with blocking I/O. Tool calls run one after another; the
+    call's log records are written at every request and all stored before this returns or
+    raises."""
     try:
-        action = next(steps)
+        result = _drive_sync(call, caller, clock)
+    except BaseException as error:
+        _flush_noting(call, error)
+        raise
+    call.flush()
+    return result
+
+
+def _drive_sync(call: AgentCall, caller: LLMCaller, clock: Clock) -> AgentResult:
+    try:
+        action = call.start()
         while True:
             event: Event
             if type(action) is CallModel:
+                call.hand_over()
                 try:
-                    event = ModelReplied(caller.call(action.request))
+                    event = _model_event(caller.call(action.request))
                 except LLMAPIError as exc:
                     event = ModelFailed(exc)
-            elif type(action) is RunTool:
-                event = ToolFinished(action.function.invoke(action.call))
+                except LLLMError:
+                    raise  # raised on purpose (e.g. a replay that diverged): already typed
+                except Exception as exc:
+                    event = CallerFailed(f"raised {type(exc).__name__}: {exc}", exc)
+            elif type(action) is RunTools:
+                event = ToolsFinished(tuple(r.function.invoke(r.call) for r in action.runs))
             elif type(action) is Sleep:
+                call.hand_over()
                 clock.sleep(action.seconds)
                 event = SLEPT
             else:  # pragma: no cover - the machine emits only the actions above
-                raise TypeError(f"unknown action {action!r}")
-            action = steps.send(event)
+                raise AgentCallProtocolError(f"unknown action {action!r}")
+            action = call.send(event)
     except StopIteration as stop:
         result: AgentResult = stop.value
         return result
+    finally:
+        call.close()
+
+
+def _flush_noting(call: AgentCall, error: BaseException) -> None:
+    """Flush after ``error``; a failed write is noted on ``error`` rather than replacing it."""
+    try:
+        call.flush()
+    except Exception as flush_error:
+        error.add_note(
+            f"Log records of this call could not all be written: "
+            f"{type(flush_error).__name__}: {flush_error}"
+        )
 
 
 async def run_async(call: AgentCall, caller: AsyncLLMCaller, clock: Clock) -> AgentResult:
-    """Drive ``call`` to its end with async I/O (async tools are awaited)."""
-    steps = call._steps
+    """Drive ``call`` to its end with async I/O. The tool calls of one reply run at once (at
+    most ``max_parallel_tools``; async tools awaited together, blocking ones in worker threads),
+    their results kept in the model's order. Log records are written off the event loop and
+    all stored before this returns, raises or is cancelled."""
     try:
-        action = next(steps)
+        result = await _drive_async(call, caller, clock)
+    except BaseException as error:
+        try:
+            await call.aflush()
+        except Exception as flush_error:
+            error.add_note(
+                f"Log records of this call could not all be written: "
+                f"{type(flush_error).__name__}: {flush_error}"
+            )
+        raise
+    await call.aflush()
+    return result
+
+
+async def _drive_async(call: AgentCall, caller: AsyncLLMCaller, clock: Clock) -> AgentResult:
+    try:
+        action = call.start()
         while True:
             event: Event
             if type(action) is CallModel:
+                call.hand_over()
                 try:
-                    event = ModelReplied(await caller.acall(action.request))
+                    event = _model_event(await caller.acall(action.request))
                 except LLMAPIError as exc:
                     event = ModelFailed(exc)
-            elif type(action) is RunTool:
-                event = ToolFinished(await action.function.ainvoke(action.call))
+                except LLLMError:
+                    raise  # raised on purpose (e.g. a replay that diverged): already typed
+                except Exception as exc:
+                    event = CallerFailed(f"raised {type(exc).__name__}: {exc}", exc)
+            elif type(action) is RunTools:
+                event = ToolsFinished(await _run_tools_async(action))
             elif type(action) is Sleep:
+                call.hand_over()
                 await clock.asleep(action.seconds)
                 event = SLEPT
             else:  # pragma: no cover
-                raise TypeError(f"unknown action {action!r}")
-            action = steps.send(event)
+                raise AgentCallProtocolError(f"unknown action {action!r}")
+            action = call.send(event)
     except StopIteration as stop:
         result: AgentResult = stop.value
         return result
+    finally:
+        call.close()
+
+
+async def _run_tools_async(action: RunTools) -> tuple[FunctionCall, ...]:
+    runs = action.runs
+    if len(runs) == 1:
+        return (await runs[0].function.ainvoke(runs[0].call),)
+    import asyncio
+
+    limit = asyncio.Semaphore(action.max_parallel)
+
+    async def run(step: ToolRun) -> FunctionCall:
+        async with limit:
+            return await step.function.ainvoke(step.call)
+
+    return tuple(await asyncio.gather(*(run(step) for step in runs)))

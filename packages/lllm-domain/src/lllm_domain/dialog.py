@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, overload
 
 from lllm_domain.errors import LLLMError
@@ -14,7 +15,7 @@ from lllm_domain.message import (
     Modality,
     Role,
 )
-from lllm_domain.ports import IdGenerator, LogStore, uuid_ids
+from lllm_domain.ports import IdGenerator, LogEntry, LogStore, uuid_ids
 from lllm_domain.prompt import Prompt
 from lllm_domain.usage import Cost, Usage
 
@@ -29,6 +30,12 @@ class Dialog:
     """The messages of one conversation. Appending is the only way to write; each append is
     logged when the dialog has a log store.
 
+    Logging is done at the edges: an append only records what should be logged in the dialog's
+    outbox (no I/O). An agent call on the dialog writes the outbox at every turn and has written
+    all of it when it returns, raises or is cancelled; a fork hands its parent's outbox to the
+    store's writer; :meth:`flush` / :meth:`aflush` write it on demand (call one after appending
+    outside an agent call if the records must be on disk now).
+
     A dialog knows its ``session`` name, its ``dialog_id``, the ``parent_id`` of the dialog it was
     forked from, the ``agent_name`` that owns it, and its ``top_prompt``: the prompt that
     introduced the latest user turn, which decides parsing and tools.
@@ -36,9 +43,11 @@ class Dialog:
     """
 
     __slots__ = (
+        "_handed",
         "_ids",
         "_log",
         "_messages",
+        "_pending",
         "agent_name",
         "dialog_id",
         "parent_id",
@@ -66,12 +75,12 @@ class Dialog:
         self.agent_name = agent_name
         self._log = log
         self._ids = ids
+        self._pending: list[LogEntry] = []
+        self._handed: list[Future[None]] = []
         if log is not None:
-            log.append(DIALOGS, session, self._header())
-            if self._messages:
-                log.append_many(
-                    MESSAGES, session, [self._record(i, m) for i, m in enumerate(self._messages)]
-                )
+            self._emit(DIALOGS, self._header())
+            for i, m in enumerate(self._messages):
+                self._emit(MESSAGES, self._record(i, m))
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -157,11 +166,63 @@ class Dialog:
     # -- writing -----------------------------------------------------------------------------
 
     def append(self, message: Message) -> Message:
-        """Add ``message`` at the end (and log it)."""
+        """Add ``message`` at the end (and record it in the outbox when logged)."""
         self._messages.append(message)
         if self._log is not None:
-            self._log.append(MESSAGES, self.session, self._record(len(self._messages) - 1, message))
+            self._pending.append(
+                LogEntry(MESSAGES, self.session, self._record(len(self._messages) - 1, message))
+            )
         return message
+
+    # -- the outbox --------------------------------------------------------------------------
+
+    def _emit(self, collection: str, data: Mapping[str, Any]) -> None:
+        if self._log is not None:
+            self._pending.append(LogEntry(collection, self.session, data))
+
+    @property
+    def pending_records(self) -> tuple[LogEntry, ...]:
+        """Records made by appends that are not yet handed to the log store's writer."""
+        return tuple(self._pending)
+
+    def take_records(self) -> list[LogEntry]:
+        """Remove and return the outbox's records (the caller writes them)."""
+        pending, self._pending = self._pending, []
+        return pending
+
+    def hand_over(self) -> None:
+        """Hand the outbox to the log store's writer without waiting (no I/O here)."""
+        if self._log is None or not self._pending:
+            return
+        from lllm_domain.log_writer import writer_for
+
+        self._handed.append(writer_for(self._log).submit(self.take_records()))
+
+    def flush(self) -> None:
+        """Write the outbox and wait until it, and everything handed over before, is stored.
+        Raises the store's error if a write failed."""
+        if self._log is None:
+            return
+        from lllm_domain.log_writer import writer_for
+
+        writer_for(self._log).flush(self.take_records())
+        self._check_handed()
+
+    async def aflush(self) -> None:
+        """The async form of :meth:`flush`: the event loop is never blocked by the write."""
+        if self._log is None:
+            return
+        from lllm_domain.log_writer import writer_for
+
+        await writer_for(self._log).aflush(self.take_records())
+        self._check_handed()
+
+    def _check_handed(self) -> None:
+        # Every batch handed over earlier is written by now (the writer is first in, first
+        # out); report the first that failed.
+        handed, self._handed = self._handed, []
+        for future in handed:
+            future.result()
 
     def send_message(
         self,
@@ -244,8 +305,11 @@ class Dialog:
         child.agent_name = self.agent_name
         child._log = store
         child._ids = self._ids
-        if store is not None:
-            store.append(DIALOGS, self.session, child._header())
+        child._pending = []
+        child._handed = []
+        # The parent's records go first, so the store always knows a dialog before its forks.
+        self.hand_over()
+        child._emit(DIALOGS, child._header())
         return child
 
     # -- plain data --------------------------------------------------------------------------
@@ -290,7 +354,7 @@ class Dialog:
         ``prompts`` (the default registry when not given).
 
         With ``log``, later appends are logged under the same dialog id and session. If that
-        store does not know the dialog yet, its header and messages are written first, so the
+        store does not know the dialog yet, its header and messages are written now, so the
         log can always be read back whole."""
         from lllm_domain.registry import default_prompts
         from lllm_domain.serialization import message_from_data
@@ -307,18 +371,18 @@ class Dialog:
             agent_name=data.get("agent_name"),
             ids=ids,
         )
+        dialog._log = log
         if log is not None:
+            from lllm_domain.log_writer import writer_for
+
+            writer_for(log).flush()  # records still on their way count as known
             known = any(
                 r.data.get("dialog_id") == dialog.dialog_id
                 for r in log.read(DIALOGS, dialog.session)
             )
             if not known:
-                header = {**dialog._header(), "inherited_messages": 0}
-                log.append(DIALOGS, dialog.session, header)
-                log.append_many(
-                    MESSAGES,
-                    dialog.session,
-                    [dialog._record(i, m) for i, m in enumerate(dialog._messages)],
-                )
-        dialog._log = log
+                dialog._emit(DIALOGS, {**dialog._header(), "inherited_messages": 0})
+                for i, m in enumerate(dialog._messages):
+                    dialog._emit(MESSAGES, dialog._record(i, m))
+                dialog.flush()  # loading already reads the store: leave it knowing the dialog
         return dialog

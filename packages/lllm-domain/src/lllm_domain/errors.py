@@ -135,6 +135,18 @@ class BudgetExceededError(AgentCallError):
         super().__init__(message, **kwargs)
 
 
+class CallerContractError(AgentCallError):
+    """The LLM caller broke its port's contract: it returned something that is not a
+    :class:`~lllm_domain.message.Message`, or raised an error other than
+    :class:`LLMAPIError`. The dialog so far is kept on the error, and the caller's own exception
+    is its ``__cause__``."""
+
+
+class AgentCallProtocolError(LLLMError):
+    """A driver fed the agent-call machine an event it cannot take in its current phase (or
+    drove a machine that has already ended). A bug in the driver, never in the model's reply."""
+
+
 class ProxyError(LLLMError):
     """A proxy endpoint was misdeclared or its call failed."""
 

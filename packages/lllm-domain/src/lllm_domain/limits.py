@@ -34,8 +34,13 @@ class RetryPolicy:
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """The delay before retry number ``attempt`` (1-based) when the server gave none."""
+        return self.delay(attempt, rng.random())
+
+    def delay(self, attempt: int, sample: float) -> float:
+        """The delay before retry number ``attempt`` (1-based) for a random ``sample`` in
+        [0, 1): a pure function, so tests can enumerate it."""
         delay = min(self.base_delay * 2.0 ** (attempt - 1), self.max_delay)
-        return delay * (1 - self.jitter * rng.random())
+        return delay * (1 - self.jitter * sample)
 
 
 @define(frozen=True, slots=True)
@@ -59,6 +64,8 @@ class CallLimits:
     ``max_exception_retry``: replies that fail to parse, per turn, before giving up.
     ``max_interrupt_times``: rounds of tool calls before tools are withheld.
     ``max_llm_recall``: fresh retries after a non-transient API error.
+    ``max_parallel_tools``: tool calls of one reply run at once under ``acall`` (async tools
+    together, blocking ones in worker threads); ``call`` runs them one after another.
     """
 
     max_exception_retry: int = 3
@@ -66,8 +73,13 @@ class CallLimits:
     max_llm_recall: int = 0
     retry: RetryPolicy = field(factory=RetryPolicy)
     budget: Budget = field(factory=Budget)
+    max_parallel_tools: int = 8
 
     def __attrs_post_init__(self) -> None:
         for key in ("max_exception_retry", "max_interrupt_times", "max_llm_recall"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"CallLimits.{key} must be >= 0, not {getattr(self, key)}")
+        if self.max_parallel_tools < 1:
+            raise ConfigError(
+                f"CallLimits.max_parallel_tools must be >= 1, not {self.max_parallel_tools}"
+            )

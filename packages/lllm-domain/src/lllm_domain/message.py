@@ -50,6 +50,8 @@ class FunctionCall:
 
     ``id`` is the provider's tool-call id. ``arguments_error`` is set when the model's arguments
     could not be decoded; ``raw_arguments`` keeps the text exactly as the model sent it.
+    ``repeated_of`` is the id of the earlier, identical call whose result this one reused: such
+    a call was not run again (count real executions as the calls where it is ``None``).
     """
 
     id: str
@@ -60,6 +62,7 @@ class FunctionCall:
     result: Any = None
     result_text: str | None = None
     error: str | None = None
+    repeated_of: str | None = None
 
     @property
     def success(self) -> bool:

@@ -105,9 +105,25 @@ class LogRecord:
     data: Mapping[str, Any]
 
 
+@define(frozen=True, slots=True)
+class LogEntry:
+    """A record the domain wants written: its collection, its session and its data.
+
+    Dialogs and agent calls never write to a store themselves: they collect entries in an
+    outbox and the drivers hand them to a :class:`~lllm_domain.log_writer.LogWriter`."""
+
+    collection: str
+    session: str
+    data: Mapping[str, Any]
+
+
+@runtime_checkable
 class LogStore(Protocol):
     """Append-only records grouped by collection (``dialogs``, ``messages``, ``frontend``, ...)
-    and session. Session names are data (any text); stores derive safe keys from them."""
+    and session. Session names are data (any text); stores derive safe keys from them.
+
+    A store may also offer ``append_entries(entries)`` (see :class:`BatchLogStore`): the log
+    writer then commits what one turn produced, across collections and sessions, at once."""
 
     def append(self, collection: str, session: str, data: Mapping[str, Any]) -> None:
         """Store one record durably."""
@@ -125,6 +141,16 @@ class LogStore(Protocol):
 
     def sessions(self) -> list[str]:
         """The names of every session with at least one record."""
+        ...
+
+
+@runtime_checkable
+class BatchLogStore(LogStore, Protocol):
+    """A log store that writes entries of several collections and sessions in one go (one
+    transaction, one sync to disk): all of them or none."""
+
+    def append_entries(self, entries: Sequence[LogEntry]) -> None:
+        """Store ``entries`` in their order, atomically."""
         ...
 
 

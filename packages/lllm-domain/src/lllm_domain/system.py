@@ -17,6 +17,7 @@ from lllm_domain.agent import Agent
 from lllm_domain.config import AgentConfig, SystemConfig
 from lllm_domain.errors import ConfigError, RegistryError
 from lllm_domain.limits import CallLimits
+from lllm_domain.log_writer import writer_for
 from lllm_domain.model_card import ModelCard
 from lllm_domain.ports import (
     AsyncLLMCaller,
@@ -24,6 +25,7 @@ from lllm_domain.ports import (
     Frontend,
     IdGenerator,
     LLMCaller,
+    LogEntry,
     LogStore,
     NullFrontend,
     SystemClock,
@@ -159,19 +161,17 @@ class System:
         )
 
     def open_session(self, task: str, session: str | None = None) -> str:
-        """Name the session for ``task`` and log its start."""
+        """Name the session for ``task`` and log its start (handed to the store's log writer:
+        written off this thread, before any later record of the session)."""
         self.session = session or f"{self.config.name}-{self.runtime.ids()[:12]}"
         if self.runtime.log_store is not None:
-            self.runtime.log_store.append(
-                "sessions",
-                self.session,
-                {
-                    "event": "start",
-                    "system": self.config.name,
-                    "type": self.system_type,
-                    "task": task,
-                },
-            )
+            start = {
+                "event": "start",
+                "system": self.config.name,
+                "type": self.system_type,
+                "task": task,
+            }
+            writer_for(self.runtime.log_store).submit([LogEntry("sessions", self.session, start)])
         return self.session
 
     def call(self, task: str, *, session: str | None = None, **kwargs: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lllm_domain.ports import LogRecord
+from lllm_domain.ports import LogEntry, LogRecord
 
 
 class NoLog:
@@ -21,6 +21,9 @@ class NoLog:
         self, collection: str, session: str, records: Sequence[Mapping[str, Any]]
     ) -> None:
         """Discard ``records``."""
+
+    def append_entries(self, entries: Sequence[LogEntry]) -> None:
+        """Discard ``entries``."""
 
     def read(self, collection: str, session: str) -> list[LogRecord]:
         """Nothing was kept: always empty."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lllm_domain.ports import LogRecord, LogStore
+from lllm_domain.log_writer import write_entries
+from lllm_domain.ports import LogEntry, LogRecord, LogStore
 
 from lllm_adapters.observability.redaction import Redactor
 
@@ -33,6 +34,13 @@ class RedactingLogStore:
     ) -> None:
         """Store redacted copies of ``records``."""
         self.inner.append_many(collection, session, [self.redactor.redact(r) for r in records])
+
+    def append_entries(self, entries: Sequence[LogEntry]) -> None:
+        """Store redacted copies of ``entries`` (at once when ``inner`` can)."""
+        write_entries(
+            self.inner,
+            [LogEntry(e.collection, e.session, self.redactor.redact(e.data)) for e in entries],
+        )
 
     def read(self, collection: str, session: str) -> list[LogRecord]:
         """The inner store's records."""

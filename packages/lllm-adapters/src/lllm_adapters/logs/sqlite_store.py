@@ -5,7 +5,8 @@ lock (SQLite lets one writer in at a time anyway), and other processes may share
 to SQLite's own locking and a generous busy timeout. Records are indexed by (collection, session)
 and by (session, time); sessions are looked up by their key (a hash of the full name) and the
 name is stored redacted, so a secret in a task text never lands in the database.
-``append_many`` writes a batch in one transaction.
+``append_many`` writes a batch in one transaction, ``append_entries`` a batch across collections
+and sessions (what the log writer commits for one turn).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from lllm_domain.ports import LogRecord
+from lllm_domain.ports import LogEntry, LogRecord
 
 from lllm_adapters.logs.record_codec import LogStoreError, decode_data, encode_data
 from lllm_adapters.logs.session_key import session_hash
@@ -136,6 +137,32 @@ class SQLiteLogStore:
 
         with self._lock:
             self._execute(collection, session, write)
+
+    def append_entries(self, entries: Sequence[LogEntry]) -> None:
+        """Store records of any collections and sessions in one transaction (one sync to disk):
+        all of them or none. The log writer commits each turn's records this way."""
+        if not entries:
+            return
+        now = self._clock()
+        names: dict[str, tuple[str, str]] = {}
+        rows = []
+        for e in entries:
+            key_name = names.get(e.session) or names.setdefault(e.session, self._names(e.session))
+            body = encode_data(e.collection, e.session, e.data, self._redactor)
+            rows.append((e.collection, *key_name, now, body))
+
+        def write() -> None:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(_INSERT, rows)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+        first = entries[0]
+        with self._lock:
+            self._execute(first.collection, first.session, write)
 
     def _names(self, session: str) -> tuple[str, str]:
         # Look-ups use the key (a hash of the full name); the stored name is redacted.

@@ -1,0 +1,195 @@
+"""The log writer: writes the records the domain produced, off the agent call's path.
+
+Dialogs and agent calls do no I/O: they collect :class:`~lllm_domain.ports.LogEntry` records in
+an outbox. The drivers hand each turn's records to the store's :class:`LogWriter`, which writes
+them on a background thread while the next request is in flight, committing whatever has
+queued in one go (one transaction and one sync for the stores that offer
+``append_entries``). At the end of a call the driver waits until everything it handed over is
+written, so a call that returns, raises or is cancelled has flushed its records.
+
+Batches are written in the order they were handed over (one writer per store, first in first
+out), so waiting for one batch also waits for every batch handed over before it, whoever
+handed it over.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from itertools import groupby
+
+from lllm_domain.ports import BatchLogStore, LogEntry, LogStore
+
+
+def write_entries(store: LogStore, entries: Sequence[LogEntry]) -> None:
+    """Write ``entries`` to ``store`` in order: at once when the store offers
+    ``append_entries``, else one ``append_many`` per run of the same collection and session."""
+    if not entries:
+        return
+    if isinstance(store, BatchLogStore):
+        store.append_entries(entries)
+        return
+    for (collection, session), run in groupby(entries, key=lambda e: (e.collection, e.session)):
+        store.append_many(collection, session, [e.data for e in run])
+
+
+class _Batch:
+    __slots__ = ("entries", "future", "store")
+
+    def __init__(self, store: LogStore | None, entries: list[LogEntry]) -> None:
+        # The batch keeps its store alive until it is written, even if every dialog using the
+        # store is gone by then.
+        self.store = store
+        self.entries = entries
+        self.future: Future[None] = Future()
+
+
+class LogWriter:
+    """Writes batches of log entries to one store, first in first out.
+
+    :meth:`submit` hands a batch over without waiting (a background thread writes it);
+    :meth:`flush` and :meth:`aflush` hand a batch over and wait until it, and every batch before
+    it, is written. A thread is started on demand and ends after ``idle_timeout`` seconds with
+    nothing to write. A failed write fails every batch it held: their futures carry the store's
+    error.
+    """
+
+    def __init__(self, store: LogStore, *, idle_timeout: float = 1.0) -> None:
+        try:
+            ref: Callable[[], LogStore | None] = weakref.ref(store)
+        except TypeError:
+            ref = lambda: store  # noqa: E731 - a store that cannot be weakly referenced
+        self._store = ref
+        self._idle_timeout = idle_timeout
+        self._cond = threading.Condition()
+        self._write_lock = threading.Lock()
+        self._queue: list[_Batch] = []
+        self._thread: threading.Thread | None = None
+        _LIVE.add(self)
+
+    def __repr__(self) -> str:
+        return f"LogWriter({self._store()!r})"
+
+    @property
+    def store(self) -> LogStore | None:
+        """The store written to (``None`` once it has been garbage-collected)."""
+        return self._store()
+
+    # -- handing over ------------------------------------------------------------------------
+
+    def submit(self, entries: Sequence[LogEntry]) -> Future[None]:
+        """Hand ``entries`` over; the returned future is done once they (and every earlier
+        batch) are written. Never blocks on I/O."""
+        return self._enqueue(entries, start_thread=True)
+
+    def flush(self, entries: Sequence[LogEntry] = ()) -> None:
+        """Hand ``entries`` over and block until they and every earlier batch are written
+        (in this thread when no write is under way). Raises the store's error if the write
+        of this batch failed."""
+        future = self._enqueue(entries, start_thread=False)
+        while not future.done():
+            self._write_queued()
+        future.result()
+
+    async def aflush(self, entries: Sequence[LogEntry] = ()) -> None:
+        """The async form of :meth:`flush`: the write happens on the writer's thread."""
+        import asyncio
+
+        future = self.submit(entries)
+        if not future.done():
+            await asyncio.wrap_future(future)
+        future.result()
+
+    def _enqueue(self, entries: Sequence[LogEntry], *, start_thread: bool) -> Future[None]:
+        with self._cond:
+            if not entries and not self._queue and not self._write_lock.locked():
+                done: Future[None] = Future()
+                done.set_result(None)  # nothing is pending: everything before is written
+                return done
+            batch = _Batch(self._store(), list(entries))
+            self._queue.append(batch)
+            if start_thread:
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._run, name="lllm-log-writer", daemon=True
+                    )
+                    self._thread.start()
+                else:
+                    self._cond.notify()
+            return batch.future
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if not self._queue:
+                    self._cond.wait(self._idle_timeout)
+                    if not self._queue:
+                        self._thread = None
+                        return
+            self._write_queued()
+
+    def _write_queued(self) -> None:
+        with self._write_lock:
+            with self._cond:
+                batches, self._queue = self._queue, []
+            if not batches:
+                return
+            try:
+                # Consecutive batches for the same store are written together.
+                for store, group in groupby(batches, key=lambda b: b.store):
+                    entries = [e for b in group for e in b.entries]
+                    if entries and store is not None:
+                        write_entries(store, entries)
+            except BaseException as error:
+                for b in batches:
+                    b.future.set_exception(error)
+                if not isinstance(error, Exception):
+                    raise
+                return
+            for b in batches:
+                b.future.set_result(None)
+
+    def drain(self) -> None:
+        """Write everything handed over so far (used at interpreter exit); failures reach the
+        callers through their futures."""
+        with contextlib.suppress(Exception):
+            self.flush()
+
+
+_LIVE: weakref.WeakSet[LogWriter] = weakref.WeakSet()
+_REGISTRY_LOCK = threading.Lock()
+_BY_STORE: weakref.WeakKeyDictionary[LogStore, LogWriter] = weakref.WeakKeyDictionary()
+_BY_ID: dict[int, LogWriter] = {}
+
+
+def writer_for(store: LogStore) -> LogWriter:
+    """The writer of ``store``: one per store, so batches of every dialog logged to it are
+    written in the order they were handed over."""
+    with _REGISTRY_LOCK:
+        try:
+            writer = _BY_STORE.get(store)
+            if writer is None:
+                writer = _BY_STORE[store] = LogWriter(store)
+            return writer
+        except TypeError:
+            # Unhashable stores (attrs classes with eq) are keyed by identity until collected.
+            key = id(store)
+            writer = _BY_ID.get(key)
+            if writer is None or writer.store is not store:
+                writer = _BY_ID[key] = LogWriter(store)
+                with contextlib.suppress(TypeError):
+                    weakref.finalize(store, _BY_ID.pop, key, None)
+            return writer
+
+
+@atexit.register
+def _drain_all() -> None:
+    # Records handed over but not yet written (e.g. a fork's) are written before exit.
+    for writer in list(_LIVE):
+        writer.drain()
