@@ -134,7 +134,9 @@ def test_classify_via_logprobs(openai_server: OpenAIServer) -> None:
     assert probs["A"] == pytest.approx(0.8, abs=1e-3)
     assert probs["B"] == pytest.approx(0.2, abs=1e-3)
     body = openai_server.requests[0].json
-    assert body["logit_bias"] == {"32": 100, "33": 100} and body["max_completion_tokens"] == 1
+    assert body["logit_bias"] == {"32": 10, "33": 10} and body["max_completion_tokens"] == 1
+    # The default instruction turn follows the question, as in the original.
+    assert body["messages"][-1]["content"].startswith("Reply with exactly one of these options")
 
 
 FAULTS = {

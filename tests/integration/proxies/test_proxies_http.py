@@ -394,3 +394,48 @@ def test_a_key_echoed_url_encoded_in_an_error_is_still_hidden(api, registry, tmp
     message = str(failed.value)
     assert "bad request" in message
     assert secret not in message and quote(secret, safe="") not in message
+
+
+class ScreenerProxy(Proxy):
+    """The original's declaration form: a sub-category and keys removed from responses."""
+
+    base_url = "http://unused.invalid"
+
+    @endpoint(
+        "Search",
+        "screener",
+        "Companies by market",
+        sub_category="Stock Screener",
+        params={"market*": (str, "NYSE")},
+        response=[{"date": "2024-01-02", "symbol": "A", "marketCap": 1}],
+        date_field="date",
+        remove_keys=["marketCap"],
+    )
+    def screener(self, params: dict[str, Any]) -> None:
+        return None
+
+
+def test_sub_category_paths_and_removed_keys_through_the_http_runtime_and_its_cache(
+    api: FakeApi, tmp_path: Path
+) -> None:
+    api.routes["/screener"] = [
+        {"date": "2024-01-03", "symbol": "A", "marketCap": 10},
+        {"date": "2024-01-04", "symbol": "B", "marketCap": 20},  # the cutoff day: dropped
+    ]
+    registry = ProxyRegistry()
+    registry.register("fin/screen", ScreenerProxy)
+    settings = ProxySettings(
+        cutoff_date=dt.date(2024, 1, 4),
+        cache_dir=str(tmp_path / "cache"),
+        base_urls={"fin/screen": api.base_url},
+    )
+    path = "fin/screen/search/stock-screener/screener"
+    with HttpProxyRuntime(settings, registry=registry, environ={}) as rt:
+        first = rt.call(path, {"market": "NYSE"})
+        again = rt.call(path, {"market": "NYSE"})  # from the cache: raw, then filtered again
+        assert rt.requests_sent == 1
+        docs = rt.documentation([path])
+    assert first == again == [{"date": "2024-01-03", "symbol": "A"}]
+    assert "Category: search / stock-screener" in docs and "marketCap" not in docs
+    cached = json.loads(next((tmp_path / "cache").rglob("*.json")).read_text())
+    assert "marketCap" in json.dumps(cached)  # the cache keeps the raw response

@@ -116,3 +116,19 @@ def test_activated_proxies_open_an_http_runtime_over_the_projects_registry(
         assert [f.name for f in tools.functions()] == ["test__echo__a__b"]
     finally:
         tools.close()
+
+
+def test_the_runtime_gives_agents_a_tiktoken_provider_for_classification(tmp_path: Path) -> None:
+    from lllm_adapters.tokenizer import TiktokenProvider
+
+    project = Project(tmp_path, tmp_path / "lllm.toml", {})
+    runtime = make_runtime(
+        project,
+        _config(),
+        ModelChoice(scripted=True),
+        want_async=False,
+        log_store=None,
+        frontend=None,  # type: ignore[arg-type]
+        session="s",
+    )
+    assert isinstance(runtime.tokenizers, TiktokenProvider)

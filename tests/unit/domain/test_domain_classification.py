@@ -7,16 +7,25 @@ import math
 
 import pytest
 from lllm_domain.classification import (
+    BINARY_INSTRUCTION,
+    CLASSIFICATION_INSTRUCTION,
     abinary_classify,
     aclassify,
     binary_classify,
     class_token_ids,
     classify,
     probabilities_from_reply,
+    render_instruction,
 )
-from lllm_domain.errors import ClassificationError, ParseRetriesExhaustedError, PromptError
+from lllm_domain.errors import (
+    ClassificationError,
+    ConfigError,
+    ParseRetriesExhaustedError,
+    PromptError,
+)
 from lllm_domain.limits import CallLimits
 from lllm_domain.message import Creator, Message, Role
+from lllm_domain.model_card import ModelCard
 from lllm_domain.prompt import Prompt
 from lllm_domain.testing import logprob_reply
 
@@ -42,7 +51,7 @@ def test_classify_returns_a_probability_per_class_from_top_logprobs() -> None:
     args = caller.requests[0].model_args
     assert args["logprobs"] is True
     assert args["max_completion_tokens"] == 1
-    assert args["logit_bias"] == {str(ord(c)): 100 for c in "ABC"}
+    assert args["logit_bias"] == {str(ord(c)): 10 for c in "ABC"}  # the original's strength
 
 
 def test_binary_classify_normalises_over_true_and_false() -> None:
@@ -128,3 +137,88 @@ def test_async_classification_matches_sync() -> None:
         )
     )
     assert p == pytest.approx(1.0)
+
+
+class _Provider:
+    """A tokenizer provider that records what it was asked for."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str]] = []
+
+    def for_model(self, model: str) -> VocabTokenizer:
+        self.asked.append(("model", model))
+        return VocabTokenizer()
+
+    def for_encoding(self, encoding: str) -> VocabTokenizer:
+        self.asked.append(("encoding", encoding))
+        return VocabTokenizer()
+
+
+def test_classify_defaults_the_tokenizer_from_the_model_card_encoding() -> None:
+    card = ModelCard("scripted-model", encoding="vocab-enc", features=frozenset({"logprobs"}))
+    agent, _, _ = make_agent([logprob_reply({"A": 0.6, "B": 0.4})], model_card=card)
+    provider = _Provider()
+    agent.tokenizers = provider
+    probs = classify(agent, agent.init_dialog(), ["A", "B"], prompt=QUESTION, args={"text": "x"})
+    assert probs == pytest.approx({"A": 0.6, "B": 0.4})
+    assert provider.asked == [("encoding", "vocab-enc")]
+
+
+def test_classify_without_a_card_encoding_asks_the_provider_for_the_model() -> None:
+    agent, _, _ = make_agent([logprob_reply({"True": 0.8, "False": 0.2})])
+    provider = _Provider()
+    agent.tokenizers = provider
+    assert binary_classify(agent, agent.init_dialog(), prompt="Is it?") == pytest.approx(0.8)
+    assert provider.asked == [("model", "scripted-model")]
+
+
+def test_classify_without_any_tokenizer_says_how_to_give_one() -> None:
+    agent, caller, _ = make_agent([logprob_reply({"A": 1.0})])
+    with pytest.raises(ConfigError, match=r"model 'scripted-model'.*tokenizer=.*tokenizers="):
+        classify(agent, agent.init_dialog(), ["A", "B"])
+    assert caller.requests == []
+
+
+def test_classify_appends_the_default_instruction_after_the_question() -> None:
+    agent, caller, _ = make_agent([logprob_reply({"A": 0.5, "B": 0.5})])
+    classify(
+        agent,
+        agent.init_dialog(),
+        ["A", "B"],
+        tokenizer=VocabTokenizer(),
+        prompt=QUESTION,
+        args={"text": "x"},
+    )
+    *_, question, instruction = caller.requests[0].messages
+    assert question.content == "Which letter? x"
+    assert instruction.content == render_instruction(CLASSIFICATION_INSTRUCTION, ["A", "B"])
+    assert instruction.content.startswith(
+        'Reply with exactly one of these options and nothing else: "A" or "B".'
+    )
+
+
+def test_binary_classify_appends_the_binary_instruction_and_none_sends_none() -> None:
+    agent, caller, _ = make_agent(
+        [logprob_reply({"True": 0.5, "False": 0.5}), logprob_reply({"True": 0.5, "False": 0.5})]
+    )
+    binary_classify(agent, agent.init_dialog(), tokenizer=VocabTokenizer(), prompt="Is it?")
+    assert caller.requests[0].messages[-1].content == render_instruction(
+        BINARY_INSTRUCTION, ["True", "False"]
+    )
+    assert caller.requests[0].messages[-2].content == "Is it?"
+    binary_classify(
+        agent, agent.init_dialog(), tokenizer=VocabTokenizer(), prompt="Is it?", instruction=None
+    )
+    assert caller.requests[1].messages[-1].content == "Is it?"
+
+
+def test_strength_sets_the_logit_bias_of_the_class_tokens() -> None:
+    agent, caller, _ = make_agent([logprob_reply({"A": 0.5, "B": 0.5})])
+    classify(agent, agent.init_dialog(), ["A", "B"], tokenizer=VocabTokenizer(), strength=100)
+    assert caller.requests[0].model_args["logit_bias"] == {"65": 100, "66": 100}
+    for bad in (0, 101, -5):
+        with pytest.raises(PromptError, match=r"strength must be in \(0, 100\]"):
+            classify(
+                agent, agent.init_dialog(), ["A", "B"], tokenizer=VocabTokenizer(), strength=bad
+            )
+    assert len(caller.requests) == 1

@@ -133,3 +133,20 @@ def test_errors_describe_themselves() -> None:
     assert str(ConfigError("bad", file="f.yaml")) == "f.yaml: bad"
     assert ParseError(["a", "b"]).problems == ("a", "b")
     assert ParseError("one").problems == ("one",)
+
+
+def test_knowledge_cutoff_tells_whether_a_back_test_cutoff_is_safe() -> None:
+    import datetime as dt
+
+    card = ModelCard("m", knowledge_cutoff=dt.date(2024, 9, 30))
+    # The published cutoff day is known to the model; the proxies keep data dated before
+    # their cutoff, so the model adds nothing from the future only from the next day on.
+    assert card.knows_only_before(dt.date(2024, 10, 1))
+    assert not card.knows_only_before(dt.date(2024, 9, 30))
+    assert not ModelCard("unknown").knows_only_before(dt.date(2030, 1, 1))
+
+
+def test_input_modalities_default_to_text() -> None:
+    assert ModelCard("m").input_modalities == ("text",)
+    assert ModelCard("m", input_modalities=("text", "image")).accepts("image")
+    assert not ModelCard("m").accepts("image")

@@ -165,6 +165,13 @@ def test_model_cards_check_agent_args_when_the_system_is_built() -> None:
     assert caller.requests == []
 
 
+def test_agents_get_the_runtimes_tokenizer_provider() -> None:
+    provider = object()  # any TokenizerProvider; the agent only holds it
+    runtime, _ = make_runtime({"m1": ScriptedCaller()}, tokenizers=provider)
+    system = build_system(config(), runtime=runtime, registry=SYSTEMS)
+    assert system.agents["solver"].tokenizers is provider
+
+
 def test_async_system_runs_through_acall() -> None:
     caller = ScriptedCaller(["<answer>ok</answer>"])
     runtime, _ = make_runtime({"m1": caller})

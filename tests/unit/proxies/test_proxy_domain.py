@@ -62,7 +62,7 @@ def test_declaration_errors_are_caught_at_class_creation() -> None:
         endpoint("a", "b", "c", method="FETCH")  # type: ignore[arg-type]
 
 
-def test_list_filtering_keeps_on_or_before_and_drops_undated() -> None:
+def test_list_filtering_keeps_strictly_before_and_drops_undated() -> None:
     items = [
         {"date": "2024-02-29"},
         {"date": "2024-03-01"},
@@ -71,12 +71,12 @@ def test_list_filtering_keeps_on_or_before_and_drops_undated() -> None:
         {"other": 1},
         "not a dict",
     ]
-    assert filter_by_cutoff(items, CUTOFF, DateField("date")) == items[:2]
+    assert filter_by_cutoff(items, CUTOFF, DateField("date")) == items[:1]
     assert len(items) == 6  # nothing mutated
 
 
 def test_formats_and_datetimes() -> None:
-    items = [{"t": "01/03/2024"}, {"t": "02/03/2024"}, {"t": "2024-03-01T23:59:00Z"}]
+    items = [{"t": "29/02/2024"}, {"t": "01/03/2024"}, {"t": "2024-02-29T23:59:00Z"}]
     assert filter_by_cutoff(items, CUTOFF, DateField("t", "%d/%m/%Y")) == [items[0], items[2]]
 
 
@@ -95,7 +95,7 @@ def test_dict_filtering_nested_and_single_record() -> None:
 def test_filtering_never_lets_the_future_through(days: list[dt.date]) -> None:
     items = [{"date": d.isoformat()} for d in days]
     kept = filter_by_cutoff(items, CUTOFF, DateField("date"))
-    assert kept == [i for i in items if dt.date.fromisoformat(i["date"]) <= CUTOFF]
+    assert kept == [i for i in items if dt.date.fromisoformat(i["date"]) < CUTOFF]
 
 
 def test_settings_round_trip_and_errors() -> None:

@@ -180,6 +180,10 @@ class TiktokenProvider:
         """The tokenizer ``model`` uses (cached per encoding)."""
         return self.get(self.encoding_for(model))
 
+    def for_encoding(self, encoding: str) -> TiktokenTokenizer:
+        """The tokenizer of the encoding a model card names (the ``TokenizerProvider`` port)."""
+        return self.get(encoding)
+
     def get(self, encoding: str) -> TiktokenTokenizer:
         """The tokenizer for a named encoding (cached)."""
         found = self._encodings.get(encoding)

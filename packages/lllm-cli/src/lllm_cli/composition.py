@@ -271,6 +271,9 @@ def make_runtime(
         callers, cards = model_callers(project, choice, want_async=want_async)
     if log_store is not None:
         callers = recording(callers, log_store, session)
+    # Imports tiktoken only when a tokenizer is first asked for (classification).
+    from lllm_adapters.tokenizer import TiktokenProvider
+
     return Runtime(
         callers=callers,
         prompts=project.prompts,
@@ -278,4 +281,5 @@ def make_runtime(
         frontend=frontend,
         model_cards=cards,
         tools=tools,
+        tokenizers=TiktokenProvider(),
     )

@@ -30,6 +30,7 @@ from lllm_domain.ports import (
     LogEntry,
     LogStore,
     SystemClock,
+    TokenizerProvider,
     uuid_ids,
 )
 from lllm_domain.prompt import Prompt, literal_prompt
@@ -56,6 +57,8 @@ class Agent:
     the model args are checked against it at construction, before any request.
 
     ``system_prompt`` may be a :class:`Prompt` or plain text (taken literally, braces included).
+    ``tokenizers`` finds the model's tokenizer when a caller needs one (classification); the
+    composition root supplies it.
     """
 
     name: str
@@ -70,6 +73,7 @@ class Agent:
     rng: random.Random = field(factory=random.Random, repr=False)
     ids: IdGenerator = field(default=uuid_ids, repr=False)
     model_card: ModelCard | None = field(default=None, repr=False)
+    tokenizers: TokenizerProvider | None = field(default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.system_prompt.path == _INLINE_SYSTEM:

@@ -1,4 +1,11 @@
-"""Classification from log-probabilities: ask for one token, read the top candidates."""
+"""Classification from log-probabilities: ask for one token, read the top candidates.
+
+As in the original LLLM, :func:`classify` appends an instruction turn that asks for exactly one
+of the classes (:data:`CLASSIFICATION_INSTRUCTION`; :func:`binary_classify` uses
+:data:`BINARY_INSTRUCTION`), biases the class tokens by ``strength`` (OpenAI's ``logit_bias``)
+and, when no tokenizer is passed, finds the model's tokenizer from its model card through the
+agent's :class:`~lllm_domain.ports.TokenizerProvider` (see :func:`model_tokenizer`).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +15,53 @@ from typing import Any
 
 from lllm_domain.agent import Agent
 from lllm_domain.dialog import Dialog
-from lllm_domain.errors import ClassificationError, PromptError
+from lllm_domain.errors import ClassificationError, ConfigError, PromptError
 from lllm_domain.message import Message
 from lllm_domain.ports import Tokenizer
 from lllm_domain.prompt import Prompt
+
+CLASSIFICATION_INSTRUCTION = (
+    "Reply with exactly one of these options and nothing else: {classes}.\n"
+    "If you are unsure, still choose the option that fits best; do not refuse."
+)
+"""The instruction turn :func:`classify` appends; ``{classes}`` becomes ``"A" or "B" ...``."""
+
+BINARY_INSTRUCTION = (
+    "Reply with exactly one word: {classes}.\n"
+    "If you are unsure, still choose the more likely one; do not answer maybe, unsure or "
+    "unknown, and do not refuse."
+)
+"""The instruction turn :func:`binary_classify` appends."""
+
+DEFAULT_STRENGTH = 10.0
+"""The logit bias added to each class token (the original's default)."""
+
+BINARY_CLASSES = ("True", "False")
+
+
+def model_tokenizer(agent: Agent) -> Tokenizer:
+    """The tokenizer of ``agent``'s model: the encoding its model card names, else the one its
+    provider knows for the model name, found through ``agent.tokenizers``.
+
+    Raises :class:`ConfigError` when the agent has no tokenizer provider.
+    """
+    provider = agent.tokenizers
+    if provider is None:
+        raise ConfigError(
+            f"classification needs the tokenizer of model {agent.model!r} (agent "
+            f"{agent.name!r}): pass tokenizer=..., or build the agent with a tokenizer "
+            "provider, e.g. Agent(..., tokenizers=lllm_adapters.tokenizer.TiktokenProvider()) "
+            "or Runtime(..., tokenizers=...) (`lllm run` does this for you)"
+        )
+    card = agent.model_card
+    if card is not None and card.encoding:
+        return provider.for_encoding(card.encoding)
+    return provider.for_model(agent.model)
+
+
+def render_instruction(template: str, classes: Sequence[str]) -> str:
+    """``template`` with ``{classes}`` replaced by the quoted classes joined by ``or``."""
+    return template.replace("{classes}", " or ".join(f'"{c}"' for c in classes))
 
 
 def class_token_ids(classes: Sequence[str], tokenizer: Tokenizer) -> dict[str, int]:
@@ -30,13 +80,23 @@ def class_token_ids(classes: Sequence[str], tokenizer: Tokenizer) -> dict[str, i
     return ids
 
 
-def classification_args(token_ids: Mapping[str, int], top_logprobs: int = 20) -> dict[str, Any]:
-    """Request arguments that restrict the reply to one of the class tokens."""
+def classification_args(
+    token_ids: Mapping[str, int], top_logprobs: int = 20, *, strength: float = DEFAULT_STRENGTH
+) -> dict[str, Any]:
+    """Request arguments that steer the reply to one of the class tokens: each gets a logit
+    bias of ``strength`` (OpenAI accepts -100 to 100; 100 all but forces a class token)."""
+    if isinstance(strength, bool) or not isinstance(strength, int | float):
+        raise PromptError(f"classification strength must be a number, not {strength!r}")
+    if not 0 < strength <= 100:
+        raise PromptError(
+            f"classification strength must be in (0, 100] (the logit_bias range), not {strength}"
+        )
+    bias = int(strength) if float(strength).is_integer() else strength
     return {
         "logprobs": True,
         "top_logprobs": top_logprobs,
         "max_completion_tokens": 1,
-        "logit_bias": {str(t): 100 for t in token_ids.values()},
+        "logit_bias": {str(t): bias for t in token_ids.values()},
     }
 
 
@@ -73,26 +133,54 @@ def _parser(classes: Sequence[str]) -> Any:
     return parse
 
 
+def _prepare(
+    agent: Agent,
+    dialog: Dialog,
+    classes: Sequence[str],
+    tokenizer: Tokenizer | None,
+    prompt: Prompt | str | None,
+    args: Mapping[str, Any] | None,
+    instruction: str | None,
+    strength: float,
+) -> tuple[Prompt | str | None, Mapping[str, Any], dict[str, Any]]:
+    """Check everything, send the question (if any) and return what to call the agent with."""
+    token_ids = class_token_ids(classes, tokenizer or model_tokenizer(agent))
+    model_args = classification_args(token_ids, strength=strength)
+    if not instruction:
+        return prompt, args or {}, model_args
+    if agent.model_card is not None:
+        # Checked before the question is sent, so a bad argument leaves no half-sent turn.
+        agent.model_card.check_args({**agent.model_args, **model_args})
+    if isinstance(prompt, str):
+        dialog.send_message(prompt)
+    elif prompt is not None:
+        dialog.send_prompt(prompt, args or {})
+    return render_instruction(instruction, classes), {}, model_args
+
+
 def classify(
     agent: Agent,
     dialog: Dialog,
     classes: Sequence[str],
     *,
-    tokenizer: Tokenizer,
-    prompt: Prompt | None = None,
+    tokenizer: Tokenizer | None = None,
+    prompt: Prompt | str | None = None,
     args: Mapping[str, Any] | None = None,
+    instruction: str | None = CLASSIFICATION_INSTRUCTION,
+    strength: float = DEFAULT_STRENGTH,
 ) -> dict[str, float]:
     """Ask ``agent`` for one token restricted to ``classes`` and return a probability per class.
 
-    The dialog's last user turn should ask the question (or pass ``prompt`` and ``args``).
+    The question is the dialog's last turn, or ``prompt`` (rendered with ``args``; plain text is
+    sent as it is). Then ``instruction`` (``{classes}`` filled in) is sent as a user turn, as the
+    original LLLM did; pass ``instruction=None`` to send none. Class tokens get a logit bias of
+    ``strength``. ``tokenizer`` defaults to the model's (see :func:`model_tokenizer`).
     """
-    token_ids = class_token_ids(classes, tokenizer)
+    question, question_args, model_args = _prepare(
+        agent, dialog, classes, tokenizer, prompt, args, instruction, strength
+    )
     result = agent.call(
-        dialog,
-        prompt,
-        args or {},
-        reply_parser=_parser(classes),
-        model_args=classification_args(token_ids),
+        dialog, question, question_args, reply_parser=_parser(classes), model_args=model_args
     )
     probs: dict[str, float] = result.parsed
     return probs
@@ -103,18 +191,18 @@ async def aclassify(
     dialog: Dialog,
     classes: Sequence[str],
     *,
-    tokenizer: Tokenizer,
-    prompt: Prompt | None = None,
+    tokenizer: Tokenizer | None = None,
+    prompt: Prompt | str | None = None,
     args: Mapping[str, Any] | None = None,
+    instruction: str | None = CLASSIFICATION_INSTRUCTION,
+    strength: float = DEFAULT_STRENGTH,
 ) -> dict[str, float]:
     """The async form of :func:`classify`."""
-    token_ids = class_token_ids(classes, tokenizer)
+    question, question_args, model_args = _prepare(
+        agent, dialog, classes, tokenizer, prompt, args, instruction, strength
+    )
     result = await agent.acall(
-        dialog,
-        prompt,
-        args or {},
-        reply_parser=_parser(classes),
-        model_args=classification_args(token_ids),
+        dialog, question, question_args, reply_parser=_parser(classes), model_args=model_args
     )
     probs: dict[str, float] = result.parsed
     return probs
@@ -124,13 +212,22 @@ def binary_classify(
     agent: Agent,
     dialog: Dialog,
     *,
-    tokenizer: Tokenizer,
-    prompt: Prompt | None = None,
+    tokenizer: Tokenizer | None = None,
+    prompt: Prompt | str | None = None,
     args: Mapping[str, Any] | None = None,
+    instruction: str | None = BINARY_INSTRUCTION,
+    strength: float = DEFAULT_STRENGTH,
 ) -> float:
     """p(True), normalised over True/False."""
     return classify(
-        agent, dialog, ("True", "False"), tokenizer=tokenizer, prompt=prompt, args=args
+        agent,
+        dialog,
+        BINARY_CLASSES,
+        tokenizer=tokenizer,
+        prompt=prompt,
+        args=args,
+        instruction=instruction,
+        strength=strength,
     )["True"]
 
 
@@ -138,12 +235,21 @@ async def abinary_classify(
     agent: Agent,
     dialog: Dialog,
     *,
-    tokenizer: Tokenizer,
-    prompt: Prompt | None = None,
+    tokenizer: Tokenizer | None = None,
+    prompt: Prompt | str | None = None,
     args: Mapping[str, Any] | None = None,
+    instruction: str | None = BINARY_INSTRUCTION,
+    strength: float = DEFAULT_STRENGTH,
 ) -> float:
     """The async form of :func:`binary_classify`."""
     probs = await aclassify(
-        agent, dialog, ("True", "False"), tokenizer=tokenizer, prompt=prompt, args=args
+        agent,
+        dialog,
+        BINARY_CLASSES,
+        tokenizer=tokenizer,
+        prompt=prompt,
+        args=args,
+        instruction=instruction,
+        strength=strength,
     )
     return probs["True"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,10 @@ class Pricing:
     cached_input_per_million: float | None = None
     """``None`` means cached input is billed like ordinary input."""
     output_per_million: float = 0.0
+
+
+MODALITIES = frozenset({"text", "image", "audio", "video"})
+"""The input modalities a card may list."""
 
 
 @define(frozen=True, slots=True)
@@ -46,6 +51,16 @@ class ModelCard:
     """The tokenizer encoding (tiktoken name)."""
     api_types: tuple[str, ...] = ("completion",)
     """Which API styles the model speaks: ``completion`` and/or ``response``."""
+    knowledge_cutoff: dt.date | None = None
+    """The last day the model's training data covers, as the provider publishes it (OpenAI's
+    "Sep 30, 2024 knowledge cutoff" is ``2024-09-30``). The original LLLM stored the day
+    after; see :meth:`knows_only_before`."""
+    input_modalities: tuple[str, ...] = ("text",)
+    """What the model accepts as input: ``text``, ``image``, ``audio``, ``video``."""
+    source: str | None = None
+    """Where the card's prices, limits and snapshots were read (a URL)."""
+    checked: dt.date | None = None
+    """The day they were checked against ``source``."""
 
     @property
     def model_id(self) -> str:
@@ -60,6 +75,20 @@ class ModelCard:
     def supports(self, feature: str) -> bool:
         """Whether the card advertises ``feature``."""
         return feature in self.features
+
+    def accepts(self, modality: str) -> bool:
+        """Whether the model takes ``modality`` (``text``, ``image``, ...) as input."""
+        return modality in self.input_modalities
+
+    def knows_only_before(self, cutoff: dt.date) -> bool:
+        """Whether everything the model was trained on predates ``cutoff``, by the proxies'
+        cutoff rule (data dated before the cutoff day): a back-test with that cutoff cannot be
+        spoiled by the model's own knowledge. ``False`` when the knowledge cutoff is unknown.
+        """
+        if self.knowledge_cutoff is None:
+            return False
+        day = cutoff.date() if isinstance(cutoff, dt.datetime) else cutoff
+        return self.knowledge_cutoff < day
 
     def cost(self, usage: Usage) -> Cost:
         """The cost of ``usage`` at this card's prices."""

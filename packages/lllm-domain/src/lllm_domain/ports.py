@@ -179,10 +179,19 @@ class Tokenizer(Protocol):
 
 
 class TokenizerProvider(Protocol):
-    """Finds the tokenizer for a model."""
+    """Finds the tokenizer for a model, or for an encoding a model card names.
+
+    The domain asks for :meth:`for_encoding` when the model card gives an ``encoding`` and for
+    :meth:`for_model` otherwise (see :func:`lllm_domain.classification.model_tokenizer`); the
+    composition root supplies the implementation (``lllm_adapters.tokenizer.TiktokenProvider``).
+    """
 
     def for_model(self, model: str) -> Tokenizer:
         """The tokenizer ``model`` uses."""
+        ...
+
+    def for_encoding(self, encoding: str) -> Tokenizer:
+        """The tokenizer of a named encoding (e.g. ``o200k_base``)."""
         ...
 
 

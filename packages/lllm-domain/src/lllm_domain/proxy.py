@@ -20,8 +20,9 @@ passed (:class:`ApiKey`: a header or a query parameter, filled from an environme
 
 Everything here is pure: :meth:`ProxyCatalog.plan` turns a call into a :class:`ProxyRequest`
 (what to send), and :meth:`ProxyCatalog.finish` turns the decoded response into what the caller
-sees (cutoff-date filtering, then post-call hooks). Sending the request, reading the API key
-from the environment and caching are the adapter's job (``lllm_adapters.proxies``).
+sees (cutoff-date filtering, then ``remove_keys``, then post-call hooks). Sending the request,
+reading the API key from the environment and caching are the adapter's job
+(``lllm_adapters.proxies``).
 """
 
 from __future__ import annotations
@@ -178,10 +179,19 @@ class EndpointSpec:
     """A display name (defaults to ``endpoint``)."""
     method_name: str = ""
     """The Python method the declaration decorates (its parameter-preparation hook)."""
+    sub_category: str = ""
+    """An optional group within the category; when set it becomes part of the key
+    (``category/sub_category/endpoint``), as in the original LLLM."""
+    remove_keys: tuple[str, ...] = ()
+    """Keys dropped from the response before the caller sees it: from each item of a list
+    response, or from a dict response itself (noise, or fields that would leak the present)."""
 
     @property
     def key(self) -> str:
-        """``category/endpoint``: the endpoint's key within its proxy."""
+        """``category/endpoint``, or ``category/sub_category/endpoint``: the endpoint's key
+        within its proxy."""
+        if self.sub_category:
+            return f"{self.category}/{self.sub_category}/{self.endpoint}"
         return f"{self.category}/{self.endpoint}"
 
     @property
@@ -228,6 +238,8 @@ def endpoint(
     date_format: str = "%Y-%m-%d",
     path: str | None = None,
     name: str | None = None,
+    sub_category: str | None = None,
+    remove_keys: Sequence[str] | None = None,
 ) -> Callable[[F], F]:
     """Declare the decorated method of a :class:`Proxy` as an endpoint.
 
@@ -247,9 +259,19 @@ def endpoint(
         date_format: the ``strptime`` format of that date.
         path: the URL path after the base URL, with optional ``{param}`` placeholders.
         name: a display name.
+        sub_category: a group within ``category``; the endpoint's key (and call path) becomes
+            ``category/sub_category/endpoint``.
+        remove_keys: response keys the caller never sees (see
+            :func:`remove_response_keys`); a list or tuple of names.
     """
     if method not in ("GET", "POST", "PUT", "DELETE", "PATCH"):
         raise ProxyError(f"endpoint {category}/{endpoint}: unsupported HTTP method {method!r}")
+    if isinstance(remove_keys, str) or not all(isinstance(k, str) for k in (remove_keys or ())):
+        # A bare string would silently remove its letters ("date" → d, a, t, e).
+        raise ProxyError(
+            f"endpoint {category}/{endpoint}: remove_keys must be a list of key names, "
+            f"not {remove_keys!r}; write remove_keys=[{remove_keys!r}] for one key"
+        )
     parsed = tuple(Param.parse(k, v) for k, v in (params or {}).items())
     dates = DateField(date_field, date_format) if isinstance(date_field, str) else date_field
 
@@ -265,6 +287,8 @@ def endpoint(
             url_path=path if path is not None else endpoint,
             name=name or endpoint,
             method_name=fn.__name__,
+            sub_category=_slug(sub_category) if sub_category else "",
+            remove_keys=tuple(remove_keys or ()),
         )
         setattr(fn, _ENDPOINT_ATTR, spec)
         return fn
@@ -273,10 +297,11 @@ def endpoint(
 
 
 def post_call(endpoint_key: str) -> Callable[[F], F]:
-    """Declare the decorated method as a post-call hook of ``category/endpoint``.
+    """Declare the decorated method as a post-call hook of ``category/endpoint`` (or
+    ``category/sub_category/endpoint``).
 
-    The hook receives ``(response, params)`` after cutoff filtering and returns the response
-    the caller sees.
+    The hook receives ``(response, params)`` after cutoff filtering and key removal and
+    returns the response the caller sees.
     """
 
     def wrap(fn: F) -> F:
@@ -387,13 +412,35 @@ class Proxy:
 
 
 # -- cutoff filtering ----------------------------------------------------------------------
+#
+# The rule (the original LLLM's): a response shows only what was known *before* the cutoff.
+# Everything is compared as an instant on one clock:
+#
+# - the cutoff: a date means midnight at the start of that day in UTC; a datetime with a
+#   timezone means that instant (midnight in New York: ``datetime(2024, 3, 1,
+#   tzinfo=ZoneInfo("America/New_York"))``); a naive datetime is read in UTC;
+# - the cutoff's zone (UTC unless the cutoff carries one) is the clock for values without one:
+#   a naive datetime in a response is read in that zone;
+# - a date-only value stands for the whole day, known once the day is over: it is kept when
+#   the day ends (next midnight in the cutoff's zone) no later than the cutoff. With a date
+#   cutoff that is simply "dated strictly before the cutoff day";
+# - a value with an offset (``...Z``, ``...+09:00``) is that instant, whatever its local date.
+#
+# So the items dated *on* the cutoff day are dropped: same-day data leaking into a back-test is
+# the failure cutoffs exist to prevent.
+
+_UTC = dt.UTC
 
 
-def parse_date(value: Any, fmt: str = "%Y-%m-%d") -> dt.date | None:
-    """A date from a response value (``fmt``, ISO date or datetime), or ``None``."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
+def parse_moment(value: Any, fmt: str = "%Y-%m-%d") -> dt.date | dt.datetime | None:
+    """A response value as a date (date-only values) or a datetime (naive, or aware when it
+    carries an offset), or ``None`` when it is not a date.
+
+    Accepts ``date`` / ``datetime`` objects, ISO dates and datetimes (``Z`` included) and
+    strings in the :func:`~datetime.datetime.strptime` format ``fmt`` (a format without a time
+    part gives a date).
+    """
+    if isinstance(value, dt.date):  # datetimes too
         return value
     if not isinstance(value, str) or not value.strip():
         return None
@@ -404,24 +451,78 @@ def parse_date(value: Any, fmt: str = "%Y-%m-%d") -> dt.date | None:
     except ValueError:
         pass
     try:
-        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         pass
     try:
-        return dt.datetime.strptime(text, fmt).date()
+        parsed = dt.datetime.strptime(text, fmt)
     except ValueError:
         return None
+    return parsed if _has_time(fmt) else parsed.date()
+
+
+def _has_time(fmt: str) -> bool:
+    return any(code in fmt for code in ("%H", "%I", "%M", "%S", "%f", "%z", "%X", "%c", "%p"))
+
+
+def parse_date(value: Any, fmt: str = "%Y-%m-%d") -> dt.date | None:
+    """The calendar date of a response value (see :func:`parse_moment`), or ``None``; a
+    datetime's own date, as written, without converting its timezone."""
+    moment = parse_moment(value, fmt)
+    if isinstance(moment, dt.datetime):
+        return moment.date()
+    return moment
+
+
+def cutoff_instant(cutoff: dt.date) -> dt.datetime:
+    """The aware instant a cutoff stands for: a date is midnight at its start in UTC, a naive
+    datetime is read in UTC, an aware datetime is itself."""
+    if isinstance(cutoff, dt.datetime):
+        return cutoff if cutoff.tzinfo is not None else cutoff.replace(tzinfo=_UTC)
+    return dt.datetime.combine(cutoff, dt.time(0), _UTC)
+
+
+def is_before_cutoff(moment: dt.date, cutoff: dt.date) -> bool:
+    """Whether ``moment`` (a date or datetime from a response) was known before ``cutoff``,
+    by the rule at the top of this section."""
+    limit = cutoff_instant(cutoff)
+    zone = limit.tzinfo or _UTC
+    if isinstance(moment, dt.datetime):
+        when = moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+        return when < limit
+    try:
+        day_over = dt.datetime.combine(moment + dt.timedelta(days=1), dt.time(0), zone)
+    except OverflowError:
+        return False
+    return day_over <= limit
+
+
+def remove_response_keys(response: Any, keys: Sequence[str]) -> Any:
+    """``response`` without ``keys`` (a new value; nothing is mutated): removed from each dict
+    item of a list response, or from a dict response itself. Other values pass unchanged."""
+    if not keys:
+        return response
+    drop = frozenset(keys)
+    if isinstance(response, list):
+        return [
+            {k: v for k, v in item.items() if k not in drop} if isinstance(item, Mapping) else item
+            for item in response
+        ]
+    if isinstance(response, Mapping):
+        return {k: v for k, v in response.items() if k not in drop}
+    return response
 
 
 def filter_by_cutoff(response: Any, cutoff: dt.date, field: DateField) -> Any:
-    """``response`` without the items dated after ``cutoff`` (a new value; nothing is
+    """``response`` without the items dated on or after ``cutoff`` (a new value; nothing is
     mutated).
 
-    A list response keeps the items whose ``field.path`` date is on or before the cutoff;
-    undated items are dropped too, since a back-test must never see what it cannot date. For a
-    dict response, ``field.path`` leads through nested keys to a list that is filtered the same
-    way; when it names the dict's own date and that date is after the cutoff, the whole record
-    becomes an ``{"error": ...}`` the model can read.
+    ``cutoff`` is a date or a datetime; see the rule above :func:`parse_moment` for dates
+    with and without timezones. A list response keeps the items whose ``field.path`` date is
+    before the cutoff; undated items are dropped too, since a back-test must never see what it
+    cannot date. For a dict response, ``field.path`` leads through nested keys to a list that
+    is filtered the same way; when it names the dict's own date and that date is not before
+    the cutoff, the whole record becomes an ``{"error": ...}`` the model can read.
     """
     keys = [k for k in field.path.split("/") if k]
     if not keys:
@@ -433,22 +534,22 @@ def filter_by_cutoff(response: Any, cutoff: dt.date, field: DateField) -> Any:
     return response
 
 
-def _item_date(item: Any, keys: Sequence[str], fmt: str) -> dt.date | None:
+def _known(value: Any, cutoff: dt.date, fmt: str) -> bool:
+    moment = parse_moment(value, fmt)
+    return moment is not None and is_before_cutoff(moment, cutoff)
+
+
+def _item_value(item: Any, keys: Sequence[str]) -> Any:
     value = item
     for key in keys:
         if not isinstance(value, Mapping):
             return None
         value = value.get(key)
-    return parse_date(value, fmt)
+    return value
 
 
 def _filter_items(items: list[Any], keys: Sequence[str], cutoff: dt.date, fmt: str) -> list[Any]:
-    kept = []
-    for item in items:
-        date = _item_date(item, keys, fmt)
-        if date is not None and date <= cutoff:
-            kept.append(item)
-    return kept
+    return [item for item in items if _known(_item_value(item, keys), cutoff, fmt)]
 
 
 def _filter_mapping(data: Mapping[str, Any], keys: Sequence[str], cutoff: dt.date, fmt: str) -> Any:
@@ -457,12 +558,11 @@ def _filter_mapping(data: Mapping[str, Any], keys: Sequence[str], cutoff: dt.dat
         return dict(data)
     value = data[head]
     if not rest:
-        date = parse_date(value, fmt)
-        if date is not None and date <= cutoff:
+        if _known(value, cutoff, fmt):
             return dict(data)
         return {
-            "error": f"no data available: this record is dated {value!r}, after the current "
-            f"date {cutoff.isoformat()}; ask for data on or before that date"
+            "error": f"no data available: this record is dated {value!r}, not before the "
+            f"current date {cutoff.isoformat()}; ask for data dated before it"
         }
     if isinstance(value, list):
         return {**data, head: _filter_items(value, rest, cutoff, fmt)}
@@ -482,7 +582,8 @@ class ProxySettings:
     activate: tuple[str, ...] | None = None
     """Proxy paths to activate; ``None`` activates every registered proxy."""
     cutoff_date: dt.date | None = None
-    """Responses never show items dated after this day (unless ``deploy_mode``)."""
+    """Responses show only items dated before this day (unless ``deploy_mode``). A
+    ``datetime`` with a timezone sets the exact instant; see :func:`is_before_cutoff`."""
     deploy_mode: bool = False
     """Live use: no cutoff filtering."""
     use_cache: bool = True
@@ -549,18 +650,27 @@ class ProxySettings:
             values["activate"] = tuple(values["activate"])
         cutoff = values.get("cutoff_date")
         if isinstance(cutoff, str):
-            try:
-                values["cutoff_date"] = dt.date.fromisoformat(cutoff)
-            except ValueError:
-                raise ConfigError(
-                    f"proxy cutoff_date must be a YYYY-MM-DD date, not {cutoff!r}"
-                ) from None
+            values["cutoff_date"] = _parse_cutoff(cutoff)
         for key in ("base_urls", "classes"):
             if key in values:
                 values[key] = dict(values[key] or {})
         if "timeout" in values:
             values["timeout"] = float(values["timeout"])
         return cls(**values)
+
+
+def _parse_cutoff(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"proxy cutoff_date must be a YYYY-MM-DD date (or an ISO datetime with its "
+            f"offset, e.g. 2024-03-01T00:00-05:00), not {text!r}"
+        ) from None
 
 
 # -- the catalog of activated proxies ------------------------------------------------------
@@ -717,11 +827,16 @@ class ProxyCatalog:
         cutoff: dt.date | None,
         deploy_mode: bool,
     ) -> Any:
-        """Cutoff filtering (unless deploy mode), then the post-call hook."""
-        field_spec = resolved.spec.date_field
-        if cutoff is not None and not deploy_mode and field_spec is not None:
-            response = filter_by_cutoff(response, cutoff, field_spec)
-        return instance.after_call(resolved.spec, response, params)
+        """Cutoff filtering (unless deploy mode), then key removal (``remove_keys``), then the
+        post-call hook.
+
+        Filtering runs first so that an endpoint may remove its own date field.
+        """
+        spec = resolved.spec
+        if cutoff is not None and not deploy_mode and spec.date_field is not None:
+            response = filter_by_cutoff(response, cutoff, spec.date_field)
+        response = remove_response_keys(response, spec.remove_keys)
+        return instance.after_call(spec, response, params)
 
     def functions(self, runtime: Any, paths: Sequence[str] | None = None) -> list[Function]:
         """The endpoints (all, or ``paths``) as agent tools calling ``runtime.call``.
@@ -743,7 +858,7 @@ class ProxyCatalog:
 
         description = spec.description
         if spec.date_field is not None:
-            description += " Results are limited to the current date."
+            description += " Results are limited to data dated before the current date."
         return Function(
             name=tool_name(full),
             description=f"{description} (API endpoint {full})",

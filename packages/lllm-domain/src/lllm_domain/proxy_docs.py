@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from lllm_domain.proxy import EndpointSpec, ProxyCatalog
+from lllm_domain.proxy import EndpointSpec, ProxyCatalog, remove_response_keys
 
 
 def endpoint_directory(catalog: ProxyCatalog) -> str:
@@ -21,13 +21,19 @@ def endpoint_directory(catalog: ProxyCatalog) -> str:
 
 
 def api_catalog(catalog: ProxyCatalog) -> str:
-    """One entry per proxy: its path, name, description and categories with endpoint counts."""
+    """One entry per proxy: its path, name, description and categories with endpoint counts
+    (and their sub-categories, when endpoints declare them)."""
     blocks = []
     for proxy_path, proxy in catalog.proxies.items():
         counts: dict[str, int] = {}
+        subs: dict[str, dict[str, int]] = {}
         for spec in proxy.endpoints().values():
             counts[spec.category] = counts.get(spec.category, 0) + 1
-        cats = ", ".join(f"{c} ({n})" for c, n in counts.items()) or "no endpoints"
+            if spec.sub_category:
+                inner = subs.setdefault(spec.category, {})
+                inner[spec.sub_category] = inner.get(spec.sub_category, 0) + 1
+        cats = ", ".join(f"{c} ({n}{_sub_counts(subs.get(c))})" for c, n in counts.items())
+        cats = cats or "no endpoints"
         head = f"## {proxy_path} — {proxy.display_name()}"
         body = [head]
         if proxy.description:
@@ -37,25 +43,39 @@ def api_catalog(catalog: ProxyCatalog) -> str:
     return "\n\n".join(blocks)
 
 
+def _sub_counts(subs: dict[str, int] | None) -> str:
+    if not subs:
+        return ""
+    return ": " + ", ".join(f"{s} {n}" for s, n in subs.items())
+
+
 def api_directory(catalog: ProxyCatalog) -> str:
-    """Every proxy, category and endpoint with its description and parameter names
-    (required ones marked ``*``)."""
+    """Every proxy, category (and sub-category) and endpoint with its description and
+    parameter names (required ones marked ``*``)."""
     blocks = []
     for proxy_path, proxy in catalog.proxies.items():
         lines = [f"## {proxy_path} — {proxy.display_name()}"]
-        by_category: dict[str, list[EndpointSpec]] = {}
+        # Categories in declaration order; within each, its sub-categories in that order.
+        groups: dict[str, dict[str, list[EndpointSpec]]] = {}
         for spec in proxy.endpoints().values():
-            by_category.setdefault(spec.category, []).append(spec)
-        for category, specs in by_category.items():
+            groups.setdefault(spec.category, {}).setdefault(spec.sub_category, []).append(spec)
+        for category, by_sub in groups.items():
             lines.append(f"### {category}")
-            for spec in specs:
-                params = ", ".join(p.name + ("*" if p.required else "") for p in spec.params)
-                lines.append(
-                    f"- {proxy_path}/{spec.key} ({spec.method}): {spec.description}"
-                    + (f" Params: {params}." if params else "")
-                )
+            for sub_category, specs in by_sub.items():
+                if sub_category:
+                    lines.append(f"#### {category}/{sub_category}")
+                _endpoint_lines(lines, proxy_path, specs)
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def _endpoint_lines(lines: list[str], proxy_path: str, specs: list[EndpointSpec]) -> None:
+    for spec in specs:
+        params = ", ".join(p.name + ("*" if p.required else "") for p in spec.params)
+        lines.append(
+            f"- {proxy_path}/{spec.key} ({spec.method}): {spec.description}"
+            + (f" Params: {params}." if params else "")
+        )
 
 
 def endpoint_docs(
@@ -69,6 +89,8 @@ def endpoint_docs(
         resolved = catalog.resolve(path)
         spec = resolved.spec
         lines = [f"### {resolved.path}", f"{spec.method} — {spec.description}"]
+        group = f"{spec.category} / {spec.sub_category}" if spec.sub_category else spec.category
+        lines.append(f"Category: {group}")
         if spec.params:
             lines.append("Parameters:")
             for p in spec.params:
@@ -80,11 +102,14 @@ def endpoint_docs(
             lines.append("Parameters: none")
         if spec.date_field is not None:
             lines.append(
-                f"Dated by {spec.date_field.path!r}: results after the current date are hidden."
+                f"Dated by {spec.date_field.path!r}: only results dated before the current date "
+                "are shown."
             )
         if spec.response is not None:
             lines.append("Example response:")
-            lines.append(_example(spec.response, max_example_chars))
+            # The example shows what a call returns: without the keys the endpoint removes.
+            example = remove_response_keys(spec.response, spec.remove_keys)
+            lines.append(_example(example, max_example_chars))
         blocks.append("\n".join(lines))
     notes = []
     seen = {catalog.resolve(p).proxy_path for p in chosen}

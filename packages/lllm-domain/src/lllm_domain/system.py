@@ -29,6 +29,7 @@ from lllm_domain.ports import (
     LogStore,
     NullFrontend,
     SystemClock,
+    TokenizerProvider,
     ToolRuntime,
     uuid_ids,
 )
@@ -60,6 +61,8 @@ class Runtime:
     when the run activates none. A system decides what to offer its agents: e.g. the
     endpoints as tools (``ProxyCatalog.functions`` / ``HttpProxyRuntime.functions``) or their
     documentation in a prompt. The composition root that opens it also closes it."""
+    tokenizers: TokenizerProvider | None = None
+    """Finds each agent's tokenizer (used by classification when none is passed)."""
 
 
 class AgentTable(dict[str, Agent]):
@@ -158,6 +161,7 @@ class System:
             rng=random.Random(self.rng.random()),
             ids=runtime.ids,
             model_card=card,
+            tokenizers=runtime.tokenizers,
         )
 
     def open_session(self, task: str, session: str | None = None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
@@ -11,7 +12,7 @@ from typing import Any
 
 from attrs import evolve
 from lllm_domain.errors import ConfigError
-from lllm_domain.model_card import ModelCard, Pricing
+from lllm_domain.model_card import MODALITIES, ModelCard, Pricing
 
 from lllm_adapters.openai.settings import is_official_url
 
@@ -32,6 +33,10 @@ _CARD_KEYS = frozenset(
         "arg_sets",
         "encoding",
         "api_types",
+        "knowledge_cutoff",
+        "input_modalities",
+        "source",
+        "checked",
     }
 )
 _PRICING_KEYS = frozenset({"input", "cached_input", "output"})
@@ -147,9 +152,21 @@ class ModelCatalog:
             )
         card = base or ModelCard(name=name, features=GENERIC_FEATURES)
         changes: dict[str, Any] = {}
-        for key in ("provider", "base_url", "api_key_env", "encoding"):
+        for key in ("provider", "base_url", "api_key_env", "encoding", "source"):
             if key in fields:
                 changes[key] = _typed(fields[key], str, where, key)
+        for key in ("knowledge_cutoff", "checked"):
+            if key in fields:
+                changes[key] = _date(fields[key], where, key)
+        if "input_modalities" in fields:
+            modalities = tuple(_strings(fields["input_modalities"], where, "input_modalities"))
+            unknown_modalities = sorted(set(modalities) - MODALITIES)
+            if unknown_modalities or not modalities:
+                raise ConfigError(
+                    f"{where}: input_modalities must list some of {sorted(MODALITIES)}, "
+                    f"not {list(modalities)}"
+                )
+            changes["input_modalities"] = modalities
         for key in ("context_window", "max_output_tokens"):
             if key in fields:
                 changes[key] = _typed(fields[key], int, where, key)
@@ -213,6 +230,20 @@ def _typed(value: Any, kind: type, where: str, key: str) -> Any:
     if isinstance(value, bool) or not isinstance(value, kind):
         raise ConfigError(f"{where}: {key} must be a {kind.__name__}, not {value!r}")
     return value
+
+
+def _date(value: Any, where: str, key: str) -> dt.date:
+    """A TOML date (``2024-09-30``) or a ``"YYYY-MM-DD"`` string (YAML, JSON, dicts)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ConfigError(f"{where}: {key} must be a date (YYYY-MM-DD), not {value!r}")
 
 
 def _strings(value: Any, where: str, key: str) -> list[str]:

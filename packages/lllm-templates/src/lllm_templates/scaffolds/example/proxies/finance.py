@@ -26,7 +26,7 @@ class Frankfurter(Proxy):
     @endpoint(
         "rates",
         "history",
-        "Exchange rates over a date range (items after the cutoff date are dropped).",
+        "Exchange rates over a date range (items dated on or after the cutoff date are dropped).",
         params={
             "start*": ("date", "2024-01-01", "First day"),
             "end*": ("date", "2024-01-31", "Last day"),
