@@ -75,7 +75,7 @@ def test_initial_messages_are_logged_in_one_batch(log_store: MemoryLogStore) -> 
     assert log_store.read("dialogs", "s")[0].data["inherited_messages"] == 2
 
 
-def test_send_prompt_sets_the_top_prompt_and_send_message_does_not() -> None:
+def test_send_prompt_sets_the_top_prompt_and_a_note_inside_its_turn_keeps_it() -> None:
     assert Dialog(ids=lambda: "y").top_prompt is None
     dialog = Dialog(ids=lambda: "x")
     message = dialog.send_prompt(TASK, {"problem": "p"})
@@ -84,7 +84,7 @@ def test_send_prompt_sets_the_top_prompt_and_send_message_does_not() -> None:
     dialog.send_prompt(TASK.exception_handler, {"error_message": "e"}, set_top=False)
     assert dialog.top_prompt is TASK
     note = dialog.send_message(
-        "hi", role=Role.TOOL, creator="fn", tool_call_id="c1", extra={"k": 1}
+        "hi", role=Role.TOOL, creator="fn", tool_call_id="c1", extra={"k": 1}, set_top=False
     )
     assert (note.role, note.creator, note.tool_call_id, dict(note.extra)) == (
         Role.TOOL,

@@ -17,7 +17,7 @@ from lllm_domain.agent_call import (
     run_sync,
 )
 from lllm_domain.dialog import Dialog
-from lllm_domain.errors import AgentCallError, ConfigError
+from lllm_domain.errors import AgentCallError, ConfigError, PromptError
 from lllm_domain.limits import Budget, CallLimits
 from lllm_domain.log_writer import writer_for
 from lllm_domain.message import EMPTY_MAPPING, Creator, Role
@@ -105,8 +105,21 @@ class Agent:
         reply_parser: ReplyParser,
         on_delta: DeltaCallback | None,
         model_args: Mapping[str, Any] | None,
+        parser_args: Mapping[str, Any] | None,
+        extra: Mapping[str, Any] | None,
     ) -> AgentCall:
         # Check the arguments before touching the dialog, so a typo leaves no half-sent turn.
+        target = prompt if isinstance(prompt, Prompt) else dialog.top_prompt
+        if isinstance(prompt, str):
+            target = None
+        default_parsing = target is None or target.parser is None
+        if parser_args and reply_parser is parse_with_prompt and default_parsing:
+            raise PromptError(
+                f"agent {self.name!r}: parser_args {sorted(parser_args)} were given but "
+                f"the prompt {target.path if target else '(plain text)'!r} uses the default "
+                "parser, which takes none; give the prompt a "
+                "parser(text, prompt, **parser_args)"
+            )
         merged_args = self.model_args
         if model_args:
             merged_args = {**self.model_args, **model_args}
@@ -116,7 +129,6 @@ class Agent:
             # Plain text is a user turn no prompt introduced: no tools, no parsing beyond the
             # raw text.
             dialog.send_message(prompt)
-            dialog.top_prompt = None
         elif prompt is not None:
             dialog.send_prompt(prompt, args)
         limits = self.limits if budget is None else evolve(self.limits, budget=budget)
@@ -130,6 +142,8 @@ class Agent:
             rng=self.rng,
             reply_parser=reply_parser,
             on_delta=on_delta,
+            parser_args=parser_args or EMPTY_MAPPING,
+            extra=extra or EMPTY_MAPPING,
         )
 
     def call(
@@ -142,16 +156,24 @@ class Agent:
         reply_parser: ReplyParser = parse_with_prompt,
         on_delta: DeltaCallback | None = None,
         model_args: Mapping[str, Any] | None = None,
+        parser_args: Mapping[str, Any] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> AgentResult:
         """Run one agent call on ``dialog`` (after sending ``prompt`` rendered with ``args``, if
         given; plain text is sent as it is) and return the parsed final response, or raise
-        :class:`~lllm_domain.errors.AgentCallError`."""
+        :class:`~lllm_domain.errors.AgentCallError`.
+
+        ``model_args`` override the agent's for this call; ``parser_args`` go to the prompt's
+        parser as keywords; ``extra`` is merged into every reply's ``extra`` (the original's
+        per-call arguments)."""
         if not isinstance(self.caller, LLMCaller):
             raise ConfigError(
                 f"agent {self.name!r}: its caller {type(self.caller).__name__} has no sync "
                 "call(); use acall() or give the agent a sync caller"
             )
-        machine = self._machine(dialog, prompt, args, budget, reply_parser, on_delta, model_args)
+        machine = self._machine(
+            dialog, prompt, args, budget, reply_parser, on_delta, model_args, parser_args, extra
+        )
         try:
             return run_sync(machine, self.caller, self.clock)
         except AgentCallError as exc:
@@ -168,6 +190,8 @@ class Agent:
         reply_parser: ReplyParser = parse_with_prompt,
         on_delta: DeltaCallback | None = None,
         model_args: Mapping[str, Any] | None = None,
+        parser_args: Mapping[str, Any] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> AgentResult:
         """The async form of :meth:`call`: same machine, same transcript."""
         if not isinstance(self.caller, AsyncLLMCaller):
@@ -175,7 +199,9 @@ class Agent:
                 f"agent {self.name!r}: its caller {type(self.caller).__name__} has no async "
                 "acall(); use call() or give the agent an async caller"
             )
-        machine = self._machine(dialog, prompt, args, budget, reply_parser, on_delta, model_args)
+        machine = self._machine(
+            dialog, prompt, args, budget, reply_parser, on_delta, model_args, parser_args, extra
+        )
         try:
             return await run_async(machine, self.caller, self.clock)
         except AgentCallError as exc:

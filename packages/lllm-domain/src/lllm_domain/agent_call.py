@@ -70,9 +70,10 @@ from lllm_domain.prompt import Prompt
 from lllm_domain.request import DeltaCallback, LLMRequest
 from lllm_domain.usage import Cost, Usage
 
-ReplyParser = Callable[[Message, Prompt], Any]
-"""Turns a model reply into its parsed payload or raises ParseError (default: the prompt's
-parser over the reply text)."""
+ReplyParser = Callable[..., Any]
+"""``parser(reply, prompt, **parser_args)`` turns a model reply into its parsed payload or raises
+ParseError (default: the prompt's parser over the reply text). ``parser_args`` are the agent
+call's, passed only when given."""
 
 TOOLS_UNAVAILABLE = (
     "Tools are not available at this point. Do not call any tool: give your final response as text."
@@ -82,9 +83,10 @@ PLAIN_PROMPT = Prompt("__plain__", "{text}")
 """Used when a dialog has no top prompt: no tools, no parsing beyond the raw text."""
 
 
-def parse_with_prompt(message: Message, prompt: Prompt) -> Any:
-    """The default reply parser: the prompt's parser applied to the reply's text."""
-    return prompt.parse(message.content)
+def parse_with_prompt(message: Message, prompt: Prompt, **parser_args: Any) -> Any:
+    """The default reply parser: the prompt's parser applied to the reply's text (with the
+    call's ``parser_args``)."""
+    return prompt.parse(message.content, **parser_args)
 
 
 # -- actions (machine -> driver) and events (driver -> machine) ------------------------------
@@ -218,6 +220,9 @@ class AgentCall:
     every request and flush when the call ends.
 
     The dialog passed in is the one returned: only successful turns are appended to it.
+    ``parser_args`` go to the reply parser; ``extra`` is merged into every reply's ``extra``
+    (for tracking, e.g. an experiment id or frontend replay info), as the original's call
+    arguments did.
     """
 
     def __init__(
@@ -233,6 +238,8 @@ class AgentCall:
         rng: random.Random | None = None,
         reply_parser: ReplyParser = parse_with_prompt,
         on_delta: DeltaCallback | None = None,
+        parser_args: Mapping[str, Any] = EMPTY_MAPPING,
+        extra: Mapping[str, Any] = EMPTY_MAPPING,
     ) -> None:
         self.dialog = dialog
         self.prompt = prompt or dialog.top_prompt or PLAIN_PROMPT
@@ -244,6 +251,8 @@ class AgentCall:
         self.rng = rng or random.Random()
         self.reply_parser = reply_parser
         self.on_delta = on_delta
+        self.parser_args = parser_args
+        self.extra = extra
         self.state = CallState.initial(self.limits)
         self.trace: list[FunctionCall] = []
         self.attempts: list[Message] = []
@@ -336,7 +345,7 @@ class AgentCall:
             try:
                 if reply.function_calls:
                     raise ParseError(TOOLS_UNAVAILABLE)
-                parsed = self.reply_parser(reply, self.prompt)
+                parsed = self.reply_parser(reply, self.prompt, **self.parser_args)
             except ParseError as exc:
                 self._retry_parse(reply, exc)
                 continue
@@ -371,6 +380,7 @@ class AgentCall:
                 role=Role.TOOL,
                 creator=Creator.FUNCTION,
                 tool_call_id=call.id,
+                set_top=False,
             )
         work.send_prompt(
             self.prompt.exception_handler,
@@ -401,8 +411,11 @@ class AgentCall:
             self.state = before_request(self.state)
             event = yield CallModel(request)
             if isinstance(event, ModelReplied):
-                self.state = after_reply(self.state, event.message)
-                return event.message
+                reply = event.message
+                self.state = after_reply(self.state, reply)
+                if self.extra:
+                    reply = reply.replace(extra={**reply.extra, **self.extra})
+                return reply
             if isinstance(event, CallerFailed):
                 raise CallerContractError(
                     f"agent {self.agent_name!r}: the LLM caller broke its contract: it "

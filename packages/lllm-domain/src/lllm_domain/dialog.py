@@ -15,7 +15,7 @@ from lllm_domain.message import (
     Modality,
     Role,
 )
-from lllm_domain.ports import IdGenerator, LogEntry, LogStore, uuid_ids
+from lllm_domain.ports import Frontend, IdGenerator, LogEntry, LogStore, uuid_ids
 from lllm_domain.prompt import Prompt
 from lllm_domain.usage import Cost, Usage
 
@@ -147,10 +147,27 @@ class Dialog:
                 total = total + message.total_usage
         return total
 
-    def overview(self, max_chars: int = 200) -> str:
-        """A short transcript: one line per message, long contents cut to ``max_chars``."""
+    def overview(
+        self,
+        max_chars: int = 200,
+        *,
+        remove_tail: bool = False,
+        max_length: int | None = None,
+        stream: Frontend | None = None,
+        divider: bool = False,
+    ) -> str:
+        """A short transcript: one line per message, long contents cut to ``max_chars``.
+
+        The original's keywords work too: ``remove_tail`` leaves the last message out,
+        ``max_length`` is ``max_chars``, and with ``stream`` (a frontend) the transcript is also
+        shown there in a collapsed "Context overview" section followed by the dialog's cost,
+        after a divider when ``divider`` is set.
+        """
+        if max_length is not None:
+            max_chars = max_length
+        messages = self._messages[:-1] if remove_tail else self._messages
         lines = []
-        for i, m in enumerate(self._messages):
+        for i, m in enumerate(messages):
             text = m.content.replace("\n", " ")
             if len(text) > max_chars:
                 text = text[: max_chars - 1] + "…"
@@ -161,7 +178,14 @@ class Dialog:
                     for c in m.function_calls
                 )
             lines.append(f"[{i}] {m.role.value} ({m.creator}): {text}{calls}")
-        return "\n".join(lines)
+        text = "\n".join(lines)
+        if stream is not None:
+            if divider:
+                stream.divider()
+            with stream.expander("Context overview") as section:
+                section.write(text)
+            stream.write(f"cost: ${self.cost.total_usd:.6f}")
+        return text
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -233,13 +257,21 @@ class Dialog:
         prompt_path: str | None = None,
         tool_call_id: str | None = None,
         extra: Mapping[str, Any] = EMPTY_MAPPING,
+        set_top: bool = True,
     ) -> Message:
-        """Append plain text as a message."""
-        return self.append(
+        """Append plain text as a message. As in the original, it becomes the top prompt: the
+        dialog then has no prompt deciding parsing and tools (``top_prompt`` is ``None``), so
+        the next agent call returns the raw text and offers no tools. (The original wrapped the
+        text in a throw-away prompt; ``None`` behaves the same and survives serialization.)
+        ``set_top=False`` keeps the current top prompt (for a note inside a prompt's turn)."""
+        message = self.append(
             Message(
                 role, text, creator, tool_call_id=tool_call_id, prompt_path=prompt_path, extra=extra
             )
         )
+        if set_top:
+            self.top_prompt = None
+        return message
 
     def send_prompt(
         self,

@@ -13,9 +13,9 @@ from lllm_domain.function import Function, MCPServer
 from lllm_domain.message import EMPTY_MAPPING
 from lllm_domain.parsing import TagSpec, parse_tags
 
-Parser = Callable[[str, "Prompt"], Any]
-"""A parser gets the reply text and the prompt; it returns the parsed payload or raises
-:class:`~lllm_domain.errors.ParseError`."""
+Parser = Callable[..., Any]
+"""A parser gets the reply text and the prompt (and an agent call's ``parser_args`` as keywords,
+when given); it returns the parsed payload or raises :class:`~lllm_domain.errors.ParseError`."""
 
 DEFAULT_EXCEPTION_PROMPT = (
     "Your previous response could not be used:\n{error_message}\n\n"
@@ -76,6 +76,15 @@ def _parse_structured(text: str, prompt: Prompt) -> Any:
             f"JSON ({exc})."
         ) from exc
     fmt = prompt.format
+    validate = getattr(fmt, "model_validate", None)
+    if isinstance(fmt, type) and callable(validate):
+        # A pydantic model (duck-typed: the domain does not import pydantic).
+        try:
+            return validate(data)
+        except Exception as exc:
+            raise ParseError(
+                f"The JSON does not match the required schema for {fmt.__name__}: {exc}"
+            ) from exc
     if isinstance(fmt, type) and hasattr(fmt, "__attrs_attrs__"):
         from lllm_domain.serialization import structure
 
@@ -94,7 +103,9 @@ class Prompt:
 
     ``path`` is its registry key. ``template`` uses ``{variable}`` fields (double literal braces).
     ``functions`` are the tools it offers; each must be linked to code before the prompt is
-    rendered. ``format`` (an attrs class or a JSON schema mapping) requests structured output.
+    rendered. ``format`` requests structured output: an attrs class, a JSON schema mapping, or a
+    class with ``model_json_schema()`` / ``model_validate()`` such as a pydantic model (the
+    parsed payload is then an instance of that class).
     The XML/Markdown/signal/required tags drive :func:`default_parser`.
     """
 
@@ -200,9 +211,18 @@ class Prompt:
                 message += f" (did you mean {', '.join(hints)}?)"
         return message
 
-    def parse(self, text: str) -> Any:
-        """Parse a reply with this prompt's parser (the default parser unless one is set)."""
-        return (self.parser or default_parser)(text, self)
+    def parse(self, text: str, **parser_args: Any) -> Any:
+        """Parse a reply with this prompt's parser (the default parser unless one is set);
+        ``parser_args`` (an agent call's) are passed to a custom parser as keywords."""
+        if self.parser is None:
+            if parser_args:
+                raise PromptError(
+                    f"prompt {self.path!r}: parser_args {sorted(parser_args)} were given but the "
+                    "prompt uses the default parser, which takes none; give the prompt a "
+                    "parser(text, prompt, **parser_args)"
+                )
+            return default_parser(text, self)
+        return self.parser(text, self, **parser_args)
 
     # -- functions ---------------------------------------------------------------------------
 

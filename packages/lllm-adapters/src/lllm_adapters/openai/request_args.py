@@ -32,10 +32,17 @@ def image_url(image: Image) -> str:
 
 
 def output_schema(output_format: Any) -> tuple[str, dict[str, Any], bool]:
-    """``(name, schema, strict)`` for a structured-output format: an attrs class or a JSON schema
-    mapping (strict when it forbids additional properties, as OpenAI's strict mode requires)."""
+    """``(name, schema, strict)`` for a structured-output format: an attrs class, a pydantic
+    model (anything with ``model_json_schema()``) or a JSON schema mapping (strict when it
+    forbids additional properties, as OpenAI's strict mode requires)."""
     if isinstance(output_format, type) and hasattr(output_format, "__attrs_attrs__"):
         return output_format.__name__, attrs_json_schema(output_format), True
+    model_schema = getattr(output_format, "model_json_schema", None)
+    if isinstance(output_format, type) and callable(model_schema):
+        # A pydantic model: its schema as it gives it; not strict, since pydantic schemas allow
+        # optional fields and extra keys that OpenAI's strict mode refuses. The reply is
+        # validated by the model class when it is parsed.
+        return output_format.__name__[:64], dict(model_schema()), False
     if isinstance(output_format, Mapping):
         schema = dict(output_format)
         name = str(schema.pop("title", None) or "output")
@@ -43,7 +50,7 @@ def output_schema(output_format: Any) -> tuple[str, dict[str, Any], bool]:
         return name, schema, schema.get("additionalProperties") is False
     raise ConfigError(
         f"cannot request structured output for format {output_format!r}: give the prompt's "
-        "format as an attrs class or a JSON-schema mapping"
+        "format as an attrs class, a pydantic model or a JSON-schema mapping"
     )
 
 
