@@ -28,6 +28,7 @@ from lllm_domain.config import SystemConfig
 from lllm_domain.errors import ConfigError
 from lllm_domain.registry import PromptRegistry
 
+from lllm_adapters.config.original_form import from_original_form
 from lllm_adapters.config.source import (
     KeyPath,
     parse_toml,
@@ -117,6 +118,7 @@ def load_system_config(
         raise where.error(f"the file must hold a mapping of settings, not {_kind(data)}", ())
     env = os.environ if environ is None else environ
     data = _interpolate(data, env, where, (), _Budget())
+    data = from_original_form(data, where.lines, where.error)
     config: SystemConfig = _build(SystemConfig, data, where, ())
     return config
 
