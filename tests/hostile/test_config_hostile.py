@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lllm_adapters.config import load_project, load_system_config
+from lllm_adapters.config import load_project, load_system_config, yaml_loader
 from lllm_domain.errors import ConfigError
 
 from tests.support.cli_runner import lllm
@@ -367,3 +367,27 @@ temprature = 0.2
     error = load_error(write(tmp_path / "typo.toml", text))
     assert error.line == 10
     assert "did you mean 'temperature'" in said(error)
+
+
+@GUARD
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        (billion_laughs(), 8, "aliases"),
+        ("name: loop\nextra:\n  a: &a [1, *a]\n", 3, "*a"),
+        (deep_flow_yaml(150), 3, "levels"),
+        (deep_block_yaml(), 101, "levels"),
+        ("name: a\nname: b\n", 2, "line 1"),
+        (f"name: big\nrandom_seed: {HUGE_INT}\n", 2, "5000 digits"),
+        ("name: d\ncutoff_date: 2024-13-45\n", 2, "date"),
+    ],
+    ids=["bomb", "loop", "flow", "block", "duplicate", "integer", "date"],
+)
+def test_the_pure_python_yaml_parser_keeps_the_same_limits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, line: int, words: str
+) -> None:
+    # Without libyaml, PyYAML's own parser supplies the events; the limits are the same.
+    monkeypatch.setattr(yaml_loader, "ConfigLoader", yaml_loader.PythonConfigLoader)
+    error = load_error(write(tmp_path / "c.yaml", text))
+    assert error.line == line
+    assert words in said(error)

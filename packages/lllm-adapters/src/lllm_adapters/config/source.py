@@ -171,13 +171,23 @@ def parse_yaml(text: str, file: Path) -> tuple[Any, dict[KeyPath, int]]:
 
 def yaml_error(exc: yaml.YAMLError, file: Path, text: str | None = None) -> ConfigError:
     """A malformed-YAML error pointing at the file and line (``text`` locates a character the
-    reader refuses, whose error carries only its position)."""
+    reader refuses, whose error carries only its position, and shows a tab the parser does not
+    name)."""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = mark.line + 1 if mark is not None else None
     if isinstance(exc, yaml.reader.ReaderError) and text is not None:
         line = text.count("\n", 0, exc.position) + 1
     problem = getattr(exc, "problem", None) or str(exc)
+    if "maximum nesting depth" in problem:  # libyaml's own limit (1,000 levels)
+        return ConfigError(
+            f"values nest more than {MAX_DEPTH} levels deep here (lists and mappings inside "
+            "each other); flatten this part of the file",
+            file=str(file),
+            line=line,
+        )
     hint = _yaml_hint(problem)
+    if not hint and text is not None and mark is not None and _char_at(text, mark) == "\t":
+        hint = _yaml_hint("'\\t'")
     return ConfigError(
         f"malformed YAML: {hint} (the parser says: {problem})"
         if hint
@@ -185,6 +195,15 @@ def yaml_error(exc: yaml.YAMLError, file: Path, text: str | None = None) -> Conf
         file=str(file),
         line=line,
     )
+
+
+def _char_at(text: str, mark: Any) -> str:
+    line: int = mark.line
+    column: int = mark.column
+    lines = text.splitlines()
+    if 0 <= line < len(lines) and 0 <= column < len(lines[line]):
+        return lines[line][column]
+    return ""
 
 
 def _yaml_hint(problem: str) -> str:

@@ -7,16 +7,27 @@ expand to 387 million values ("billion laughs"), an alias may contain itself, te
 silently. This loader, a subclass of :class:`yaml.SafeLoader`, checks each of these while the
 document is composed (so a bomb stops after a few thousand values, not after expanding them)
 and raises :class:`ConfigYAMLError` with the line at fault.
+
+The events come from libyaml's parser when PyYAML has it (its scanner is linear where the
+pure-Python one looks 1,024 characters ahead at every ``[``, which costs seconds on a line of
+brackets, and it is about ten times faster); otherwise from PyYAML's own parser. Composing and
+constructing, where the limits live, are the same Python code either way.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
 
 MAX_DEPTH = 100
 """How deep values may nest (lists and mappings inside each other) in a config file."""
@@ -51,17 +62,25 @@ class _Size:
         self.chars = chars
 
 
-class ConfigLoader(yaml.SafeLoader):
-    """:class:`yaml.SafeLoader` with the limits of :mod:`lllm_adapters.config.yaml_loader`."""
+class _Limits(Composer, SafeConstructor):
+    """The composer and constructor of :class:`yaml.SafeLoader` with the limits of
+    :mod:`lllm_adapters.config.yaml_loader`; a parser class supplies the events."""
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
+    def __init__(self) -> None:
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
         self._depth = 0
         self._written = _Size(0, 0)
         self._sizes: dict[int, _Size] = {}
 
+    if TYPE_CHECKING:  # supplied by the parser class mixed in
+
+        def check_event(self, *choices: Any) -> bool: ...
+        def peek_event(self) -> Any: ...
+        def dispose(self) -> None: ...
+
     def _peek(self) -> Any:
-        return self.peek_event()  # type: ignore[no-untyped-call]  # untyped in the stubs
+        return self.peek_event()
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         """Compose one node, refusing too deep nesting, self-containing aliases and alias
@@ -166,8 +185,40 @@ class ConfigLoader(yaml.SafeLoader):
             ) from None
 
 
-ConfigLoader.add_constructor("tag:yaml.org,2002:int", ConfigLoader.construct_yaml_int)
-ConfigLoader.add_constructor("tag:yaml.org,2002:timestamp", ConfigLoader.construct_yaml_timestamp)
+# What add_constructor does, without its type bound to PyYAML's own loader classes.
+_Limits.yaml_constructors = {
+    **SafeConstructor.yaml_constructors,
+    "tag:yaml.org,2002:int": _Limits.construct_yaml_int,
+    "tag:yaml.org,2002:timestamp": _Limits.construct_yaml_timestamp,
+}
+
+
+class PythonConfigLoader(_Limits, Reader, Scanner, Parser, Resolver):
+    """The limited loader over PyYAML's pure-Python parser (used when libyaml is missing)."""
+
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Resolver.__init__(self)
+        _Limits.__init__(self)
+
+
+ConfigLoader: type[_Limits] = PythonConfigLoader
+"""The loader :func:`load_yaml` uses: over libyaml's parser when PyYAML has it."""
+
+if yaml.__with_libyaml__:
+    from yaml._yaml import CParser
+
+    class LibyamlConfigLoader(_Limits, CParser, Resolver):
+        """The limited loader over libyaml's parser."""
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            Resolver.__init__(self)
+            _Limits.__init__(self)
+
+    ConfigLoader = LibyamlConfigLoader
 
 
 def load_yaml(text: str) -> tuple[Any, Node | None]:
@@ -176,7 +227,7 @@ def load_yaml(text: str) -> tuple[Any, Node | None]:
     Raises :class:`yaml.YAMLError` for malformed YAML and :class:`ConfigYAMLError` for a
     document this module refuses.
     """
-    loader = ConfigLoader(text)
+    loader = ConfigLoader(text)  # type: ignore[call-arg]  # every subclass takes the text
     try:
         root = loader.get_single_node()
         data = None if root is None else loader.construct_document(root)
@@ -187,7 +238,7 @@ def load_yaml(text: str) -> tuple[Any, Node | None]:
 
 def compose_yaml(text: str) -> Node | None:
     """The composed node tree of ``text`` under the same limits (no values constructed)."""
-    loader = ConfigLoader(text)
+    loader = ConfigLoader(text)  # type: ignore[call-arg]  # every subclass takes the text
     try:
         node: Node | None = loader.get_single_node()
     finally:
