@@ -391,3 +391,11 @@ def test_the_pure_python_yaml_parser_keeps_the_same_limits(
     error = load_error(write(tmp_path / "c.yaml", text))
     assert error.line == line
     assert words in said(error)
+
+
+@GUARD
+def test_a_real_date_followed_by_junk_is_not_called_an_invalid_date(tmp_path: Path) -> None:
+    path = write(tmp_path / "junk.toml", 'name = "d"\ncutoff_date = 2024-01-31 soon\n')
+    error = load_error(path)
+    assert error.line == 2
+    assert "not a valid date" not in said(error)

@@ -9,6 +9,7 @@ or ``ValueError``.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 import sys
@@ -60,6 +61,14 @@ def read_text(file: Path, what: str) -> str:
 _DATE_LIKE = re.compile(r"(?<![\w.:-])\d{4}-\d{1,2}-\d{1,2}(?:[T ][\d:.]+)?(?![\w.:-])")
 
 
+def _is_date(token: str) -> bool:
+    try:
+        dt.datetime.fromisoformat(token.replace(" ", "T"))
+    except ValueError:
+        return False
+    return True
+
+
 def toml_error(exc: tomllib.TOMLDecodeError, file: Path, text: str | None = None) -> ConfigError:
     """A malformed-TOML error pointing at the file and line (with ``text``, a hint for a
     date-like value that is not a real date, which TOML's parser reports only as junk)."""
@@ -69,7 +78,7 @@ def toml_error(exc: tomllib.TOMLDecodeError, file: Path, text: str | None = None
     if text is not None and line is not None:
         lines = text.splitlines()
         date = _DATE_LIKE.search(lines[line - 1]) if line <= len(lines) else None
-        if date is not None:
+        if date is not None and not _is_date(date.group(0)):
             return ConfigError(
                 f"malformed TOML: {date.group(0)!r} is not a valid date or time; write a real "
                 "date as YYYY-MM-DD (two-digit month and day), or quote it to keep it as text "
