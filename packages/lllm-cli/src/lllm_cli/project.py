@@ -83,7 +83,14 @@ class Project:
             text = path.read_text(encoding="utf-8")
         except OSError:
             text = ""
-        line = find_line(text, key, toml=path.suffix == ".toml") if text else None
+        toml = path.suffix == ".toml"
+        line = None
+        if text and key == "system_type":
+            # A config in the original's form names the type with agent_type (its
+            # system_type, if any, then names the original's outer runner).
+            line = find_line(text, "agent_type", toml=toml)
+        if text and line is None:
+            line = find_line(text, key, toml=toml)
         return ConfigError(message, file=str(path), line=line)
 
     def _setting_error(self, key: str, message: str) -> ConfigError:

@@ -8,7 +8,6 @@ then the current folder and each of its parents. File names tried in a folder: `
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,11 +16,7 @@ from attrs import define, field
 from lllm_domain.errors import ConfigError
 from lllm_domain.message import EMPTY_MAPPING
 
-from lllm_adapters.config.source import (
-    find_line,
-    suggest,
-    toml_error,
-)
+from lllm_adapters.config.source import find_line, parse_toml, read_text, suggest
 
 CONFIG_NAMES = ("lllm.toml", ".lllm.toml", "LLLM.toml")
 """File names looked for in a folder, in order."""
@@ -108,16 +103,8 @@ def find_config(
 def load_project(path: str | os.PathLike[str]) -> ProjectConfig:
     """Parse ``path`` (an ``lllm.toml``) and check its sections and folders."""
     file = Path(path).resolve()
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read the project config: {exc.strerror}", file=str(file)
-        ) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise toml_error(exc, file) from None
+    text = read_text(file, "the project config")
+    data = parse_toml(text, file)
     for section, value in data.items():
         if section not in _SECTIONS:
             raise ConfigError(

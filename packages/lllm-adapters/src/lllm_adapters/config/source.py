@@ -1,10 +1,18 @@
 """Helpers that turn configuration files into data and faults into :class:`ConfigError` s with
-a file, a line and a suggestion."""
+a file, a line and a suggestion.
+
+Reading is defensive: a file that is not UTF-8, values nested more than :data:`MAX_DEPTH`
+levels, YAML alias bombs and duplicate keys, integers longer than Python converts and impossible
+dates are all :class:`ConfigError` s naming the file and line, never a bare ``RecursionError``
+or ``ValueError``.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
+import sys
 import tomllib
 import traceback
 from collections.abc import Callable, Iterable
@@ -13,6 +21,13 @@ from typing import Any
 
 import yaml
 from lllm_domain.errors import ConfigError
+
+from lllm_adapters.config.yaml_loader import (
+    MAX_DEPTH,
+    ConfigYAMLError,
+    compose_yaml,
+    load_yaml,
+)
 
 KeyPath = tuple[str, ...]
 
@@ -23,20 +38,165 @@ def suggest(key: str, options: Iterable[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def toml_error(exc: tomllib.TOMLDecodeError, file: Path) -> ConfigError:
-    """A malformed-TOML error pointing at the file and line."""
+def read_text(file: Path, what: str) -> str:
+    """The text of ``file`` (UTF-8); a :class:`ConfigError` naming ``what`` when it cannot be
+    read, and the line and column of the first byte that is not UTF-8."""
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what}: {exc.strerror}", file=str(file)) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            f"the file is not valid UTF-8 text (byte 0x{raw[exc.start]:02x} at column {column} "
+            "cannot be decoded); save it with UTF-8 encoding",
+            file=str(file),
+            line=line,
+        ) from None
+
+
+_DATE_LIKE = re.compile(r"(?<![\w.:-])\d{4}-\d{1,2}-\d{1,2}(?:[T ][\d:.]+)?(?![\w.:-])")
+
+
+def _is_date(token: str) -> bool:
+    try:
+        dt.datetime.fromisoformat(token.replace(" ", "T"))
+    except ValueError:
+        return False
+    return True
+
+
+def toml_error(exc: tomllib.TOMLDecodeError, file: Path, text: str | None = None) -> ConfigError:
+    """A malformed-TOML error pointing at the file and line (with ``text``, a hint for a
+    date-like value that is not a real date, which TOML's parser reports only as junk)."""
     match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
     line = int(match.group(1)) if match else None
     message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+    if text is not None and line is not None:
+        lines = text.splitlines()
+        date = _DATE_LIKE.search(lines[line - 1]) if line <= len(lines) else None
+        if date is not None and not _is_date(date.group(0)):
+            return ConfigError(
+                f"malformed TOML: {date.group(0)!r} is not a valid date or time; write a real "
+                "date as YYYY-MM-DD (two-digit month and day), or quote it to keep it as text "
+                f"(the parser says: {message})",
+                file=str(file),
+                line=line,
+            )
     return ConfigError(f"malformed TOML: {message}", file=str(file), line=line)
 
 
-def yaml_error(exc: yaml.YAMLError, file: Path) -> ConfigError:
-    """A malformed-YAML error pointing at the file and line."""
+def parse_toml(text: str, file: Path) -> dict[str, Any]:
+    """Parse TOML ``text`` (read from ``file``), refusing values nested more than
+    :data:`MAX_DEPTH` levels and integers longer than Python converts."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise toml_error(exc, file, text) from None
+    except RecursionError as exc:
+        raise ConfigError(
+            f"values nest more than {MAX_DEPTH} levels deep (arrays or inline tables inside "
+            "each other); flatten this part of the file",
+            file=str(file),
+            line=_toml_fault_line(exc, text),
+        ) from None
+    except ValueError as exc:  # tomllib lets int()'s digit limit through
+        raise ConfigError(
+            f"{_long_integer(exc)}; quote it to keep it as text",
+            file=str(file),
+            line=_toml_fault_line(exc, text),
+        ) from None
+    _check_depth(data, file, text)
+    return data
+
+
+def _long_integer(exc: ValueError) -> str:
+    digits = re.search(r"value has (\d+) digits", str(exc))
+    count = f"of {digits.group(1)} digits " if digits else ""
+    return (
+        f"an integer {count}is longer than Python reads "
+        f"({sys.get_int_max_str_digits()} digits at most)"
+    )
+
+
+def _toml_fault_line(exc: BaseException, text: str) -> int | None:
+    """The line tomllib was reading when ``exc`` escaped it: its parsing functions all carry
+    the source and a position, so the innermost such frame says where."""
+    position: int | None = None
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        if frame.f_globals.get("__name__", "").startswith("tomllib"):
+            pos = frame.f_locals.get("pos")
+            if isinstance(pos, int) and frame.f_locals.get("src") is text:
+                position = pos
+    return None if position is None else text.count("\n", 0, position) + 1
+
+
+def _check_depth(data: Any, file: Path, text: str) -> None:
+    """Refuse parsed data nested deeper than :data:`MAX_DEPTH` (without recursion)."""
+    stack: list[tuple[Any, int, KeyPath]] = [(data, 0, ())]
+    while stack:
+        value, depth, path = stack.pop()
+        if isinstance(value, dict):
+            children: Iterable[tuple[Any, KeyPath]] = (
+                (v, (*path, str(k))) for k, v in value.items()
+            )
+        elif isinstance(value, list):
+            children = ((v, path) for v in value)
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            where = ".".join(path)
+            line = None
+            if path:
+                section = "[" + ".".join(path[:-1]) if len(path) > 1 else None
+                line = find_line(text, path[-1], toml=True, after=section)
+            raise ConfigError(
+                f"{where + ': ' if where else ''}values nest more than {MAX_DEPTH} levels deep "
+                "(arrays or tables inside each other); flatten this part of the file",
+                file=str(file),
+                line=line,
+            )
+        stack.extend((child, depth + 1, child_path) for child, child_path in children)
+
+
+def parse_yaml(text: str, file: Path) -> tuple[Any, dict[KeyPath, int]]:
+    """Parse YAML ``text`` (read from ``file``) with the limits of
+    :mod:`lllm_adapters.config.yaml_loader`; return the data and the line of every key."""
+    try:
+        data, root = load_yaml(text)
+    except ConfigYAMLError as exc:
+        raise ConfigError(exc.message, file=str(file), line=exc.line) from None
+    except yaml.YAMLError as exc:
+        raise yaml_error(exc, file, text) from None
+    except RecursionError:  # pragma: no cover - the depth limit stops nesting long before
+        raise ConfigError(
+            f"values nest more than {MAX_DEPTH} levels deep; flatten the file", file=str(file)
+        ) from None
+    return data, _node_lines(root)
+
+
+def yaml_error(exc: yaml.YAMLError, file: Path, text: str | None = None) -> ConfigError:
+    """A malformed-YAML error pointing at the file and line (``text`` locates a character the
+    reader refuses, whose error carries only its position, and shows a tab the parser does not
+    name)."""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = mark.line + 1 if mark is not None else None
+    if isinstance(exc, yaml.reader.ReaderError) and text is not None:
+        line = text.count("\n", 0, exc.position) + 1
     problem = getattr(exc, "problem", None) or str(exc)
+    if "maximum nesting depth" in problem:  # libyaml's own limit (1,000 levels)
+        return ConfigError(
+            f"values nest more than {MAX_DEPTH} levels deep here (lists and mappings inside "
+            "each other); flatten this part of the file",
+            file=str(file),
+            line=line,
+        )
     hint = _yaml_hint(problem)
+    if not hint and text is not None and mark is not None and _char_at(text, mark) == "\t":
+        hint = _yaml_hint("'\\t'")
     return ConfigError(
         f"malformed YAML: {hint} (the parser says: {problem})"
         if hint
@@ -44,6 +204,15 @@ def yaml_error(exc: yaml.YAMLError, file: Path) -> ConfigError:
         file=str(file),
         line=line,
     )
+
+
+def _char_at(text: str, mark: Any) -> str:
+    line: int = mark.line
+    column: int = mark.column
+    lines = text.splitlines()
+    if 0 <= line < len(lines) and 0 <= column < len(lines[line]):
+        return lines[line][column]
+    return ""
 
 
 def _yaml_hint(problem: str) -> str:
@@ -89,11 +258,15 @@ def find_line(text: str, key: str, *, toml: bool, after: str | None = None) -> i
 
 def yaml_lines(text: str) -> dict[KeyPath, int]:
     """Key path → 1-based line of every mapping key in a YAML document."""
-    found: dict[KeyPath, int] = {}
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = compose_yaml(text)
     except yaml.YAMLError:
-        return found
+        return {}
+    return _node_lines(root)
+
+
+def _node_lines(root: yaml.Node | None) -> dict[KeyPath, int]:
+    found: dict[KeyPath, int] = {}
 
     def walk(node: Any, prefix: KeyPath) -> None:
         if isinstance(node, yaml.MappingNode):
@@ -106,22 +279,31 @@ def yaml_lines(text: str) -> dict[KeyPath, int]:
     return found
 
 
-def toml_lines(text: str, data: Any) -> dict[KeyPath, int]:
-    """Key path → 1-based line, best effort, for the keys of parsed TOML ``data``."""
+_TOML_HEADER = re.compile(r"^\s*\[\[?([^\[\]]+)\]\]?\s*(?:#.*)?$")
+_TOML_KEY = re.compile(r"^\s*([\w\"'.\s-]+?)\s*=")
+
+
+def _toml_key_path(text: str) -> KeyPath:
+    return tuple(part.strip().strip("\"'") for part in text.split("."))
+
+
+def toml_lines(text: str) -> dict[KeyPath, int]:
+    """Key path → 1-based line where each key of TOML ``text`` is set or its table opens.
+
+    One pass over the lines (best effort: TOML's parser keeps no positions), so a large file
+    costs no more than reading it.
+    """
     found: dict[KeyPath, int] = {}
-
-    def walk(node: Any, prefix: KeyPath) -> None:
-        if not isinstance(node, dict):
-            return
-        for key, value in node.items():
-            path = (*prefix, key)
-            section = "[" + ".".join(prefix) if prefix else None
-            line = find_line(text, key, toml=True, after=section)
-            if line is not None:
-                found[path] = line
-            walk(value, path)
-
-    walk(data, ())
+    section: KeyPath = ()
+    for number, line in enumerate(text.splitlines(), 1):
+        header = _TOML_HEADER.match(line)
+        if header is not None:
+            section = _toml_key_path(header.group(1))
+            found.setdefault(section, number)
+            continue
+        key = _TOML_KEY.match(line)
+        if key is not None:
+            found.setdefault((*section, *_toml_key_path(key.group(1))), number)
     return found
 
 

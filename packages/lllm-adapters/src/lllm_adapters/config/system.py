@@ -17,7 +17,6 @@ import datetime as dt
 import difflib
 import os
 import re
-import tomllib
 import types
 import typing
 from collections.abc import Mapping
@@ -25,17 +24,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import attrs
-import yaml
 from lllm_domain.config import SystemConfig
 from lllm_domain.errors import ConfigError
 from lllm_domain.registry import PromptRegistry
 
+from lllm_adapters.config.original_form import from_original_form
 from lllm_adapters.config.source import (
     KeyPath,
+    parse_toml,
+    parse_yaml,
+    read_text,
     suggest,
-    toml_error,
     toml_lines,
-    yaml_error,
     yaml_lines,
 )
 
@@ -85,29 +85,24 @@ class _Located:
 
 
 def read_config_file(path: str | os.PathLike[str]) -> tuple[Any, dict[KeyPath, int]]:
-    """Parse a YAML or TOML file; return the data and the line of every key."""
+    """Parse a YAML or TOML file; return the data and the line of every key.
+
+    Hostile input (alias bombs, deep nesting, bytes that are not UTF-8, integers longer than
+    Python reads, impossible dates, duplicate YAML keys) is a :class:`ConfigError` naming the
+    file and line; see :mod:`lllm_adapters.config.source`.
+    """
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file: {exc.strerror}", file=str(file)) from None
     suffix = file.suffix.lower()
+    if suffix not in (".toml", ".yaml", ".yml"):
+        raise ConfigError(
+            f"unsupported config format {suffix or '(no suffix)'!r}; use .yaml, .yml or .toml",
+            file=str(file),
+        )
+    text = read_text(file, "config file")
     if suffix == ".toml":
-        try:
-            data: Any = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise toml_error(exc, file) from None
-        return data, toml_lines(text, data)
-    if suffix in (".yaml", ".yml"):
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise yaml_error(exc, file) from None
-        return data, yaml_lines(text)
-    raise ConfigError(
-        f"unsupported config format {suffix or '(no suffix)'!r}; use .yaml, .yml or .toml",
-        file=str(file),
-    )
+        data = parse_toml(text, file)
+        return data, toml_lines(text)
+    return parse_yaml(text, file)
 
 
 def load_system_config(
@@ -122,12 +117,28 @@ def load_system_config(
     if not isinstance(data, Mapping):
         raise where.error(f"the file must hold a mapping of settings, not {_kind(data)}", ())
     env = os.environ if environ is None else environ
-    data = _interpolate(data, env, where, ())
+    data = _interpolate(data, env, where, (), _Budget())
+    data = from_original_form(data, where.lines, where.error)
     config: SystemConfig = _build(SystemConfig, data, where, ())
     return config
 
 
-def _interpolate(value: Any, env: Mapping[str, str], where: _Located, path: KeyPath) -> Any:
+MAX_INTERPOLATED_CHARS = 1_000_000
+"""How many characters the values made by ``${VAR}`` interpolation may hold in all."""
+
+
+class _Budget:
+    """What is left of :data:`MAX_INTERPOLATED_CHARS` while one file is interpolated."""
+
+    __slots__ = ("left",)
+
+    def __init__(self) -> None:
+        self.left = MAX_INTERPOLATED_CHARS
+
+
+def _interpolate(
+    value: Any, env: Mapping[str, str], where: _Located, path: KeyPath, budget: _Budget
+) -> Any:
     if isinstance(value, str):
         names: list[str] = []
 
@@ -148,11 +159,21 @@ def _interpolate(value: Any, env: Mapping[str, str], where: _Located, path: KeyP
             )
 
         result = _ENV_REF.sub(replace, value)
-        return _FromEnv(result, tuple(names)) if names else result
+        if not names:
+            return result
+        budget.left -= len(result)
+        if budget.left < 0:
+            raise where.error(
+                f"the values made from environment variables exceed {MAX_INTERPOLATED_CHARS:,} "
+                f"characters in all (here: {', '.join(sorted(set(names)))}); check what these "
+                "variables hold, or read large data from a file in your system's code",
+                path,
+            )
+        return _FromEnv(result, tuple(names))
     if isinstance(value, Mapping):
-        return {k: _interpolate(v, env, where, (*path, str(k))) for k, v in value.items()}
+        return {k: _interpolate(v, env, where, (*path, str(k)), budget) for k, v in value.items()}
     if isinstance(value, list):
-        return [_interpolate(v, env, where, path) for v in value]
+        return [_interpolate(v, env, where, path, budget) for v in value]
     return value
 
 
