@@ -8,19 +8,23 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from lllm_domain.agent import Agent
 from lllm_domain.dialog import Dialog
 from lllm_domain.message import Message
 from lllm_domain.recording import (
     CALLS,
+    RecordedConversation,
     RecordingCaller,
     ReplayCaller,
     ReplayDivergenceError,
     ReplayError,
+    _Remembered,
     fingerprint,
 )
 from lllm_domain.request import LLMRequest
-from lllm_domain.testing import FakeClock, ScriptedCaller
+from lllm_domain.testing import CountingIds, FakeClock, ScriptedCaller
 
 from tests.support.logs_stores import PERSISTENT_KINDS, make_store
 
@@ -229,3 +233,88 @@ def test_a_recording_missing_the_call_it_extends_says_which_and_what_to_do(
     text = str(info.value)
     assert "session 'partial'" in text and "record 0 of 'calls'" in text
     assert "record the run again" in text
+
+
+def test_call_ids_reused_by_another_recorder_resolve_to_the_latest_earlier_call(
+    tmp_path: Path,
+) -> None:
+    # Two recorders with deterministic ids (both count from 1) record into one session.
+    store = make_store("local", tmp_path)
+    runs = []
+    for n in range(2):
+        recorder = RecordingCaller(
+            ScriptedCaller(respond=_answer), store, "rec", ids=CountingIds("id")
+        )
+        runs.append([m.content for m in _long_dialog(_agent(recorder, f"a{n}"), turns=4).messages])
+    ids = [r["call_id"] for r in _stored(store)]
+    assert len(set(ids)) == 4 < len(ids)
+
+    replay = ReplayCaller.from_store(store, "rec")
+    for n in range(2):
+        again = _long_dialog(_agent(replay, f"a{n}"), turns=4)
+        assert [m.content for m in again.messages] == runs[n]
+    assert replay.remaining == 0
+
+
+def test_a_recorder_that_forgot_a_dialog_records_its_next_request_whole(tmp_path: Path) -> None:
+    store = make_store("sqlite", tmp_path)
+    recorder = RecordingCaller(ScriptedCaller(respond=_answer), store, "rec")
+    recorder._written = _Remembered(entries=2, messages=10)  # remembers almost nothing
+    agent = _agent(recorder)
+    dialogs = [agent.init_dialog(session="s") for _ in range(3)]
+    for turn in range(4):
+        for n, dialog in enumerate(dialogs):
+            agent.call(dialog, f"dialog {n} turn {turn}")
+    records = _stored(store)
+    # Forgotten dialogs are recorded whole again, but for the system prompt (the agent's last
+    # request, remembered, shares it).
+    assert any(r["prefix"][1] == 1 for r in records[3:])  # type: ignore[index]
+    replay = ReplayCaller.from_store(store, "rec")
+    assert [list(c.messages) for c in replay.calls] == [
+        [fingerprint(m) for m in r.messages]
+        for r in recorder.inner.requests  # type: ignore[union-attr]
+    ]
+
+
+_fps = st.lists(
+    st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant"]), "content": st.text()}),
+    max_size=4,
+)
+
+
+@given(st.lists(st.tuples(st.integers(min_value=0), st.integers(min_value=0), _fps), max_size=25))
+def test_a_recorded_conversation_equals_the_tuple_it_stands_for(
+    steps: list[tuple[int, int, list[dict[str, str]]]],
+) -> None:
+    # Each step extends an earlier conversation (any of them) by sharing some of its messages.
+    built: list[RecordedConversation] = [RecordedConversation()]
+    plain: list[tuple[dict[str, str], ...]] = [()]
+    for pick, share, added in steps:
+        base = pick % len(built)
+        shared = share % (len(plain[base]) + 1)
+        built.append(RecordedConversation(added, built[base], shared))
+        plain.append(plain[base][:shared] + tuple(added))
+    # Read in an order that leaves some chains unbuilt when a later one is first used.
+    for conversation, expected in reversed(list(zip(built, plain, strict=True))):
+        assert len(conversation) == len(expected)
+        assert [conversation[i] for i in range(-len(expected), len(expected))] == list(
+            expected + expected
+        )
+        assert conversation == expected and conversation == list(expected)
+        assert conversation[1:] == expected[1:] and tuple(conversation) == expected
+        assert conversation != (*expected, {"role": "user", "content": "x"})
+
+
+def test_a_long_chain_of_conversations_needs_no_recursion() -> None:
+    conversation = RecordedConversation([{"role": "system", "content": "s"}])
+    chain = [conversation]
+    for i in range(20_000):
+        chain.append(RecordedConversation([{"role": "user", "content": str(i)}], chain[-1], i + 1))
+    last = chain[-1]
+    assert len(last) == 20_001 and last[0]["content"] == "s" and last[-1]["content"] == "19999"
+    assert last[5_000]["content"] == "4999"
+    assert list(last)[10]["content"] == "9"
+    with pytest.raises(IndexError):
+        last[20_001]
+    with pytest.raises(ValueError, match="cannot share 3 messages"):
+        RecordedConversation([], chain[1], 3)
