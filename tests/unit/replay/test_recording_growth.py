@@ -302,6 +302,10 @@ def test_a_recorded_conversation_equals_the_tuple_it_stands_for(
         )
         assert conversation == expected and conversation == list(expected)
         assert conversation[1:] == expected[1:] and tuple(conversation) == expected
+        assert list(reversed(conversation)) == list(reversed(expected))
+        if expected:
+            assert conversation.index(expected[-1]) == expected.index(expected[-1])
+            assert conversation.count(expected[0]) == expected.count(expected[0])
         assert conversation != (*expected, {"role": "user", "content": "x"})
 
 

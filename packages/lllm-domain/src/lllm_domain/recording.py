@@ -389,6 +389,18 @@ class RecordedConversation(Sequence[Mapping[str, Any]]):
     def __iter__(self) -> Iterator[Mapping[str, Any]]:
         return iter(self.whole())
 
+    def __reversed__(self) -> Iterator[Mapping[str, Any]]:
+        backwards: Iterator[Mapping[str, Any]] = reversed(self.whole())
+        return backwards
+
+    def index(self, value: Any, start: int = 0, stop: int | None = None) -> int:
+        """The position of the first message equal to ``value`` (``ValueError`` if none)."""
+        return self.whole().index(value, start, stop if stop is not None else self._length)
+
+    def count(self, value: Any) -> int:
+        """How many messages equal ``value``."""
+        return self.whole().count(value)
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, RecordedConversation):
             return self is other or (
