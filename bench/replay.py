@@ -31,7 +31,7 @@ from lllm_domain.testing import FakeClock, ScriptedCaller
 
 TURNS = 1000
 RUNS = 3
-LOADS = 5
+LOADS = 15
 SYSTEM = "You are a careful research assistant. Answer briefly and cite your sources."
 
 
