@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from attrs import define
+from attrs import define, field
 
 if TYPE_CHECKING:
     from lllm_domain.function import Function
@@ -115,6 +115,9 @@ class LogEntry:
     collection: str
     session: str
     data: Mapping[str, Any]
+    time: float = field(factory=time.time)
+    """When the record was made (seconds since the epoch): a store that writes it later keeps
+    this time, so a session's records keep their order across collections."""
 
 
 @runtime_checkable

@@ -135,6 +135,9 @@ class ReplaySession:
         self.store = store
         self.session = session
         self.prompts = prompts
+        from lllm_domain.log_writer import writer_for
+
+        writer_for(store).flush()  # records of this process still on their way count
         self._records = {c: store.read(c, session) for c in _ORDER}
         self.dialogs: dict[str, DialogInfo] = {}
         for record in self._records[DIALOGS]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from attrs import evolve
 from lllm_domain.log_writer import write_entries
 from lllm_domain.ports import LogEntry, LogRecord, LogStore
 
@@ -39,7 +40,7 @@ class RedactingLogStore:
         """Store redacted copies of ``entries`` (at once when ``inner`` can)."""
         write_entries(
             self.inner,
-            [LogEntry(e.collection, e.session, self.redactor.redact(e.data)) for e in entries],
+            [evolve(e, data=self.redactor.redact(e.data)) for e in entries],
         )
 
     def read(self, collection: str, session: str) -> list[LogRecord]:

@@ -140,16 +140,16 @@ class SQLiteLogStore:
 
     def append_entries(self, entries: Sequence[LogEntry]) -> None:
         """Store records of any collections and sessions in one transaction (one sync to disk):
-        all of them or none. The log writer commits each turn's records this way."""
+        all of them or none, each with the time it was made. The log writer commits each
+        turn's records this way."""
         if not entries:
             return
-        now = self._clock()
         names: dict[str, tuple[str, str]] = {}
         rows = []
         for e in entries:
             key_name = names.get(e.session) or names.setdefault(e.session, self._names(e.session))
             body = encode_data(e.collection, e.session, e.data, self._redactor)
-            rows.append((e.collection, *key_name, now, body))
+            rows.append((e.collection, *key_name, e.time, body))
 
         def write() -> None:
             self._db.execute("BEGIN IMMEDIATE")
