@@ -114,6 +114,39 @@ def test_replay_shows_what_the_app_showed(tmp_path: Path) -> None:
         assert line in timeline
 
 
+def replay_app(db: str) -> None:
+    from pathlib import Path
+
+    from lllm_adapters.frontend import StreamlitFrontend
+    from lllm_adapters.logs import SQLiteLogStore
+    from lllm_domain.screen_replay import replay_session_screen
+
+    replay_session_screen(SQLiteLogStore(Path(db)), "s", StreamlitFrontend())
+
+
+def test_a_logged_screen_is_shown_again_in_a_streamlit_app(tmp_path: Path) -> None:
+    db = tmp_path / "logs.sqlite3"
+    _run(every_event_app, db)
+
+    at = _run(replay_app, db)
+
+    # write() logged its objects as text, so the replay shows that text.
+    assert [m.value for m in at.markdown] == ["hello 42", "**bold** text", "in the expander"]
+    assert [(c.value, c.language) for c in at.code] == [
+        ("print(1)", "python"),
+        ("x = 1", "plaintext"),
+    ]
+    assert [e.value for e in at.error] == ["bad thing"]
+    assert len(at.divider) == 1
+    assert [(p.value, p.proto.text) for p in at.progress] == [(100, "done")]
+    assert [(e.label, e.proto.expanded) for e in at.expander] == [("details", True)]
+    assert [(s.label, s.state) for s in at.status] == [
+        ("step one", "complete"),
+        ("step two", "error"),
+    ]
+    assert [n.type for n in at.main if n.type in ("balloons", "snow")] == ["balloons", "snow"]
+
+
 def silent_app(db: str) -> None:
     from pathlib import Path
 
