@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lllm_adapters.frontend import FRONTEND
@@ -14,6 +15,10 @@ from lllm_domain.replay import ReplaySession
 from streamlit.testing.v1 import AppTest
 
 TIMEOUT = 120  # a generous guard: the run discovers the project and imports its modules
+
+
+def _button(at: AppTest, label: str) -> Any:
+    return next(b for b in at.button if b.label == label)
 
 
 def _session(at: AppTest) -> str:
@@ -33,8 +38,9 @@ def test_the_example_app_runs_the_system_with_the_scripted_model(
     assert at.sidebar.toggle[0].value is True  # no key: the scripted model is preselected
     assert len(at.progress) == 0  # nothing runs before the button is pressed
 
+    assert at.sidebar.selectbox[0].options == []  # no session logged yet
     at.text_input[0].set_value("count these four words")
-    at.button[0].click().run()
+    _button(at, "Run").click().run()
 
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
@@ -66,7 +72,19 @@ def test_the_example_app_runs_the_system_with_the_scripted_model(
 
     # A second run in the same app process (a Streamlit rerun) works the same way.
     at.text_input[0].set_value("two words")
-    at.button[0].click().run()
+    _button(at, "Run").click().run()
     assert not at.exception and not at.error
     assert json.loads(at.expander[0].code[0].value)["answer"] == "2 words"
     assert _session(at) != session
+
+    # The sidebar replays the first session's screen from the log store.
+    at.sidebar.selectbox[0].set_value(session).run()
+    _button(at, "Replay").click().run()
+    assert not at.exception and not at.error
+    assert at.subheader[0].value == f"Replay of {session}"
+    assert "**Experiment** demo-exp-001 · **task** count these four words" in [
+        m.value for m in at.markdown
+    ]
+    assert [(p.value, p.proto.text) for p in at.progress] == [(100, "summary done")]
+    assert json.loads(at.expander[0].code[0].value)["answer"] == "4 words"
+    assert not at.success  # nothing ran

@@ -7,7 +7,8 @@ Start it from this folder (Streamlit comes with the `streamlit` extra of lllm-ad
 
 Without OPENAI_API_KEY it uses LLLM's offline scripted model (the sidebar switch). The system
 writes its progress to `self.stream`, here a StreamlitFrontend: every event it shows is also
-logged, so `lllm logs show <session>` lists what the app showed beside the dialogs.
+logged, so `lllm logs show <session>` lists what the app showed beside the dialogs, and the
+sidebar's "Replay" shows a logged session's screen again.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from lllm_cli.composition import ModelChoice, make_runtime, open_logs
 from lllm_cli.project import open_project
 from lllm_cli.scripted_model import LABEL
 from lllm_domain import AsyncSystem, LLLMError, build_system
+from lllm_domain.screen_replay import replay_session_screen
 
 ROOT = Path(__file__).resolve().parent
 
@@ -67,6 +69,28 @@ def run_system(task: str, *, scripted: bool) -> str:
     return session
 
 
+def replay(session: str) -> None:
+    """Show what the app showed during ``session`` again (from the log store)."""
+    project = open_project(ROOT)
+    store = open_logs(project, project.load_system_config())
+    if store is None:
+        st.error("the system config turns logging off (log_type: none): nothing to replay")
+        return
+    st.subheader(f"Replay of {session}")
+    replay_session_screen(store, session, StreamlitFrontend())
+
+
+def logged_sessions() -> list[str]:
+    """The sessions in the project's log store, newest first (their names carry the time;
+    none when logging is off)."""
+    try:
+        project = open_project(ROOT)
+        store = open_logs(project, project.load_system_config())
+    except LLLMError:
+        return []
+    return list(reversed(store.sessions())) if store is not None else []
+
+
 st.set_page_config(page_title="__project_name__")
 st.title("__project_name__")
 st.caption(
@@ -78,8 +102,16 @@ scripted = st.sidebar.toggle(
     value=not os.environ.get("OPENAI_API_KEY"),
     help="LLLM's built-in scripted replies (no API key, no cost), not a real LLM.",
 )
+sessions = logged_sessions()
+chosen = st.sidebar.selectbox(
+    "Logged session", sessions, index=None, placeholder="none chosen", key="replay_session"
+)
+replay_clicked = st.sidebar.button("Replay", disabled=chosen is None)
 task = st.text_input("Task", value="How many words are in this sentence?")
-if st.button("Run", type="primary", disabled=not task.strip()):
+run_clicked = st.button("Run", type="primary", disabled=not task.strip())
+if replay_clicked and chosen is not None:
+    replay(chosen)
+elif run_clicked:
     if scripted:
         st.info(LABEL)
     try:
