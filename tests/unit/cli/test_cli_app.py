@@ -42,6 +42,7 @@ HEAVY = (
     "tiktoken",
     "structlog",
     "yaml",
+    "streamlit",
     "lllm_adapters",
     "lllm_templates",
     "rich.markdown",

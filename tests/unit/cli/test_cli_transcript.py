@@ -67,3 +67,21 @@ def test_the_html_timeline_escapes_everything_and_is_self_contained(tmp_path: Pa
     assert not re.search(r"<[^>]*\s(src|href)=", page)  # no external assets
     assert "<style>" in page
     assert page.count('<li class="entry') == len(session.activities())
+
+
+def test_frontend_events_logged_while_silent_read_as_not_shown(tmp_path: Path) -> None:
+    import io
+
+    from lllm_adapters.frontend import TerminalFrontend
+    from rich.console import Console
+
+    store = FileLogStore(tmp_path / "logs")
+    ui = TerminalFrontend(Console(file=io.StringIO()), log=store, session="s1")
+    ui.markdown("on screen")
+    with ui.silent():
+        ui.markdown("off screen")
+    text = render_text(transcript_entries(ReplaySession(store, "s1").activities()))
+
+    assert "shown: markdown" in text
+    assert "not shown (silent): markdown" in text
+    assert "silent true" not in text

@@ -42,6 +42,55 @@ def test_every_event_is_shown_and_logged(tmp_path: Path) -> None:
     assert events[6]["ok"] is True and events[-1]["ok"] is False
 
 
+def test_status_and_celebrations_are_shown_and_logged(tmp_path: Path) -> None:
+    store = make_store("sqlite", tmp_path)
+    out = io.StringIO()
+    ui: Frontend = TerminalFrontend(Console(file=out, width=80), log=store, session="s")
+    with ui.status("step one") as step:
+        step.code("x = 1")
+    with pytest.raises(RuntimeError), ui.status("step two"):
+        raise RuntimeError("boom")
+    ui.balloons()
+    ui.snow()
+    text = out.getvalue()
+    for fragment in ("… step one", "  x = 1", "✔ step one", "✘ step two", "🎈", "❄"):
+        assert fragment in text
+    events = [r.data for r in store.read(FRONTEND, "s")]
+    assert [(e["event"], e.get("phase"), e.get("ok")) for e in events] == [
+        ("status", "start", None), ("code", None, None), ("status", "end", True),
+        ("status", "start", None), ("status", "end", False), ("balloons", None, None),
+        ("snow", None, None),
+    ]  # fmt: skip
+    assert events[1]["path"] == ["step one"]
+
+
+def test_silent_renders_nothing_but_logs_every_event(tmp_path: Path) -> None:
+    store = make_store("sqlite", tmp_path)
+    out = io.StringIO()
+    ui: Frontend = TerminalFrontend(Console(file=out, width=80), log=store, session="s")
+    ui.write("before")
+    with ui.silent():
+        ui.markdown("hidden")
+        with ui.expander("box") as inner, ui.spinner("hidden spinner"):
+            inner.write("hidden inside")
+        ui.balloons()
+    with ui.expander("shown box") as inner, inner.silent():
+        ui.write("silenced through the nested section")
+    ui.write("after")
+    text = out.getvalue()
+    assert "before" in text and "after" in text and "shown box" in text
+    for hidden in ("hidden", "▸ box", "🎈", "silenced"):
+        assert hidden not in text
+    events = [r.data for r in store.read(FRONTEND, "s")]
+    assert [e.get("text") or e.get("title") for e in events if e.get("silent")] == [
+        "hidden", "box", "hidden spinner", "hidden inside", "hidden spinner", "box", None,
+        "silenced through the nested section",
+    ]  # fmt: skip
+    assert [e.get("text") or e.get("title") for e in events if not e.get("silent")] == [
+        "before", "shown box", "shown box", "after",
+    ]  # fmt: skip
+
+
 def test_redactor_hides_patterns_and_environment_values() -> None:
     redactor = Redactor.from_environment({"A_KEY": "abcdefgh12", "SHORT_TOKEN": "1", "HOME": "/x"})
     assert redactor.secrets == ("abcdefgh12",)

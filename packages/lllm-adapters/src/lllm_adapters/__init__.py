@@ -9,7 +9,8 @@ others' imports:
 - ``lllm_adapters.proxies``: the HTTP proxy runtime.
 - ``lllm_adapters.logs``: log stores (SQLite, local files, none) and redaction.
 - ``lllm_adapters.observability``: structlog configuration and secret redaction.
-- ``lllm_adapters.frontend``: the rich terminal frontend.
+- ``lllm_adapters.frontend``: the rich terminal frontend and the Streamlit frontend (the
+  ``streamlit`` extra).
 - ``lllm_adapters.jupyter``: the Jupyter sandbox (jupyter_client + nbformat).
 
 The names below are re-exported lazily from those subpackages.
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
         load_system_config,
     )
     from lllm_adapters.frontend import (
+        StreamlitFrontend,
         TerminalFrontend,
     )
     from lllm_adapters.jupyter import (
@@ -81,6 +83,7 @@ _EXPORTS = {
     "RedactingLogStore": "lllm_adapters.logs",
     "Redactor": "lllm_adapters.observability",
     "SQLiteLogStore": "lllm_adapters.logs",
+    "StreamlitFrontend": "lllm_adapters.frontend.streamlit",
     "TerminalFrontend": "lllm_adapters.frontend",
     "TiktokenProvider": "lllm_adapters.tokenizer",
     "TomlConfigSource": "lllm_adapters.config",
@@ -111,6 +114,7 @@ __all__ = [
     "RedactingLogStore",
     "Redactor",
     "SQLiteLogStore",
+    "StreamlitFrontend",
     "TerminalFrontend",
     "TiktokenProvider",
     "TomlConfigSource",

@@ -151,9 +151,11 @@ def entry_from_activity(activity: Activity) -> Entry:
         (_plain(data[k]) for k in ("text", "title", "message", "code") if data.get(k) is not None),
         "",
     )
-    shown = {k: v for k, v in data.items() if k not in ("event", "text", "path")}
+    shown = {k: v for k, v in data.items() if k not in ("event", "text", "path", "silent")}
     meta = tuple(f"{k} {_plain(v)}" for k, v in shown.items() if k != "title")[:4]
-    return Entry(activity.time, "frontend", f"shown: {event}", "frontend", meta, body)
+    # Logged inside the frontend's silent(): recorded, but never on the user's screen.
+    title = f"not shown (silent): {event}" if data.get("silent") else f"shown: {event}"
+    return Entry(activity.time, "frontend", title, "frontend", meta, body)
 
 
 def transcript_entries(activities: Iterable[Activity]) -> list[Entry]:

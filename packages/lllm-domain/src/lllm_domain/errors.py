@@ -44,6 +44,23 @@ class ConfigError(LLLMError):
         super().__init__(where + message)
 
 
+class MissingExtraError(LLLMError, ImportError):
+    """An optional adapter's library is not installed.
+
+    The message names the module that needs it and the install extra that brings it, e.g.
+    ``pip install "lllm-adapters[streamlit]"``.
+    """
+
+    def __init__(self, module: str, *, extra: str, package: str = "lllm-adapters") -> None:
+        self.extra = extra
+        self.package = package
+        super().__init__(
+            f"{module} needs the {extra!r} extra, which is not installed; install it with: "
+            f'pip install "{package}[{extra}]" (or uv add "{package}[{extra}]")',
+            name=module,
+        )
+
+
 class ParseError(LLLMError):
     """The model's reply does not have the shape the prompt asks for.
 

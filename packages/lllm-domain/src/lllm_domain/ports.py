@@ -292,6 +292,24 @@ class Frontend(Protocol):
         """A collapsible section; writes inside go into it."""
         ...
 
+    def status(self, label: str, expanded: bool = False) -> AbstractContextManager[Frontend]:
+        """A labelled section for a step in progress: running while the block runs, then
+        complete (or failed, when the block raises); writes inside go into it."""
+        ...
+
+    def balloons(self) -> None:
+        """Celebrate (Streamlit's balloons)."""
+        ...
+
+    def snow(self) -> None:
+        """Celebrate quietly (Streamlit's snow)."""
+        ...
+
+    def silent(self) -> AbstractContextManager[None]:
+        """Show nothing while the block runs, yet still log every event (the original LLLM's
+        ``silent()``), e.g. to run a sub-task without cluttering the screen."""
+        ...
+
 
 class NullFrontend:
     """A frontend that shows nothing (the default when none is given)."""
@@ -321,6 +339,20 @@ class NullFrontend:
     def expander(self, title: str, expanded: bool = False) -> AbstractContextManager[Frontend]:
         """A context yielding this same frontend."""
         return _self_context(self)
+
+    def status(self, label: str, expanded: bool = False) -> AbstractContextManager[Frontend]:
+        """A context yielding this same frontend."""
+        return _self_context(self)
+
+    def balloons(self) -> None:
+        """Discard."""
+
+    def snow(self) -> None:
+        """Discard."""
+
+    def silent(self) -> AbstractContextManager[None]:
+        """A no-op context (nothing is shown anyway)."""
+        return _null_context()
 
 
 class _null_context(AbstractContextManager[None]):

@@ -1,13 +1,14 @@
 """A terminal frontend (rich) that shows a system's progress and logs every event.
 
 Each call both renders to the terminal and appends one record to the ``frontend`` collection of
-the log store, so a replay session can interleave what the user saw with the dialogs.
+the log store, so a replay session can interleave what the user saw with the dialogs. Inside
+``silent()`` nothing is rendered but every event is still logged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from lllm_domain.ports import Frontend, LogStore
@@ -20,8 +21,9 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-FRONTEND = "frontend"
-"""The log collection frontend events go to."""
+from lllm_adapters.frontend.events import FRONTEND, EventLog
+
+__all__ = ["FRONTEND", "TerminalFrontend"]
 
 
 class TerminalFrontend:
@@ -29,7 +31,8 @@ class TerminalFrontend:
 
     Every event is logged as ``{"event": <kind>, "path": [<enclosing expander titles>], ...}``.
     An expander cannot fold in a terminal: its title is shown, and what is written inside it is
-    indented below (``expanded`` is logged for frontends that can fold).
+    indented below (``expanded`` is logged for frontends that can fold); a status is an expander
+    whose title is marked ``✔`` or ``✘`` when its block ends.
     """
 
     def __init__(
@@ -38,12 +41,13 @@ class TerminalFrontend:
         *,
         log: LogStore | None = None,
         session: str = "default",
-        _path: tuple[str, ...] = (),
+        _events: EventLog | None = None,
     ) -> None:
         self.console = console if console is not None else Console()
-        self.log = log
-        self.session = session
-        self._path = _path
+        self._events = _events if _events is not None else EventLog(log, session)
+        self.log = self._events.log
+        self.session = self._events.session
+        self._path = self._events.path
 
     def __repr__(self) -> str:
         return f"TerminalFrontend(session={self.session!r}, path={list(self._path)!r})"
@@ -90,7 +94,10 @@ class TerminalFrontend:
         self._log("spinner", text=text, phase="start")
         ok = False
         try:
-            with self.console.status(text):
+            if self._events.showing:
+                with self.console.status(text):
+                    yield
+            else:
                 yield
             ok = True
         finally:
@@ -101,21 +108,49 @@ class TerminalFrontend:
         """A titled section: writes to the yielded frontend are indented beneath the title."""
         self._show(Text(("▾ " if expanded else "▸ ") + title, style="bold"))
         self._log("expander", title=title, expanded=expanded, phase="start")
-        child = TerminalFrontend(
-            self.console, log=self.log, session=self.session, _path=(*self._path, title)
-        )
+        child = TerminalFrontend(self.console, _events=self._events.nested(title))
         try:
             yield child
         finally:
             self._log("expander", title=title, expanded=expanded, phase="end")
 
+    @contextmanager
+    def status(self, label: str, expanded: bool = False) -> Iterator[Frontend]:
+        """A step in progress: the label now, indented writes beneath it, and ``✔ label`` (or
+        ``✘ label`` when the block raises) when it ends."""
+        self._show(Text("… " + label, style="bold"))
+        self._log("status", title=label, expanded=expanded, phase="start")
+        ok = False
+        try:
+            yield TerminalFrontend(self.console, _events=self._events.nested(label))
+            ok = True
+        finally:
+            mark = Text("✔ " + label, style="bold green") if ok else Text("✘ " + label, "red")
+            self._show(mark)
+            self._log("status", title=label, expanded=expanded, phase="end", ok=ok)
+
+    def balloons(self) -> None:
+        """Celebrate with a row of balloons."""
+        self._show(Text("🎈" * 5))
+        self._log("balloons")
+
+    def snow(self) -> None:
+        """Celebrate with a row of snowflakes."""
+        self._show(Text("❄" * 5))
+        self._log("snow")
+
+    def silent(self) -> AbstractContextManager[None]:
+        """Render nothing while the block runs (here and in every nested section); every event
+        is still logged, marked ``"silent": true``."""
+        return self._events.silent()
+
     # -- helpers -----------------------------------------------------------------------------
 
     def _show(self, renderable: RenderableType) -> None:
+        if not self._events.showing:
+            return
         indent = 2 * len(self._path)
         self.console.print(Padding(renderable, (0, 0, 0, indent)) if indent else renderable)
 
     def _log(self, event: str, **fields: Any) -> None:
-        if self.log is not None:
-            record: Mapping[str, Any] = {"event": event, "path": list(self._path), **fields}
-            self.log.append(FRONTEND, self.session, record)
+        self._events.record(event, **fields)
