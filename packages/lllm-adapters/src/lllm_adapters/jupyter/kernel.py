@@ -20,20 +20,60 @@ from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager, KernelManager
+from lllm_domain.errors import SandboxError
 from lllm_domain.message import EMPTY_MAPPING
 from lllm_domain.sandbox import KernelUnavailableError
 
-# Run as ``python -c`` so the memory limit applies before ipykernel (and user code) loads;
-# argv[1] is the limit in bytes, the rest is ipykernel's own command line.
-_LIMITED_LAUNCHER = (
-    "import resource, sys; n = int(sys.argv.pop(1)); "
-    "resource.setrlimit(resource.RLIMIT_AS, (n, n)); "
-    "from ipykernel import kernelapp; kernelapp.launch_new_instance()"
-)
+MIN_MEMORY_LIMIT = 128 * 1024**2
+"""The smallest ``KernelLaunch.memory_limit`` accepted (bytes). A limited kernel reserves about
+100 MiB of address space once started (Python, ipykernel, ZMQ and their threads); this leaves a
+little room for the cell's own data."""
 
+THREAD_STACK_SIZE = 1024**2
+"""Stack size (bytes) of every thread a memory-limited kernel starts (its own, ZMQ's, the
+user's); the main thread, which runs the cells, keeps the usual ``RLIMIT_STACK``."""
+
+# Run as ``python -c`` so the limits apply before ipykernel (and user code) loads. argv[1] is the
+# address-space limit in bytes, argv[2] the thread stack size; the rest is ipykernel's command
+# line. RLIMIT_AS counts reserved address space, not used memory: glibc reserves 8 MiB of stack
+# (RLIMIT_STACK) per thread and up to 64 MiB of malloc arena per thread, so a dozen threads
+# (ipykernel's, ZMQ's) reserve ~650 MiB before any user code runs. MALLOC_ARENA_MAX=1 (set in the
+# environment, so glibc reads it at start-up) and a small default thread stack bring that to
+# ~100 MiB. pthread_setattr_default_np is glibc/musl; elsewhere the threads keep their default.
+_LIMITED_LAUNCHER = """\
+import ctypes, resource, sys
+limit, stack = int(sys.argv.pop(1)), int(sys.argv.pop(1))
+try:
+    libc = ctypes.CDLL(None)
+    attr = ctypes.create_string_buffer(256)
+    if libc.pthread_attr_init(attr) == 0:
+        if libc.pthread_attr_setstacksize(attr, ctypes.c_size_t(stack)) == 0:
+            libc.pthread_setattr_default_np(attr)
+        libc.pthread_attr_destroy(attr)
+except (AttributeError, OSError):
+    pass
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+from ipykernel import kernelapp
+kernelapp.launch_new_instance()
+"""
 
 _SECRET_NAME = re.compile(r".+_(?:KEY|TOKEN|SECRET|PASSWORD)", re.IGNORECASE)
 """Environment variable names that hold secrets and are not passed on to kernels."""
+
+
+def _check_memory_limit(_: object, __: object, value: int | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SandboxError(
+            f"KernelLaunch(memory_limit={value!r}) must be a number of bytes or None for no limit"
+        )
+    if value < MIN_MEMORY_LIMIT:
+        raise SandboxError(
+            f"KernelLaunch(memory_limit={value}) is too small for a kernel to start: give at "
+            f"least {MIN_MEMORY_LIMIT} bytes ({MIN_MEMORY_LIMIT // 1024**2} MiB), or None for no "
+            "limit"
+        )
 
 
 @define(frozen=True, slots=True)
@@ -41,8 +81,9 @@ class KernelLaunch:
     """How to get a kernel for a session.
 
     ``python`` is the interpreter a local kernel runs on (default: the current one).
-    ``memory_limit`` caps the kernel's address space in bytes (``RLIMIT_AS``; POSIX only): an
-    allocation past it raises ``MemoryError`` in the cell or kills the kernel, never the caller.
+    ``memory_limit`` caps the kernel's address space in bytes (``RLIMIT_AS``; POSIX only; at
+    least :data:`MIN_MEMORY_LIMIT`, else :class:`SandboxError` here): an allocation past it
+    raises ``MemoryError`` in the cell or kills the kernel, never the caller.
     ``env`` is added to the kernel's environment. The caller's environment is inherited
     *without its secrets*: variables named like ``*_KEY``, ``*_TOKEN``, ``*_SECRET`` or
     ``*_PASSWORD`` are dropped, so code the model writes cannot print an API key into the
@@ -56,7 +97,7 @@ class KernelLaunch:
     """
 
     python: str = field(factory=lambda: sys.executable)
-    memory_limit: int | None = None
+    memory_limit: int | None = field(default=None, validator=_check_memory_limit)
     env: Mapping[str, str] = EMPTY_MAPPING
     keep_secrets: tuple[str, ...] = ()
     connection_file: str | None = None
@@ -79,6 +120,7 @@ class KernelLaunch:
                 "-c",
                 _LIMITED_LAUNCHER,
                 str(int(self.memory_limit)),
+                str(THREAD_STACK_SIZE),
                 "-f",
                 "{connection_file}",
             ]
@@ -103,6 +145,8 @@ class KernelLaunch:
         }
         # The debugger's frozen-module warning is noise in every session's stderr.
         env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+        if self.memory_limit is not None:
+            env["MALLOC_ARENA_MAX"] = "1"  # see _LIMITED_LAUNCHER
         env.update(self.env)
         return env
 
