@@ -9,7 +9,7 @@ from lllm_adapters.jupyter.init_cell import (
     PROXY_RUNTIME_FACTORY,
     init_cell_source,
 )
-from lllm_adapters.jupyter.kernel import KERNEL_LOG_NAME, KernelLaunch
+from lllm_adapters.jupyter.kernel import KERNEL_LOG_NAME, MIN_MEMORY_LIMIT, KernelLaunch
 from lllm_adapters.jupyter.manager import AsyncJupyterSandbox, JupyterSandbox
 from lllm_adapters.jupyter.notebook_file import NotebookFile
 from lllm_adapters.jupyter.notebook_session import DEFAULT_TIMEOUT, NOTEBOOK_NAME, NotebookSession
@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_MAX_OUTPUT_CHARS",
     "DEFAULT_TIMEOUT",
     "KERNEL_LOG_NAME",
+    "MIN_MEMORY_LIMIT",
     "NOTEBOOK_NAME",
     "PROXY_RUNTIME_FACTORY",
     "AsyncJupyterSandbox",

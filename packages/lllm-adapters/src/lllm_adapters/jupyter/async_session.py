@@ -63,7 +63,7 @@ class AsyncJupyterSession(NotebookSession):
     async def _start(self) -> None:
         if self._client is not None:
             return
-        kernel = AsyncLocalKernel(self.launch, self.folder)
+        kernel = AsyncLocalKernel(self.launch, self.folder, self.redactor)
         self._client = await kernel.start()  # a kernel that fails to start cleans up after itself
         self._kernel = kernel
         await self._run_init()

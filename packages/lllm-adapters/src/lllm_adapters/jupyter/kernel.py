@@ -13,27 +13,83 @@ import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from attrs import define, field
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager, KernelManager
+from lllm_domain.errors import SandboxError
 from lllm_domain.message import EMPTY_MAPPING
 from lllm_domain.sandbox import KernelUnavailableError
 
-# Run as ``python -c`` so the memory limit applies before ipykernel (and user code) loads;
-# argv[1] is the limit in bytes, the rest is ipykernel's own command line.
-_LIMITED_LAUNCHER = (
-    "import resource, sys; n = int(sys.argv.pop(1)); "
-    "resource.setrlimit(resource.RLIMIT_AS, (n, n)); "
-    "from ipykernel import kernelapp; kernelapp.launch_new_instance()"
-)
+from lllm_adapters.jupyter.kernel_log import KernelLog
+from lllm_adapters.observability.redaction import Redactor
 
+MIN_MEMORY_LIMIT = 128 * 1024**2
+"""The smallest ``KernelLaunch.memory_limit`` accepted (bytes). A limited kernel reserves about
+100 MiB of address space once started (Python, ipykernel, ZMQ and their threads); this leaves a
+little room for the cell's own data."""
+
+THREAD_STACK_SIZE = 1024**2
+"""Stack size (bytes) of every thread a memory-limited kernel starts (its own, ZMQ's, the
+user's); the main thread, which runs the cells, keeps the usual ``RLIMIT_STACK``."""
+
+# Run as ``python -c`` so the limits apply before ipykernel (and user code) loads. argv[1] is the
+# address-space limit in bytes, argv[2] the thread stack size; the rest is ipykernel's command
+# line. RLIMIT_AS counts reserved address space, not used memory: glibc reserves 8 MiB of stack
+# (RLIMIT_STACK) per thread and up to 64 MiB of malloc arena per thread, so a dozen threads
+# (ipykernel's, ZMQ's) reserve ~650 MiB before any user code runs. MALLOC_ARENA_MAX=1 (set in the
+# environment, so glibc reads it at start-up) and a small default thread stack bring that to
+# ~100 MiB. pthread_setattr_default_np is glibc/musl; elsewhere the threads keep their default.
+_LIMITED_LAUNCHER = """\
+import ctypes, resource, sys
+limit, stack = int(sys.argv.pop(1)), int(sys.argv.pop(1))
+try:
+    libc = ctypes.CDLL(None)
+    attr = ctypes.create_string_buffer(256)
+    if libc.pthread_attr_init(attr) == 0:
+        if libc.pthread_attr_setstacksize(attr, ctypes.c_size_t(stack)) == 0:
+            libc.pthread_setattr_default_np(attr)
+        libc.pthread_attr_destroy(attr)
+except (AttributeError, OSError):
+    pass
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+from ipykernel import kernelapp
+kernelapp.launch_new_instance()
+"""
 
 _SECRET_NAME = re.compile(r".+_(?:KEY|TOKEN|SECRET|PASSWORD)", re.IGNORECASE)
 """Environment variable names that hold secrets and are not passed on to kernels."""
+
+_MIN_SECRET_LENGTH = 8
+"""Shorter values are not treated as secrets when filtering by value (as in the Redactor): a
+``*_KEY`` of ``1`` must not drop every variable holding a ``1``."""
+
+IPYTHON_DIR_NAME = ".ipython"
+"""Folder inside the session folder that a local kernel uses as ``IPYTHONDIR``: IPython's
+profile and files stay with the session, not in the user's home (and the user's own profile
+and start-up scripts do not run in the sandbox). Command history is off."""
+
+# IPython keeps every cell's source in a SQLite history by default; the notebook already holds
+# them, and history would be one more file (and one more thread) per kernel.
+_NO_HISTORY = "--HistoryManager.enabled=False"
+
+
+def _check_memory_limit(_: object, __: object, value: int | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SandboxError(
+            f"KernelLaunch(memory_limit={value!r}) must be a number of bytes or None for no limit"
+        )
+    if value < MIN_MEMORY_LIMIT:
+        raise SandboxError(
+            f"KernelLaunch(memory_limit={value}) is too small for a kernel to start: give at "
+            f"least {MIN_MEMORY_LIMIT} bytes ({MIN_MEMORY_LIMIT // 1024**2} MiB), or None for no "
+            "limit"
+        )
 
 
 @define(frozen=True, slots=True)
@@ -41,22 +97,25 @@ class KernelLaunch:
     """How to get a kernel for a session.
 
     ``python`` is the interpreter a local kernel runs on (default: the current one).
-    ``memory_limit`` caps the kernel's address space in bytes (``RLIMIT_AS``; POSIX only): an
-    allocation past it raises ``MemoryError`` in the cell or kills the kernel, never the caller.
+    ``memory_limit`` caps the kernel's address space in bytes (``RLIMIT_AS``; POSIX only; at
+    least :data:`MIN_MEMORY_LIMIT`, else :class:`SandboxError` here): an allocation past it
+    raises ``MemoryError`` in the cell or kills the kernel, never the caller.
     ``env`` is added to the kernel's environment. The caller's environment is inherited
     *without its secrets*: variables named like ``*_KEY``, ``*_TOKEN``, ``*_SECRET`` or
-    ``*_PASSWORD`` are dropped, so code the model writes cannot print an API key into the
-    notebook; list the ones the kernel needs (e.g. a proxy's ``FMP_API_KEY``) in
-    ``keep_secrets``, or pass them in ``env``. ``connection_file`` points at an already
-    running (remote or containerised) kernel to use instead of launching one; ``argv`` replaces
-    the launch command entirely (``{connection_file}`` is substituted).
+    ``*_PASSWORD`` are dropped, and so is every variable whose value holds one of their values
+    or a secret the session's redactor knows (``OPENWEATHER_APPID`` set to the same key as
+    ``OPENWEATHER_API_KEY``, a URL with the password in it); list the ones the kernel needs
+    (e.g. a proxy's ``FMP_API_KEY``) in ``keep_secrets``, or pass them in ``env``.
+    ``connection_file`` points at an already running (remote or containerised) kernel to use
+    instead of launching one; ``argv`` replaces the launch command entirely
+    (``{connection_file}`` is substituted).
     ``startup_timeout`` bounds how long a start waits for the kernel to answer;
     ``interrupt_grace`` is how long a timed-out cell may take to stop after the interrupt before
     the kernel is restarted.
     """
 
     python: str = field(factory=lambda: sys.executable)
-    memory_limit: int | None = None
+    memory_limit: int | None = field(default=None, validator=_check_memory_limit)
     env: Mapping[str, str] = EMPTY_MAPPING
     keep_secrets: tuple[str, ...] = ()
     connection_file: str | None = None
@@ -79,10 +138,12 @@ class KernelLaunch:
                 "-c",
                 _LIMITED_LAUNCHER,
                 str(int(self.memory_limit)),
+                str(THREAD_STACK_SIZE),
                 "-f",
                 "{connection_file}",
+                _NO_HISTORY,
             ]
-        return [self.python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+        return [self.python, "-m", "ipykernel_launcher", "-f", "{connection_file}", _NO_HISTORY]
 
     def kernel_spec(self) -> KernelSpec:
         """The kernel spec for a local kernel."""
@@ -93,18 +154,50 @@ class KernelLaunch:
             interrupt_mode="signal",
         )
 
-    def kernel_env(self) -> dict[str, str]:
-        """The environment of a local kernel: the caller's, less its secrets, plus ``env``."""
+    def kernel_env(
+        self, redactor: Redactor | None = None, *, ipython_dir: Path | None = None
+    ) -> dict[str, str]:
+        """The environment of a local kernel: the caller's, less its secrets, plus ``env``.
+
+        Dropped: variables named like secrets (unless in ``keep_secrets``) and every variable
+        whose value contains a secret — the value of one of those, or one that ``redactor``
+        knows. ``ipython_dir`` becomes ``IPYTHONDIR``. Entries of ``env`` are added last, as
+        given.
+        """
         keep = set(self.keep_secrets)
+        secrets = self._secret_values(redactor)
         env = {
             name: value
             for name, value in os.environ.items()
-            if name in keep or not _SECRET_NAME.fullmatch(name)
+            if name in keep
+            or not (_SECRET_NAME.fullmatch(name) or any(s in value for s in secrets))
         }
         # The debugger's frozen-module warning is noise in every session's stderr.
         env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+        if self.memory_limit is not None:
+            env["MALLOC_ARENA_MAX"] = "1"  # see _LIMITED_LAUNCHER
+        if ipython_dir is not None:
+            env["IPYTHONDIR"] = str(ipython_dir)
         env.update(self.env)
         return env
+
+    def output_redactor(self, redactor: Redactor | None = None) -> Redactor:
+        """The redactor for what a kernel prints: ``redactor`` (by default, one built from the
+        environment now) plus every secret the kernel could reach — the values of variables named
+        like secrets (kept or not: a cell can read its parent's environment from ``/proc``) and
+        of such entries in ``env``."""
+        base = redactor if redactor is not None else Redactor.from_environment()
+        return Redactor(self._secret_values(base), placeholder=base.placeholder)
+
+    def _secret_values(self, redactor: Redactor | None) -> list[str]:
+        named = (
+            value
+            for source in (os.environ, self.env)
+            for name, value in source.items()
+            if _SECRET_NAME.fullmatch(name)
+        )
+        known = redactor.secrets if redactor is not None else ()
+        return sorted({v for v in (*named, *known) if len(v) >= _MIN_SECRET_LENGTH})
 
 
 class _FixedSpecManager(KernelSpecManager):
@@ -122,12 +215,12 @@ _KERNEL_NAME = "lllm-python"
 
 KERNEL_LOG_NAME = ".kernel.log"
 """File in the session folder that receives the kernel process's own stdout and stderr
-(start-up warnings, crashes); cell output goes to the notebook, not here."""
+(start-up warnings, crashes, and ipykernel's echo of what cells write to file descriptors 1 and
+2), redacted like the notebook; cell output goes to the notebook."""
 
 
-def _open_log(folder: Path) -> IO[bytes]:
-    folder.mkdir(parents=True, exist_ok=True)
-    return (folder / KERNEL_LOG_NAME).open("ab")
+def _open_log(launch: KernelLaunch, folder: Path, redactor: Redactor | None) -> KernelLog:
+    return KernelLog(folder / KERNEL_LOG_NAME, launch.output_redactor(redactor))
 
 
 def _unavailable(what: str, exc: BaseException) -> KernelUnavailableError:
@@ -137,15 +230,24 @@ def _unavailable(what: str, exc: BaseException) -> KernelUnavailableError:
     )
 
 
-class LocalKernel:
-    """A kernel process launched and owned by this handle (blocking form)."""
+def _local_env(launch: KernelLaunch, cwd: Path, redactor: Redactor | None) -> dict[str, str]:
+    return launch.kernel_env(redactor, ipython_dir=cwd / IPYTHON_DIR_NAME)
 
-    def __init__(self, launch: KernelLaunch, cwd: Path) -> None:
+
+class LocalKernel:
+    """A kernel process launched and owned by this handle (blocking form).
+
+    ``redactor`` knows the secrets that must not reach the kernel's environment (see
+    :meth:`KernelLaunch.kernel_env`).
+    """
+
+    def __init__(self, launch: KernelLaunch, cwd: Path, redactor: Redactor | None = None) -> None:
         self.launch = launch
         self.cwd = cwd
+        self.redactor = redactor
         self.manager: KernelManager | None = None
         self.client: BlockingKernelClient | None = None
-        self._log: IO[bytes] | None = None
+        self._log: KernelLog | None = None
 
     def start(self) -> BlockingKernelClient:
         """Launch the kernel and return a ready client."""
@@ -153,14 +255,14 @@ class LocalKernel:
             kernel_name=_KERNEL_NAME,
             kernel_spec_manager=_FixedSpecManager(self.launch.kernel_spec()),
         )
-        self._log = _open_log(self.cwd)
+        self._log = _open_log(self.launch, self.cwd, self.redactor)
         self.manager = km
         try:
             km.start_kernel(
                 cwd=str(self.cwd),
-                env=self.launch.kernel_env(),
-                stdout=self._log,
-                stderr=self._log,
+                env=_local_env(self.launch, self.cwd, self.redactor),
+                stdout=self._log.stream,
+                stderr=self._log.stream,
             )
         except Exception as exc:
             self._abandon()  # kill whatever was launched before the failure
@@ -284,14 +386,16 @@ class RemoteKernel:
 
 
 class AsyncLocalKernel:
-    """A kernel process launched and owned by this handle (async form)."""
+    """A kernel process launched and owned by this handle (async form); see
+    :class:`LocalKernel`."""
 
-    def __init__(self, launch: KernelLaunch, cwd: Path) -> None:
+    def __init__(self, launch: KernelLaunch, cwd: Path, redactor: Redactor | None = None) -> None:
         self.launch = launch
         self.cwd = cwd
+        self.redactor = redactor
         self.manager: AsyncKernelManager | None = None
         self.client: AsyncKernelClient | None = None
-        self._log: IO[bytes] | None = None
+        self._log: KernelLog | None = None
 
     async def start(self) -> AsyncKernelClient:
         """Launch the kernel and return a ready client."""
@@ -299,14 +403,14 @@ class AsyncLocalKernel:
             kernel_name=_KERNEL_NAME,
             kernel_spec_manager=_FixedSpecManager(self.launch.kernel_spec()),
         )
-        self._log = _open_log(self.cwd)
+        self._log = _open_log(self.launch, self.cwd, self.redactor)
         self.manager = km
         try:
             await km.start_kernel(
                 cwd=str(self.cwd),
-                env=self.launch.kernel_env(),
-                stdout=self._log,
-                stderr=self._log,
+                env=_local_env(self.launch, self.cwd, self.redactor),
+                stdout=self._log.stream,
+                stderr=self._log.stream,
             )
         except Exception as exc:
             await self._abandon()  # kill whatever was launched before the failure

@@ -31,12 +31,14 @@ from lllm_adapters.jupyter.notebook_session import (
 )
 from lllm_adapters.jupyter.output_collector import DEFAULT_MAX_OUTPUT_CHARS
 from lllm_adapters.jupyter.session import JupyterSession
+from lllm_adapters.observability.redaction import Redactor
 
 S = TypeVar("S", bound=NotebookSession)
 
 
 class _Sessions(Generic[S]):
-    """Bookkeeping shared by both managers."""
+    """Bookkeeping shared by both managers (the options are those of
+    :class:`~lllm_adapters.jupyter.notebook_session.NotebookSession`)."""
 
     _session_type: type[S]
 
@@ -48,6 +50,7 @@ class _Sessions(Generic[S]):
         default_timeout: float | None = DEFAULT_TIMEOUT,
         max_output_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS,
         validate_on_save: bool = True,
+        redactor: Redactor | None = None,
     ) -> None:
         self.root = Path(root).resolve()
         self._options: dict[str, Any] = {
@@ -55,6 +58,7 @@ class _Sessions(Generic[S]):
             "default_timeout": default_timeout,
             "max_output_chars": max_output_chars,
             "validate_on_save": validate_on_save,
+            "redactor": redactor,
         }
         self._open: dict[str, S] = {}
 

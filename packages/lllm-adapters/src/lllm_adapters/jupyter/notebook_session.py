@@ -33,6 +33,7 @@ from lllm_adapters.jupyter.notebook_file import (
     output_from_dict,
 )
 from lllm_adapters.jupyter.output_collector import DEFAULT_MAX_OUTPUT_CHARS, OutputCollector
+from lllm_adapters.observability.redaction import Redactor
 
 # nbformat's NotebookNode; Any-typed like ``_nbformat`` (nbformat carries no type hints).
 Node = Any
@@ -87,6 +88,12 @@ class NotebookSession:
     ``default_timeout`` (seconds, None for no limit) applies when a run gives none;
     ``max_output_chars`` caps the text kept per cell; ``validate_on_save`` checks the notebook
     against the nbformat schema on every save.
+
+    ``redactor`` knows the secrets to keep from the kernel (by default: built from the
+    environment when the session is made). Every output a run records passes through it, with
+    the launch's own secrets added (see :meth:`KernelLaunch.output_redactor`), before it is
+    written to the notebook or returned: a cell that prints a key, or reads its parent's
+    environment from ``/proc``, shows ``[REDACTED]`` instead.
     """
 
     def __init__(
@@ -99,10 +106,12 @@ class NotebookSession:
         default_timeout: float | None = DEFAULT_TIMEOUT,
         max_output_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS,
         validate_on_save: bool = True,
+        redactor: Redactor | None = None,
     ) -> None:
         self.folder = Path(folder).resolve()
         self._name = check_session_name(name or self.folder.name)
         self.launch = launch or KernelLaunch()
+        self.redactor = self.launch.output_redactor(redactor)
         self.default_timeout = default_timeout
         self.max_output_chars = max_output_chars
         self.validate_on_save = validate_on_save
@@ -249,7 +258,9 @@ class NotebookSession:
     ) -> RunResult:
         """Write a finished run into the cell that ran (wherever it is now) and describe it."""
         collector.finish()
-        outputs = list(collector.outputs)
+        # Redacted here, the one place both drivers record a run: the notebook, the RunResult and
+        # so the code-execution tool's text all see the same redacted outputs.
+        outputs: list[dict[str, Any]] = [self.redactor.redact(o) for o in collector.outputs]
         if status is RunStatus.KERNEL_DIED:
             outputs.append(
                 _error(

@@ -65,7 +65,7 @@ class JupyterSession(NotebookSession):
         kernel: LocalKernel | RemoteKernel = (
             RemoteKernel(self.launch)
             if self.launch.remote
-            else LocalKernel(self.launch, self.folder)
+            else LocalKernel(self.launch, self.folder, self.redactor)
         )
         self._client = kernel.start()  # a kernel that fails to start cleans up after itself
         self._kernel = kernel

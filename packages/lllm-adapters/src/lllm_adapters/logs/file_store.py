@@ -1,11 +1,14 @@
-"""A log store of plain JSON files: one file per record under
+"""A log store of plain JSON files: one file per append under
 ``<log_dir>/<collection>/<session key>/``.
 
-Each record is written to a temporary file, flushed to disk (``fsync``), then published under its
-final name with a hard link — an atomic rename that refuses to overwrite — and the folder is
-synced. A reader therefore sees whole records or nothing: a writer killed mid-record leaves only
-an ignored temporary file. Because publishing never overwrites, several processes may append to
-the same session: the loser of a race for a sequence number simply takes the next one.
+An append is one file, ``<number>.json``: a single record (``append``) is one JSON document, a
+batch (``append_many``) one JSON array of them. The file is written under a temporary name,
+flushed to disk (``fsync``), then published under its final name with a hard link — an atomic
+rename that refuses to overwrite — and the folder is synced. A reader therefore sees whole
+batches or nothing: a writer killed mid-batch leaves only a temporary file, which the next store
+to open the log folder removes. Because publishing never overwrites, several processes may append
+to the same session: the loser of a race for a file number simply takes the next one. A record's
+``seq`` is its position in the session (files in number order, records in file order).
 
 Session names are data: the folder is :func:`~lllm_adapters.logs.session_key.session_key` of the
 name, and the (redacted) name itself is kept in ``_session.json`` beside the records.
@@ -13,6 +16,7 @@ name, and the (redacted) name itself is kept in ``_session.json`` beside the rec
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
@@ -25,12 +29,20 @@ from typing import Any
 import msgspec
 from lllm_domain.ports import LogRecord
 
-from lllm_adapters.logs.record_codec import LogStoreError, decode_record, encode_record
+from lllm_adapters.logs.record_codec import LogStoreError, StoredRecord, encode_record
 from lllm_adapters.logs.session_key import collection_key, session_hash, session_key
 from lllm_adapters.observability.redaction import Redactor
 
 _RECORD_NAME = re.compile(r"(\d{12})\.json")
 _NAME_FILE = "_session.json"
+_TMP_PREFIX = ".tmp-"
+# Temporary files carry their writer's pid, so a store opening the folder can tell a dead
+# writer's leftover from a file another process is about to publish.
+_TMP_NAME = re.compile(r"\.tmp-(?:(\d+)-)?[0-9a-f]{32}")
+_LEGACY_TMP_AGE = 600.0
+"""Seconds after which a temporary file from a version that did not name its writer is
+removed (no writer holds one that long)."""
+_file_decoder = msgspec.json.Decoder(StoredRecord | list[StoredRecord])
 
 
 class FileLogStore:
@@ -39,6 +51,9 @@ class FileLogStore:
     ``durable=False`` skips the ``fsync`` calls: records still appear atomically, but the last
     ones may be lost if the machine (not just the process) goes down. ``redactor`` removes secrets
     from every record before it is written (by default: built from the environment now).
+
+    Opening a store removes the temporary files that writers killed mid-append left in the log
+    folder (those of live processes on this machine are kept).
     """
 
     def __init__(
@@ -55,8 +70,9 @@ class FileLogStore:
         self._clock = clock
         self._guard = threading.Lock()
         self._locks: dict[Path, threading.Lock] = {}
-        self._next: dict[Path, int] = {}
+        self._next: dict[Path, int] = {}  # the next file number to try, per folder
         self._folders: dict[tuple[str, str], Path] = {}
+        _remove_leftovers(self.log_dir)
 
     def __repr__(self) -> str:
         return f"FileLogStore({str(self.log_dir)!r}, durable={self.durable})"
@@ -70,43 +86,45 @@ class FileLogStore:
     def append_many(
         self, collection: str, session: str, records: Sequence[Mapping[str, Any]]
     ) -> None:
-        """Store several records, in order; the folder is synced once for all of them."""
+        """Store several records, in order, all or nothing: they are published as one file, so
+        a reader (or a writer killed midway) never leaves part of the batch visible."""
         if not records:
             return
         now = self._clock()
         bodies = [encode_record(collection, session, now, r, self._redactor) for r in records]
+        body = bodies[0] if len(bodies) == 1 else b"[" + b",".join(bodies) + b"]"
         folder = self._folder(collection, session)
         with self._lock_for(folder):
             if folder not in self._next:
                 self._ensure_folder(folder, session)
-                self._next[folder] = _next_seq(folder)
-            seq = self._next[folder]
-            for body in bodies:
-                seq = self._publish(folder, seq, body) + 1
-            self._next[folder] = seq
+                self._next[folder] = _next_number(folder)
+            self._next[folder] = self._publish(folder, self._next[folder], body) + 1
             if self.durable:
                 _fsync_dir(folder)
 
-    def _publish(self, folder: Path, seq: int, body: bytes) -> int:
-        tmp = folder / f".tmp-{uuid.uuid4().hex}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    def _publish(self, folder: Path, number: int, body: bytes) -> int:
+        """Write ``body`` to a temporary file and publish it as the first free
+        ``<number>.json`` from ``number`` on; return the number it took."""
+        tmp = _tmp_path(folder)
         try:
-            view = memoryview(body)
-            while view:
-                view = view[os.write(fd, view) :]
-            if self.durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                view = memoryview(body)
+                while view:
+                    view = view[os.write(fd, view) :]
+                if self.durable:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
             while True:
                 try:
-                    os.link(tmp, folder / f"{seq:012d}.json")
-                    return seq
+                    os.link(tmp, folder / f"{number:012d}.json")
+                    return number
                 except FileExistsError:
-                    seq += 1  # another process took this number: take the next one
+                    number += 1  # another process took this number: take the next one
         finally:
-            os.unlink(tmp)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
 
     def _folder(self, collection: str, session: str) -> Path:
         cached = self._folders.get((collection, session))
@@ -140,7 +158,7 @@ class FileLogStore:
             folder.mkdir(parents=True, exist_ok=True)
             name_file = folder / _NAME_FILE
             if not name_file.exists():
-                tmp = folder / f".tmp-{uuid.uuid4().hex}"
+                tmp = _tmp_path(folder)
                 tmp.write_bytes(
                     self._redactor.redact_json(msgspec.json.encode({"session": session}))
                 )
@@ -170,10 +188,11 @@ class FileLogStore:
         numbered = sorted(
             (int(m.group(1)), name) for name in names if (m := _RECORD_NAME.fullmatch(name))
         )
-        records = []
-        for seq, name in numbered:
+        records: list[LogRecord] = []
+        for _, name in numbered:
             path = folder / name
-            records.append(decode_record(seq, path.read_bytes(), where=str(path)))
+            for stored in _decode_file(path):
+                records.append(LogRecord(len(records), stored.time, stored.data))
         return records
 
     def _listed_folder(self, collection: str, listed: str) -> Path | None:
@@ -224,7 +243,72 @@ def _session_name(name_file: Path) -> str:
     return name
 
 
-def _next_seq(folder: Path) -> int:
+def _decode_file(path: Path) -> list[StoredRecord]:
+    """The records of one published file: a single record, or a batch."""
+    try:
+        stored = _file_decoder.decode(path.read_bytes())
+    except msgspec.DecodeError as error:
+        raise LogStoreError(f"{path} is damaged ({error}); restore it or delete it") from None
+    return stored if isinstance(stored, list) else [stored]
+
+
+def _tmp_path(folder: Path) -> Path:
+    return folder / f"{_TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
+
+
+def _remove_leftovers(log_dir: Path) -> None:
+    """Remove the temporary files of writers that died mid-append (``<log_dir>/*/*/.tmp-*``).
+
+    Best effort: a folder that cannot be listed or a file that cannot be removed is left for a
+    later store (reading needs no write access).
+    """
+    now = _time.time()
+    for folder in _subfolders(log_dir, depth=2):
+        try:
+            names = [n for n in os.listdir(folder) if n.startswith(_TMP_PREFIX)]
+        except OSError:
+            continue
+        for name in names:
+            match = _TMP_NAME.fullmatch(name)
+            if match is None:
+                continue
+            path = folder / name
+            pid = match.group(1)
+            with contextlib.suppress(OSError):
+                if pid is None:
+                    if now - path.stat().st_mtime < _LEGACY_TMP_AGE:
+                        continue
+                elif _alive(int(pid)):
+                    continue
+                path.unlink()
+
+
+def _subfolders(root: Path, *, depth: int) -> list[Path]:
+    folders = [root]
+    for _ in range(depth):
+        found: list[Path] = []
+        for folder in folders:
+            with contextlib.suppress(OSError), os.scandir(folder) as entries:
+                found.extend(Path(e.path) for e in entries if e.is_dir(follow_symlinks=False))
+        folders = found
+    return folders
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (our own counts as alive: another store
+    object in this process may be mid-append)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists but is not ours to signal
+    return True
+
+
+def _next_number(folder: Path) -> int:
     numbers = [int(m.group(1)) for n in os.listdir(folder) if (m := _RECORD_NAME.fullmatch(n))]
     return max(numbers) + 1 if numbers else 0
 
