@@ -9,6 +9,7 @@ from lllm_cli.composition import ModelChoice, make_runtime, open_replay, open_to
 from lllm_cli.project import Project
 from lllm_domain.config import AgentConfig, SystemConfig
 from lllm_domain.errors import LLLMError
+from lllm_domain.log_writer import writer_for
 from lllm_domain.message import user_message
 from lllm_domain.recording import RecordingCaller, ReplayCaller
 from lllm_domain.request import LLMRequest
@@ -41,6 +42,7 @@ def test_recording_wraps_each_caller_once_and_records_under_the_session() -> Non
 
     assert isinstance(first, RecordingCaller) and first is second
     assert first.call(_request("hi")).content == "hello"
+    writer_for(store).flush()  # recorders hand their records to the store's writer
     assert [r.data["reply"]["content"] for r in store.read("calls", "run-1")] == ["hello"]
 
 
@@ -66,6 +68,7 @@ def test_a_replay_runtime_answers_from_the_recording_and_records_again(tmp_path:
 
     assert isinstance(caller, RecordingCaller) and isinstance(caller.inner, ReplayCaller)
     assert caller.call(_request("hi")).content == "hello"
+    writer_for(store).flush()
     assert len(store.read("calls", "new")) == 1
     assert runtime.tools is None
 

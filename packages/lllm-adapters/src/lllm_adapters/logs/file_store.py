@@ -23,11 +23,12 @@ import threading
 import time as _time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
 import msgspec
-from lllm_domain.ports import LogRecord
+from lllm_domain.ports import LogEntry, LogRecord
 
 from lllm_adapters.logs.record_codec import LogStoreError, StoredRecord, encode_record
 from lllm_adapters.logs.session_key import collection_key, session_hash, session_key
@@ -91,7 +92,19 @@ class FileLogStore:
         if not records:
             return
         now = self._clock()
-        bodies = [encode_record(collection, session, now, r, self._redactor) for r in records]
+        self._write_batch(collection, session, [(now, r) for r in records])
+
+    def append_entries(self, entries: Sequence[LogEntry]) -> None:
+        """Store entries of any collections and sessions, in order, each with the time it was
+        made (what the log writer hands over for a turn): every run of entries for one
+        collection and session is published as one file, whole or not at all."""
+        for (collection, session), run in groupby(entries, key=lambda e: (e.collection, e.session)):
+            self._write_batch(collection, session, [(e.time, e.data) for e in run])
+
+    def _write_batch(
+        self, collection: str, session: str, records: Sequence[tuple[float, Mapping[str, Any]]]
+    ) -> None:
+        bodies = [encode_record(collection, session, t, r, self._redactor) for t, r in records]
         body = bodies[0] if len(bodies) == 1 else b"[" + b",".join(bodies) + b"]"
         folder = self._folder(collection, session)
         with self._lock_for(folder):
