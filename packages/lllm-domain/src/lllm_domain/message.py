@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from attrs import define, evolve, field
 
@@ -44,12 +44,45 @@ class Creator:
     EXCEPTION = "exception"
 
 
+MAX_ARGUMENT_DEPTH = 128
+"""How many levels of objects and arrays a tool call's arguments may nest (the arguments object
+itself is level 1). Deeper arguments are never handed to a tool: the call carries
+:data:`ARGUMENTS_TOO_DEEP` as its ``arguments_error`` and the model reads an error result, so no
+code on the tool path (comparison, validation, logging, repr) recurses over hostile input."""
+
+ARGUMENTS_TOO_DEEP = f"they nest deeper than {MAX_ARGUMENT_DEPTH} levels"
+"""The ``arguments_error`` of a call whose arguments nest deeper than :data:`MAX_ARGUMENT_DEPTH`."""
+
+
+def nests_deeper_than(value: object, limit: int) -> bool:
+    """Whether JSON-like ``value`` (mappings, lists, tuples) nests more than ``limit`` levels.
+
+    Iterative, so a value of any depth is checked safely; linear in its size and stops as soon
+    as the limit is passed.
+    """
+    containers = (Mapping, list, tuple)
+    if not isinstance(value, containers):
+        return False
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children: Iterable[object] = (
+            item.values() if isinstance(item, Mapping) else cast("Iterable[object]", item)
+        )
+        stack.extend((child, depth + 1) for child in children if isinstance(child, containers))
+    return False
+
+
 @define(frozen=True, slots=True)
 class FunctionCall:
     """One tool call the model asked for, and (once run) its outcome.
 
     ``id`` is the provider's tool-call id. ``arguments_error`` is set when the model's arguments
-    could not be decoded; ``raw_arguments`` keeps the text exactly as the model sent it.
+    could not be decoded, or when they nest deeper than :data:`MAX_ARGUMENT_DEPTH` (then
+    ``arguments`` is emptied, whoever built the call); ``raw_arguments`` keeps the text exactly
+    as the model sent it.
     """
 
     id: str
@@ -60,6 +93,12 @@ class FunctionCall:
     result: Any = None
     result_text: str | None = None
     error: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.arguments and nests_deeper_than(self.arguments, MAX_ARGUMENT_DEPTH):
+            object.__setattr__(self, "arguments", EMPTY_MAPPING)
+            if self.arguments_error is None:
+                object.__setattr__(self, "arguments_error", ARGUMENTS_TOO_DEEP)
 
     @property
     def success(self) -> bool:
