@@ -8,6 +8,7 @@ import pytest
 from attrs import define
 from hypothesis import given
 from hypothesis import strategies as st
+from lllm_domain import parsing
 from lllm_domain.errors import ParseError
 from lllm_domain.parsing import TagSpec, find_md_blocks, find_xml_blocks, parse_tags
 from lllm_domain.prompt import Prompt, default_parser
@@ -137,8 +138,15 @@ XML_PIECES = st.sampled_from(
 @PROPERTY
 @given(reply=st.lists(XML_PIECES, max_size=40).map("".join) | st.text(max_size=120))
 def test_xml_blocks_agree_with_the_regex_reference_on_any_reply(reply: str) -> None:
-    for tag in ("a", "b"):
-        assert find_xml_blocks(reply, tag) == reference_xml_blocks(reply, tag)
+    # Both scans: the find walk (few closing tags) and the bounded regex (many).
+    for walk_limit in (10**9, 0):
+        saved = parsing._FIND_WALK_MAX_BLOCKS
+        parsing._FIND_WALK_MAX_BLOCKS = walk_limit
+        try:
+            for tag in ("a", "b"):
+                assert find_xml_blocks(reply, tag) == reference_xml_blocks(reply, tag)
+        finally:
+            parsing._FIND_WALK_MAX_BLOCKS = saved
 
 
 PLAIN = st.text(

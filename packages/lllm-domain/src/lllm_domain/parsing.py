@@ -157,24 +157,46 @@ def _xml_pattern(tag: str) -> re.Pattern[str]:
 def find_xml_blocks(text: str, tag: str) -> list[str]:
     """The stripped contents of every ``<tag>...</tag>`` block in ``text``, in order.
 
-    A block ends at the first ``</tag>`` after its ``<tag>``. Linear in ``len(text)``: the
-    search stops at the last ``</tag>``, so no opening tag is ever followed by a fruitless scan
-    to the end of the reply.
+    A block ends at the first ``</tag>`` after its ``<tag>``. Linear in ``len(text)``, by one of
+    two scans that give the same blocks: with few closing tags, a ``str.find`` walk (a step per
+    block); with many, the regular expression, stopped at the last closing tag so that no
+    opening tag is ever followed by a fruitless scan to the end of the reply.
     """
     closing = f"</{tag}>"
-    last = text.rfind(closing)
-    if last == -1:
+    closings = text.count(closing)
+    if closings == 0:
         return []
-    return [block.strip() for block in _xml_pattern(tag).findall(text, 0, last + len(closing))]
+    if closings <= _FIND_WALK_MAX_BLOCKS:
+        return _xml_blocks_by_find(text, f"<{tag}>", closing)
+    last = text.rfind(closing)
+    return list(map(str.strip, _xml_pattern(tag).findall(text, 0, last + len(closing))))
+
+
+_FIND_WALK_MAX_BLOCKS = 1_000
+"""Up to this many closing tags the find walk is quickest; past it the regex's C loop is (the
+walk pays Python work per block, the regex per ``<`` inside a block)."""
+
+
+def _xml_blocks_by_find(text: str, opening: str, closing: str) -> list[str]:
+    blocks: list[str] = []
+    start = text.find(opening)
+    while start != -1:
+        body = start + len(opening)
+        end = text.find(closing, body)
+        if end == -1:
+            break
+        blocks.append(text[body:end].strip())
+        start = text.find(opening, end + len(closing))
+    return blocks
 
 
 # Spelled with a literal "```" prefix so the regex engine skips to each run at full speed.
 _FENCE_RUN = re.compile(r"```(`*)([^\s`]*)")
 
-MAX_FENCE_MARKERS = 20_000
+MAX_FENCE_MARKERS = 10_000
 """The most triple-backtick markers a reply may hold for its Markdown fences to be read.
 
-Matching nested fences needs a step per marker; a reply with more (no model writes 10,000 code
+Matching nested fences needs a step per marker; a reply with more (no model writes 5,000 code
 blocks in one answer) is refused with a :class:`ParseError` in a few milliseconds, so the worst
 case stays a small fraction of a second whatever the reply holds."""
 
@@ -190,7 +212,7 @@ def _fences(text: str) -> tuple[list[tuple[str, int, int]], list[str]]:
     stack: list[tuple[int, int, str, int]] = []  # (mark, backticks beyond 3, tag, start)
     blocks: list[tuple[str, int, int]] = []
     for match in _FENCE_RUN.finditer(text):
-        extra, word = match.group(1, 2)
+        extra, word = match.groups()
         if word:
             stack.append((len(blocks), len(extra), word, match.end()))
         elif stack and len(extra) >= stack[-1][1]:
@@ -201,10 +223,9 @@ def _fences(text: str) -> tuple[list[tuple[str, int, int]], list[str]]:
 
 
 def _fence_body(text: str, start: int, end: int) -> str:
-    body = text[start:end]
-    newline = body.find("\n")
+    newline = text.find("\n", start, end)
     # The rest of the opening line is the fence's info string, not its content.
-    return (body[newline + 1 :] if newline != -1 else body).strip()
+    return text[start if newline == -1 else newline + 1 : end].strip()
 
 
 def _md_blocks(text: str, tags: Sequence[str]) -> tuple[dict[str, list[str]], set[str], str | None]:
