@@ -54,24 +54,33 @@ ARGUMENTS_TOO_DEEP = f"they nest deeper than {MAX_ARGUMENT_DEPTH} levels"
 """The ``arguments_error`` of a call whose arguments nest deeper than :data:`MAX_ARGUMENT_DEPTH`."""
 
 
+_SCALARS = (str, int, float, type(None))
+
+
 def nests_deeper_than(value: object, limit: int) -> bool:
     """Whether JSON-like ``value`` (mappings, lists, tuples) nests more than ``limit`` levels.
 
     Iterative, so a value of any depth is checked safely; linear in its size and stops as soon
-    as the limit is passed.
+    as the limit is passed. Scalars are skipped without a push, so flat arguments (the usual
+    case) cost a few type checks.
     """
-    containers = (Mapping, list, tuple)
-    if not isinstance(value, containers):
-        return False
     stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        children: Iterable[object]
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        elif isinstance(item, Mapping):
+            children = cast("Mapping[str, object]", item).values()
+        else:
+            continue
         if depth > limit:
             return True
-        children: Iterable[object] = (
-            item.values() if isinstance(item, Mapping) else cast("Iterable[object]", item)
-        )
-        stack.extend((child, depth + 1) for child in children if isinstance(child, containers))
+        for child in children:
+            if not isinstance(child, _SCALARS):
+                stack.append((child, depth + 1))
     return False
 
 
