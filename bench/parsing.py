@@ -117,9 +117,8 @@ def main() -> None:
         )
     print(
         f"\nworst 5 MB / 1 MB ratio: {worst_ratio:.1f} of medians, {worst_best_ratio:.1f} of best"
-        " runs (target <= 6). A 1 MB reply stays in a core's 2 MB L2 cache between the parser's"
-        " few passes and a 5 MB one does not, which inflates this ratio for the replies parsed"
-        " by pure-C scans in a few ms; 25 MB / 5 MB (both past L2) shows the growth itself."
+        " runs (target <= 6). On a busy machine the few-ms scans of a 1 MB reply, which fits a"
+        " core's cache, can inflate it; 25 MB / 5 MB shows the growth past the cache."
     )
     print(f"slowest 5 MB adversarial reply (median): {worst_5mb * 1000:.1f} ms (target <= 100 ms)")
 
