@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from attrs import define
 from hypothesis import given
 from hypothesis import strategies as st
+from lllm_domain import parsing
 from lllm_domain.errors import ParseError
-from lllm_domain.parsing import TagSpec, parse_tags
+from lllm_domain.parsing import TagSpec, find_md_blocks, find_xml_blocks, parse_tags
 from lllm_domain.prompt import Prompt, default_parser
 
 from tests.support.domain_builders import PROPERTY
@@ -17,7 +21,10 @@ def test_collects_every_xml_block_and_markdown_fence() -> None:
         "Thinking...\n<answer> 42 </answer>\n<answer>43</answer>\n"
         "```python\nprint(1)\n```\nand\n```python  \nprint(2)\n```\n<note>n</note>"
     )
-    parsed = parse_tags(reply, TagSpec(xml_tags=("answer", "missing"), md_tags=("python",)))
+    spec = TagSpec(
+        xml_tags=("answer", "missing"), md_tags=("python",), optional_xml_tags=("missing",)
+    )
+    parsed = parse_tags(reply, spec)
     assert parsed["raw"] == reply
     assert parsed["xml_tags"] == {"answer": ["42", "43"], "missing": []}
     assert parsed["md_tags"] == {"python": ["print(1)", "print(2)"]}
@@ -103,12 +110,110 @@ def test_parse_raises_nothing_but_parse_error_and_reports_each_missing_tag(
     try:
         parsed = parse_tags(reply, spec)
     except ParseError as exc:
-        missing = [t for t in spec.required_xml_tags if f"<{t}>...</{t}>" in str(exc)]
-        missing_md = [t for t in spec.required_md_tags if f"```{t}\n...\n```" in str(exc)]
+        missing = [t for t in spec.mandatory_xml_tags if f"<{t}>...</{t}>" in str(exc)]
+        missing_md = [t for t in spec.mandatory_md_tags if f"```{t}\n...\n```" in str(exc)]
         assert len(exc.problems) == len(missing) + len(missing_md) > 0
     else:
-        for tag in spec.required_xml_tags:
+        for tag in spec.mandatory_xml_tags:
             assert parsed["xml_tags"][tag]
-        for tag in spec.required_md_tags:
+        for tag in spec.mandatory_md_tags:
             assert parsed["md_tags"][tag]
         assert parsed["signal_tags"]["A"] == ("<A>" in reply)
+
+
+# -- agreement with simple references ----------------------------------------------------------
+
+
+def reference_xml_blocks(reply: str, tag: str) -> list[str]:
+    """The first parser's regex: right, but quadratic on unclosed tags."""
+    pattern = rf"<{re.escape(tag)}>(.*?)</{re.escape(tag)}>"
+    return [block.strip() for block in re.findall(pattern, reply, re.DOTALL)]
+
+
+XML_PIECES = st.sampled_from(
+    ["<a>", "</a>", "<a", "a>", "</a", "<b>", "</b>", "<<a>>", "x", " ", "\n"]
+)
+
+
+@PROPERTY
+@given(reply=st.lists(XML_PIECES, max_size=40).map("".join) | st.text(max_size=120))
+def test_xml_blocks_agree_with_the_regex_reference_on_any_reply(reply: str) -> None:
+    # Both scans: the find walk (few closing tags) and the bounded regex (many).
+    for walk_limit in (10**9, 0):
+        saved = parsing._FIND_WALK_MAX_BLOCKS
+        parsing._FIND_WALK_MAX_BLOCKS = walk_limit
+        try:
+            for tag in ("a", "b"):
+                assert find_xml_blocks(reply, tag) == reference_xml_blocks(reply, tag)
+        finally:
+            parsing._FIND_WALK_MAX_BLOCKS = saved
+
+
+PLAIN = st.text(
+    alphabet=st.characters(exclude_characters="`", exclude_categories=("Cs",)), max_size=12
+)
+FENCE_TAGS = ("python", "md", "json", "a")
+
+
+@define(frozen=True)
+class Fence:
+    """A well-formed fence: ``ticks`` backticks, a tag, and what it holds."""
+
+    ticks: int
+    tag: str
+    children: tuple[str | Fence, ...]
+    bare: bool
+    """Whether it starts with a bare ``` fence (only inside a longer run is that well-formed)."""
+
+    def body(self) -> str:
+        inner = "".join(render(child) for child in self.children)
+        if self.bare and self.ticks > 3:
+            inner = "```\nbare\n```\n" + inner
+        return inner
+
+    def render(self) -> str:
+        run = "`" * self.ticks
+        return f"{run}{self.tag}\n{self.body()}\n{run}\n"
+
+
+def render(node: str | Fence) -> str:
+    return node if isinstance(node, str) else node.render()
+
+
+def fences_of(children: st.SearchStrategy[str | Fence]) -> st.SearchStrategy[Fence]:
+    return st.builds(
+        Fence,
+        ticks=st.sampled_from([3, 4]),
+        tag=st.sampled_from(FENCE_TAGS),
+        children=st.lists(children, max_size=3).map(tuple),
+        bare=st.booleans(),
+    )
+
+
+NODES = st.lists(st.recursive(PLAIN, fences_of, max_leaves=8), max_size=5)
+
+
+@PROPERTY
+@given(nodes=NODES)
+def test_outermost_fences_come_back_whole_however_they_nest(nodes: list[str | Fence]) -> None:
+    reply = "".join(render(node) for node in nodes)
+    for tag in FENCE_TAGS:
+        expected = [n.body().strip() for n in nodes if isinstance(n, Fence) and n.tag == tag]
+        assert find_md_blocks(reply, tag) == expected
+
+
+FLAT = st.lists(
+    PLAIN
+    | st.builds(Fence, st.just(3), st.sampled_from(FENCE_TAGS), st.tuples(PLAIN), st.just(False)),
+    max_size=6,
+)
+
+
+@PROPERTY
+@given(nodes=FLAT)
+def test_flat_fences_agree_with_the_first_parsers_regex(nodes: list[str | Fence]) -> None:
+    reply = "".join(render(node) for node in nodes)
+    for tag in FENCE_TAGS:
+        pattern = rf"```{tag}[ \t]*\r?\n(.*?)```"
+        reference = [b.strip() for b in re.findall(pattern, reply, re.DOTALL)]
+        assert find_md_blocks(reply, tag) == reference

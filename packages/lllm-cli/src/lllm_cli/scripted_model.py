@@ -36,8 +36,9 @@ def default_reply(prompts: PromptRegistry) -> Callable[[LLMRequest], Any]:
             if prompt is not None and prompt.format is not None:
                 return "{}"
             return "(scripted reply)"
-        parts = [f"<{tag}>scripted {tag}</{tag}>" for tag in prompt.required_xml_tags]
-        parts += [f"```{tag}\nscripted {tag}\n```" for tag in prompt.required_md_tags]
+        spec = prompt.tag_spec
+        parts = [f"<{tag}>scripted {tag}</{tag}>" for tag in spec.mandatory_xml_tags]
+        parts += [f"```{tag}\nscripted {tag}\n```" for tag in spec.mandatory_md_tags]
         return "\n".join(parts) or "(scripted reply)"
 
     return reply

@@ -15,7 +15,7 @@ from typing import Any, Literal, cast
 from attrs import define, evolve, field
 
 from lllm_domain.errors import PromptError
-from lllm_domain.message import EMPTY_MAPPING, FunctionCall
+from lllm_domain.message import ARGUMENTS_TOO_DEEP, EMPTY_MAPPING, FunctionCall
 
 
 def default_processor(result: Any) -> str:
@@ -104,6 +104,11 @@ class Function:
 
     def invoke(self, call: FunctionCall) -> FunctionCall:
         """Run the call; return it with its result or an error. Never raises."""
+        if call.arguments_error == ARGUMENTS_TOO_DEEP:
+            return call.with_error(
+                f"the arguments for {self.name!r} are not usable: {ARGUMENTS_TOO_DEEP}; "
+                "send a flatter JSON object"
+            )
         if call.arguments_error is not None:
             return call.with_error(
                 f"the arguments for {self.name!r} are not valid JSON ({call.arguments_error}); "

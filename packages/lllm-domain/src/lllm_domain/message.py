@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from attrs import define, evolve, field
 
@@ -44,12 +44,54 @@ class Creator:
     EXCEPTION = "exception"
 
 
+MAX_ARGUMENT_DEPTH = 128
+"""How many levels of objects and arrays a tool call's arguments may nest (the arguments object
+itself is level 1). Deeper arguments are never handed to a tool: the call carries
+:data:`ARGUMENTS_TOO_DEEP` as its ``arguments_error`` and the model reads an error result, so no
+code on the tool path (comparison, validation, logging, repr) recurses over hostile input."""
+
+ARGUMENTS_TOO_DEEP = f"they nest deeper than {MAX_ARGUMENT_DEPTH} levels"
+"""The ``arguments_error`` of a call whose arguments nest deeper than :data:`MAX_ARGUMENT_DEPTH`."""
+
+
+_SCALARS = (str, int, float, type(None))
+
+
+def nests_deeper_than(value: object, limit: int) -> bool:
+    """Whether JSON-like ``value`` (mappings, lists, tuples) nests more than ``limit`` levels.
+
+    Iterative, so a value of any depth is checked safely; linear in its size and stops as soon
+    as the limit is passed. Scalars are skipped without a push, so flat arguments (the usual
+    case) cost a few type checks.
+    """
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children: Iterable[object]
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        elif isinstance(item, Mapping):
+            children = cast("Mapping[str, object]", item).values()
+        else:
+            continue
+        if depth > limit:
+            return True
+        for child in children:
+            if not isinstance(child, _SCALARS):
+                stack.append((child, depth + 1))
+    return False
+
+
 @define(frozen=True, slots=True)
 class FunctionCall:
     """One tool call the model asked for, and (once run) its outcome.
 
     ``id`` is the provider's tool-call id. ``arguments_error`` is set when the model's arguments
-    could not be decoded; ``raw_arguments`` keeps the text exactly as the model sent it.
+    could not be decoded, or when they nest deeper than :data:`MAX_ARGUMENT_DEPTH` (then
+    ``arguments`` is emptied, whoever built the call); ``raw_arguments`` keeps the text exactly
+    as the model sent it.
     ``repeated_of`` is the id of the earlier, identical call whose result this one reused: such
     a call was not run again (count real executions as the calls where it is ``None``).
     """
@@ -63,6 +105,12 @@ class FunctionCall:
     result_text: str | None = None
     error: str | None = None
     repeated_of: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.arguments and nests_deeper_than(self.arguments, MAX_ARGUMENT_DEPTH):
+            object.__setattr__(self, "arguments", EMPTY_MAPPING)
+            if self.arguments_error is None:
+                object.__setattr__(self, "arguments_error", ARGUMENTS_TOO_DEEP)
 
     @property
     def success(self) -> bool:

@@ -11,7 +11,7 @@ from attrs import define, evolve, field
 from lllm_domain.errors import ParseError, PromptError
 from lllm_domain.function import Function, MCPServer
 from lllm_domain.message import EMPTY_MAPPING
-from lllm_domain.parsing import TagSpec, parse_tags
+from lllm_domain.parsing import TAG_ARGUMENTS, TagSpec, parse_tags
 
 Parser = Callable[..., Any]
 """A parser gets the reply text and the prompt (and an agent call's ``parser_args`` as keywords,
@@ -60,7 +60,7 @@ def default_parser(text: str, prompt: Prompt) -> Any:
     """Parse by the prompt's tags, or as JSON when the prompt has a structured ``format``."""
     if prompt.format is not None:
         return _parse_structured(text, prompt)
-    if not prompt.tag_spec_is_empty:
+    if not prompt.tag_spec.is_empty:
         return parse_tags(text, prompt.tag_spec)
     return {"raw": text}
 
@@ -106,7 +106,11 @@ class Prompt:
     rendered. ``format`` requests structured output: an attrs class, a JSON schema mapping, or a
     class with ``model_json_schema()`` / ``model_validate()`` such as a pydantic model (the
     parsed payload is then an instance of that class).
-    The XML/Markdown/signal/required tags drive :func:`default_parser`.
+    The XML/Markdown/signal tags drive :func:`default_parser`: as in the original LLLM every tag
+    in ``xml_tags`` / ``md_tags`` is required unless also listed in ``optional_xml_tags`` /
+    ``optional_md_tags``; ``required_*`` tags are required too (see
+    :class:`~lllm_domain.parsing.TagSpec`). Each tag argument takes a tuple of names; a bare
+    string (``("answer")``, the missing comma) is refused when the prompt is built.
     """
 
     path: str
@@ -120,6 +124,8 @@ class Prompt:
     signal_tags: tuple[str, ...] = ()
     required_xml_tags: tuple[str, ...] = ()
     required_md_tags: tuple[str, ...] = ()
+    optional_xml_tags: tuple[str, ...] = ()
+    optional_md_tags: tuple[str, ...] = ()
     exception_prompt: str = DEFAULT_EXCEPTION_PROMPT
     interrupt_prompt: str = DEFAULT_INTERRUPT_PROMPT
     interrupt_final_prompt: str = DEFAULT_FINAL_INTERRUPT_PROMPT
@@ -150,28 +156,18 @@ class Prompt:
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise PromptError(f"{where}: functions {dupes} are declared twice")
-        object.__setattr__(
-            self,
-            "tag_spec",
-            TagSpec(
-                self.xml_tags,
-                self.md_tags,
-                self.signal_tags,
-                self.required_xml_tags,
-                self.required_md_tags,
-            ),
-        )
+        try:
+            spec = TagSpec(**{name: getattr(self, name) for name in TAG_ARGUMENTS})
+        except PromptError as exc:
+            raise PromptError(f"{where}: {exc}") from None
+        for name in TAG_ARGUMENTS:  # keep the checked tuples (lists from ported code, too)
+            object.__setattr__(self, name, getattr(spec, name))
+        object.__setattr__(self, "tag_spec", spec)
 
     @property
     def tag_spec_is_empty(self) -> bool:
         """Whether the default parser has no tags to look for."""
-        return not (
-            self.xml_tags
-            or self.md_tags
-            or self.signal_tags
-            or self.required_xml_tags
-            or self.required_md_tags
-        )
+        return self.tag_spec.is_empty
 
     def render(self, args: Mapping[str, Any] = EMPTY_MAPPING, /, **kwargs: Any) -> str:
         """Fill the template. A missing variable or an unlinked function is a clear error."""

@@ -23,12 +23,14 @@ from typing import Any
 
 from lllm_domain.errors import LLLMError, LLMAPIError
 from lllm_domain.message import (
+    MAX_ARGUMENT_DEPTH,
     FunctionCall,
     Message,
     Modality,
     Role,
     TokenLogprob,
     TopLogprob,
+    nests_deeper_than,
 )
 from lllm_domain.model_card import ModelCard
 from lllm_domain.request import LLMRequest
@@ -161,6 +163,8 @@ def _words(text: str) -> list[str]:
 
 def call(name: str, /, _id: str = "", **arguments: Any) -> FunctionCall:
     """A tool call for a scripted reply (an id is assigned when left empty)."""
+    if nests_deeper_than(arguments, MAX_ARGUMENT_DEPTH):  # json.dumps would recurse past the limit
+        return FunctionCall(_id, name, arguments)
     return FunctionCall(_id, name, arguments, raw_arguments=json.dumps(arguments))
 
 

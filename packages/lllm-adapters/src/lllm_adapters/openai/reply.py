@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 from lllm_domain.message import (
+    ARGUMENTS_TOO_DEEP,
     EMPTY_MAPPING,
     FunctionCall,
     Message,
@@ -74,8 +75,10 @@ class Reply:
 def decode_arguments(call_id: str, name: str, raw: str) -> FunctionCall:
     """A :class:`FunctionCall` from the model's raw argument text.
 
-    Arguments that are not a JSON object do not raise: the call carries ``arguments_error`` and
-    the exact ``raw_arguments`` so the state machine can tell the model what to fix.
+    Arguments that are not a JSON object, or that nest deeper than
+    :data:`~lllm_domain.message.MAX_ARGUMENT_DEPTH`, do not raise: the call carries
+    ``arguments_error`` and the exact ``raw_arguments`` so the state machine can tell the model
+    what to fix.
     """
     if not raw.strip():
         return FunctionCall(call_id, name, EMPTY_MAPPING, raw_arguments=raw)
@@ -83,6 +86,8 @@ def decode_arguments(call_id: str, name: str, raw: str) -> FunctionCall:
         args = _args_decoder.decode(raw)
     except msgspec.DecodeError as exc:
         return FunctionCall(call_id, name, raw_arguments=raw, arguments_error=str(exc))
+    except RecursionError:  # nested past the interpreter's limit: deeper than any we accept
+        return FunctionCall(call_id, name, raw_arguments=raw, arguments_error=ARGUMENTS_TOO_DEEP)
     if not isinstance(args, dict):
         return FunctionCall(
             call_id,

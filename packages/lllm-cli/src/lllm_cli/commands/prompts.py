@@ -32,10 +32,11 @@ def list_prompts(
             facts.append("variables: " + ", ".join(prompt.variables))
         if prompt.functions:
             facts.append("tools: " + ", ".join(f.name for f in prompt.functions))
-        required = set(prompt.required_xml_tags) | set(prompt.required_md_tags)
+        spec = prompt.tag_spec
+        required = set(spec.mandatory_xml_tags) | set(spec.mandatory_md_tags)
         tags = [
-            *(f"<{t}>" for t in dict.fromkeys((*prompt.xml_tags, *prompt.required_xml_tags))),
-            *(f"```{t}" for t in dict.fromkeys((*prompt.md_tags, *prompt.required_md_tags))),
+            *(f"<{t}>" for t in spec.collected_xml_tags),
+            *(f"```{t}" for t in spec.collected_md_tags),
         ]
         if tags:
             facts.append("tags: " + ", ".join(tags))

@@ -25,7 +25,6 @@ analyze = Prompt(
     "Work through the task. Reply with <analysis>your reasoning</analysis> and "
     "<answer>the answer</answer>. Add <CONFIDENT> if you are sure of the answer.",
     functions=(word_count,),
-    xml_tags=("analysis", "answer"),
-    required_xml_tags=("analysis", "answer"),
+    xml_tags=("analysis", "answer"),  # every listed tag is required
     signal_tags=("CONFIDENT",),
 )

@@ -25,6 +25,5 @@ task = Prompt(
     "{task}\n\nUse the add tool for any sum. When you are done, give the final answer as "
     "<answer>...</answer>.",
     functions=(add,),
-    xml_tags=("answer",),
-    required_xml_tags=("answer",),
+    xml_tags=("answer",),  # every listed tag is required
 )
