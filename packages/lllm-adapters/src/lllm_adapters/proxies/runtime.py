@@ -36,6 +36,7 @@ from lllm_domain.proxy_docs import api_catalog, api_directory, endpoint_director
 from lllm_domain.registry import ProxyRegistry, default_proxies
 
 from lllm_adapters.config.discovery import discover_proxies
+from lllm_adapters.observability.redaction import Redactor
 from lllm_adapters.proxies.cache import MISSING, ResponseCache, default_cache_dir
 
 _log = structlog.get_logger("lllm.proxies")
@@ -126,6 +127,8 @@ class HttpProxyRuntime:
         )
         self.requests_sent = 0
         """How many HTTP requests this runtime has sent (cache hits send none)."""
+        self._redactor: Redactor | None = None
+        self._redactor_for: tuple[str, ...] = ()
 
     # -- the ToolRuntime port ---------------------------------------------------------------
 
@@ -237,7 +240,9 @@ class HttpProxyRuntime:
             if hit is not MISSING:
                 _log.debug("proxy.call", path=resolved.path, cached=True)
                 return hit
-        value = self._send(resolved, request)
+        # An API may echo the key (a debug endpoint, an error body, a "next page" URL): the
+        # value is redacted before it is cached or reaches a prompt, so neither ever holds it.
+        value = self._value_redactor().redact(self._send(resolved, request))
         if self.cache is not None:
             self.cache.put(cache_key, value)
         return value
@@ -291,6 +296,22 @@ class HttpProxyRuntime:
                 "try again later or raise max_retries"
             )
         )
+
+    def _value_redactor(self) -> Redactor:
+        """A redactor for the environment's secrets and the active proxies' keys (in the
+        forms a key takes inside a URL too), rebuilt only when those values change."""
+        keys: set[str] = set()
+        for proxy in self.catalog.proxies.values():
+            if proxy.api_key is not None:
+                secret = self._environ.get(proxy.api_key.env, "")
+                if secret:
+                    keys.update((secret, quote(secret, safe=""), quote_plus(secret)))
+        base = Redactor.from_environment(self._environ)
+        wanted = tuple(sorted(keys.union(base.secrets)))
+        if self._redactor is None or self._redactor_for != wanted:
+            self._redactor = Redactor(wanted)
+            self._redactor_for = wanted
+        return self._redactor
 
     def _redact(self, text: str) -> str:
         for proxy in self.catalog.proxies.values():

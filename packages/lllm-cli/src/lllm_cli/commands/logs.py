@@ -64,7 +64,11 @@ def _session(store: LogStore, session: str | None) -> ReplaySession:
     if session not in known:
         from lllm_cli.composition import unknown_session
 
-        raise unknown_session(store, session)
+        # A session whose name held a secret is listed redacted; its real name works too.
+        replay = ReplaySession(store, session)
+        if not replay.activities():
+            raise unknown_session(store, session)
+        return replay
     return ReplaySession(store, session)
 
 
