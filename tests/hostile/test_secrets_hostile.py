@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lllm_adapters.observability import PLACEHOLDER, RedactingTextStream, Redactor
@@ -36,6 +37,15 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """`lllm run` in-process points structlog at this test's captured stderr, which closes with
+    the test: put the previous configuration back so later tests do not log into it."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 def create(tmp_path: Path, name: str = "sec_demo") -> Path:
