@@ -12,7 +12,9 @@ and the values stored under credential mapping keys (``authorization``, ``api_ke
 ``x-api-key``, ``password``, ``client_secret``, ``access_token``, ``refresh_token``, and
 environment-style names such as ``OPENAI_API_KEY``). Ordinary data keys like ``sort_key`` or
 ``page_token`` are kept. The same redactor serves the
-structlog processor (:mod:`lllm_adapters.observability.logging_config`) and the log stores.
+structlog processor (:mod:`lllm_adapters.observability.logging_config`), the log stores, the
+proxy runtime's responses and what the CLI prints
+(:mod:`lllm_adapters.observability.redacting_stream`).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 import httpx2
+import msgspec
 import structlog
 from attrs import define, evolve
 from lllm_domain.errors import ProxyError
@@ -240,9 +241,7 @@ class HttpProxyRuntime:
             if hit is not MISSING:
                 _log.debug("proxy.call", path=resolved.path, cached=True)
                 return hit
-        # An API may echo the key (a debug endpoint, an error body, a "next page" URL): the
-        # value is redacted before it is cached or reaches a prompt, so neither ever holds it.
-        value = self._value_redactor().redact(self._send(resolved, request))
+        value = self._send(resolved, request)
         if self.cache is not None:
             self.cache.put(cache_key, value)
         return value
@@ -271,7 +270,9 @@ class HttpProxyRuntime:
                 status = response.status_code
                 _log.info("proxy.call", path=resolved.path, status=status, attempt=attempt + 1)
                 if status < 400:
-                    return _decode(response)
+                    # An API may echo the key (a debug endpoint, a "next page" URL): the value
+                    # is redacted before it is cached or reaches a prompt.
+                    return _decode(response, self._value_redactor())
                 body = response.text[:300]
                 last_problem = f"HTTP {status}: {body}"
                 if status != 429 and status < 500:
@@ -324,12 +325,20 @@ class HttpProxyRuntime:
         return text
 
 
-def _decode(response: httpx2.Response) -> Any:
+def _decode(response: httpx2.Response, redactor: Redactor) -> Any:
+    """The response's JSON (or text) with every secret ``redactor`` knows removed."""
     try:
-        return response.json()
+        value = response.json()
     except ValueError:
         # Not every API answers JSON (CSV exports, plain text); hand the text over.
-        return response.text
+        return redactor.redact_text(response.text)
+    raw = response.content
+    try:
+        clean = redactor.redact_json(raw)
+    except UnicodeDecodeError:
+        return redactor.redact(value)
+    # The usual case: nothing to redact, and redact_json hands back the very same bytes.
+    return value if clean is raw else msgspec.json.decode(clean)
 
 
 def _retry_after(response: httpx2.Response) -> float | None:
