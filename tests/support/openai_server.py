@@ -3,9 +3,9 @@ Responses; JSON and SSE), for integration tests and benchmarks.
 
 It is scriptable per test — a queue of :class:`Reply` objects, then an optional function of the
 request — records every request it receives, and injects faults: error statuses with
-``Retry-After``, a connection reset mid-body, a slow reply (read timeout), a truncated or
-broken-off SSE stream, a body that is not JSON. It runs on asyncio in a background thread, so
-hundreds of concurrent keep-alive connections are cheap; ``latency`` delays every reply.
+``Retry-After``, a connection reset mid-body, a slow reply (read timeout), a truncated,
+broken-off or silent SSE stream, a body that is not JSON. It runs on asyncio in a background
+thread, so hundreds of concurrent keep-alive connections are cheap; ``latency`` delays every reply.
 
 Use the ``openai_server`` pytest fixture, or ``with OpenAIServer() as server:``. Run
 ``python -m tests.support.openai_server --port 8000 --latency 0.1`` to serve the built-in
@@ -69,7 +69,8 @@ class Reply:
     """One scripted answer.
 
     ``body`` (a JSON-able value) or ``raw`` (exact bytes) is sent as the body; ``sse`` (a list
-    of events: dicts become JSON, strings are sent as they are) makes it a stream. Faults:
+    of events: dicts become JSON, strings are sent as they are, a :class:`Pause` keeps the
+    stream silent for a while) makes it a stream. Faults:
     ``delay`` before answering, ``reset_mid_body`` (send half the body, then reset the
     connection), ``truncate_after`` (end the stream cleanly after that many events, without the
     terminator), ``reset_after`` (reset the connection after that many events).
@@ -86,6 +87,14 @@ class Reply:
     reset_mid_body: bool = False
     truncate_after: int | None = None
     reset_after: int | None = None
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Placed among a stream's ``sse`` events: the server sends nothing for ``seconds`` there
+    (a silent stream), then goes on with the next event."""
+
+    seconds: float
 
 
 Handler = Callable[[RecordedRequest], "Reply | Mapping[str, Any]"]
@@ -554,6 +563,10 @@ class OpenAIServer:
                     return False
                 if reply.truncate_after is not None and index >= reply.truncate_after:
                     break
+                if isinstance(event, Pause):
+                    await writer.drain()
+                    await asyncio.sleep(event.seconds)
+                    continue
                 data = event if isinstance(event, str) else json.dumps(event)
                 if isinstance(event, dict) and request.is_responses and "type" in event:
                     payload = f"event: {event['type']}\ndata: {data}\n\n".encode()

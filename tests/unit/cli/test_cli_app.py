@@ -47,9 +47,21 @@ HEAVY = (
     "lllm_templates",
     "rich.markdown",
     "markdown_it",
+    "msgspec",
 )
 """Modules `lllm --help` must not import. (rich's core is imported by cyclopts itself to
 render help; the markdown renderer is not, since our help is plain text.)"""
+
+LIGHT_ADAPTERS = frozenset(
+    {
+        "lllm_adapters",
+        "lllm_adapters.observability",
+        "lllm_adapters.observability.redaction",
+        "lllm_adapters.observability.redacting_stream",
+    }
+)
+"""The exception: the redactor every printed line passes through (standard library only; the
+packages' ``__init__`` modules load their names lazily)."""
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "lllm")
@@ -152,7 +164,11 @@ def test_help_imports_no_heavy_modules(command: list[str]) -> None:
     )
     exit_code, modules = json.loads(result.stdout.strip().splitlines()[-1])
     assert exit_code == 0
-    loaded = [m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)]
+    loaded = [
+        m
+        for m in modules
+        if any(m == h or m.startswith(h + ".") for h in HEAVY) and m not in LIGHT_ADAPTERS
+    ]
     assert loaded == []
 
 

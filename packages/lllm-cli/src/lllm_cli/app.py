@@ -137,6 +137,16 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
 
         print(f"lllm {__version__}")
         return 0
+    from lllm_cli.redacted_output import redacted_output
+
+    # Everything printed from here on (errors quoting a server, tool results, the user's own
+    # prints) passes through the same redactor as the logs.
+    with redacted_output() as output:
+        code = _run_app(args, debug)
+    return PIPE_CLOSED_EXIT if output.pipe_closed else code
+
+
+def _run_app(args: list[str], debug: bool) -> int:
     app = build_app()
     try:
         result = app(args, exit_on_error=False, print_error=True)

@@ -178,6 +178,17 @@ def model_callers(
     return openai_factory, cards
 
 
+def has_session(store: LogStore, session: str) -> bool:
+    """Whether ``store`` holds ``session``: by the name it lists, or by the real name of a
+    session it lists redacted (a name that held a secret; stores look names up by a hash of
+    the real name, so both work)."""
+    if session in store.sessions():
+        return True
+    from lllm_domain.replay import ReplaySession
+
+    return bool(ReplaySession(store, session).activities())
+
+
 def unknown_session(store: LogStore, session: str) -> CommandError:
     """The error for a session name ``store`` does not know, suggesting the closest names."""
     import difflib
@@ -201,7 +212,7 @@ def open_replay(store: LogStore | None, session: str) -> ReplayCaller:
             "--replay reads the recording from the log store, but the system config turns "
             "logging off (log_type: none); use the config the session was recorded with"
         )
-    if session not in store.sessions():
+    if not has_session(store, session):
         raise unknown_session(store, session)
     try:
         return ReplayCaller.from_store(store, session)

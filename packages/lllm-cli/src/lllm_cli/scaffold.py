@@ -50,9 +50,19 @@ def check_project_name(name: str) -> str:
     return name
 
 
+MAX_NAME_LENGTH = 100
+"""Longest project name: it becomes a folder name and part of file names, which file systems
+limit to 255 bytes."""
+
+
 def _name_problem(name: str) -> str:
     if not name or not name.strip():
         return "it is empty; pass --name with a name such as my_agent"
+    if len(name) > MAX_NAME_LENGTH:
+        return (
+            f"it is {len(name)} characters long; pass a --name of at most {MAX_NAME_LENGTH} "
+            "characters"
+        )
     if "/" in name or "\\" in name or name in (".", ".."):
         return "it is a path; pass a bare name and choose the parent folder with --dir"
     if ".." in name:
@@ -95,10 +105,17 @@ def create_project(name: str, template: str, parent: Path) -> Path:
     from lllm_templates import PLACEHOLDER, UnknownTemplateError, template_files
 
     check_project_name(name)
-    if not parent.is_dir():
-        raise CommandError(f"the parent folder {str(parent)!r} does not exist; create it first")
     target = parent / name
-    if target.exists() or target.is_symlink():
+    try:
+        if not parent.is_dir():
+            raise CommandError(f"the parent folder {str(parent)!r} does not exist; create it first")
+        exists = target.exists() or target.is_symlink()
+    except OSError as exc:
+        # A --dir too long for the file system (ENAMETOOLONG), unreadable, ...
+        raise CommandError(
+            f"cannot use --dir {str(parent)!r}: {exc.strerror or exc}; choose another folder"
+        ) from None
+    if exists:
         raise CommandError(
             f"{str(target)!r} already exists; choose another --name or --dir (nothing was "
             "overwritten)"

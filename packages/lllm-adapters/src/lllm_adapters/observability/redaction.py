@@ -12,7 +12,9 @@ and the values stored under credential mapping keys (``authorization``, ``api_ke
 ``x-api-key``, ``password``, ``client_secret``, ``access_token``, ``refresh_token``, and
 environment-style names such as ``OPENAI_API_KEY``). Ordinary data keys like ``sort_key`` or
 ``page_token`` are kept. The same redactor serves the
-structlog processor (:mod:`lllm_adapters.observability.logging_config`) and the log stores.
+structlog processor (:mod:`lllm_adapters.observability.logging_config`), the log stores, the
+proxy runtime's responses and what the CLI prints
+(:mod:`lllm_adapters.observability.redacting_stream`).
 """
 
 from __future__ import annotations
@@ -21,8 +23,6 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-
-import msgspec
 
 PLACEHOLDER = "[REDACTED]"
 """What a secret is replaced with."""
@@ -49,7 +49,19 @@ _AUTHORIZATION = re.compile(
     re.IGNORECASE,
 )
 _BEARER = re.compile(r"\b(bearer\s+)[A-Za-z0-9._~+/=\-]{8,}", re.IGNORECASE)
+# For text shown as it arrives (a terminal): the unfinished last word of a partial line may be
+# the start of a key ("sk-ab", "s"), of a hint word ("Bear"), or follow one ("Bearer ab").
+_LAST_WORD = re.compile(r"\S*\Z")
+_PARTIAL_KEY = re.compile(r"\b(?:sk-|sk\Z|s\Z)")
+_HINT_WORDS = ("bearer", "basic", "token", "authorization", "proxy-authorization")
+_HINT_WORD = re.compile(
+    r"""["'{(\[]*(?:bearer|basic|token|(?:proxy-)?authorization["']?\s*[:=]?)["']?""",
+    re.IGNORECASE,
+)
 _MIN_SECRET_LENGTH = 8
+_JSON_ESCAPED = frozenset('"\\' + "".join(map(chr, range(0x20))))
+"""The characters a JSON string escapes (msgspec escapes exactly these): a secret without them
+is written into a JSON document as it is."""
 _HINTS = ("sk-", "bearer", "authorization")
 """Lower-case fragments every pattern needs: text with none of them (and no environment secret)
 is returned untouched without running the regular expressions — the common, fast case."""
@@ -60,6 +72,11 @@ _JSON_HINTS = (
     b'secret"',
     b'password"',
 )
+
+
+def _last_word_start(text: str) -> int:
+    match = _LAST_WORD.search(text)
+    return match.start() if match is not None else len(text)
 
 
 class Redactor:
@@ -78,8 +95,12 @@ class Redactor:
         forms: set[str] = set()
         for secret in self.secrets:
             forms.add(secret)
-            # The form the secret takes inside a JSON string, so stored documents match too.
-            forms.add(msgspec.json.encode(secret).decode("utf-8")[1:-1])
+            if any(c in _JSON_ESCAPED for c in secret):
+                # The form the secret takes inside a JSON string, so stored documents match too.
+                # (msgspec is imported only then: the CLI redacts its output and starts fast.)
+                import msgspec
+
+                forms.add(msgspec.json.encode(secret).decode("utf-8")[1:-1])
         self._forms = tuple(forms)
         self._byte_forms = tuple(f.encode("utf-8") for f in forms)
         self._literals: re.Pattern[str] | None = (
@@ -109,6 +130,40 @@ class Redactor:
         text = _API_KEY.sub(self.placeholder, text)
         text = _AUTHORIZATION.sub(lambda m: m.group(1) + self.placeholder, text)
         return _BEARER.sub(lambda m: m.group(1) + self.placeholder, text)
+
+    def held_tail(self, text: str) -> int:
+        """Where a secret may begin in the unfinished end of ``text``, for text shown as it
+        arrives: ``text[:i]`` is safe to redact and show now, ``text[i:]`` must wait for more
+        (``i == len(text)`` when nothing needs to). A tail waits when it is the start of a known
+        secret, of an ``sk-`` key or of ``Bearer`` / ``Authorization``, or follows one of them.
+        """
+        cut = len(text)
+        for form in self._forms:
+            for size in range(min(len(form) - 1, len(text)), 0, -1):
+                if text.endswith(form[:size]):
+                    cut = min(cut, len(text) - size)
+                    break
+        start = _last_word_start(text)
+        word = text[start:]
+        bare = word.lstrip("\"'{([").lower()
+        if word and (
+            _PARTIAL_KEY.search(word)
+            or "authorization" in bare
+            or any(hint.startswith(bare) or bare.startswith(hint) for hint in _HINT_WORDS)
+        ):
+            cut = min(cut, start)
+        # Walk back over hint words before the last word: "Authorization: Bearer ab" waits whole.
+        end = start
+        while True:
+            before = text[:end].rstrip()
+            if len(before) == end or not before:
+                break
+            previous = _last_word_start(before)
+            if not _HINT_WORD.fullmatch(before[previous:]):
+                break
+            end = previous
+            cut = min(cut, previous)
+        return cut
 
     def redact(self, value: Any) -> Any:
         """A copy of plain data (mappings, sequences, strings, numbers) with secrets removed:

@@ -10,6 +10,7 @@ callers never retry: the agent-call state machine owns the retry budget and read
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from typing import Any, Protocol
@@ -41,13 +42,22 @@ from lllm_adapters.openai.responses import (
     responses_body,
 )
 from lllm_adapters.openai.settings import OpenAISettings
+from lllm_adapters.openai.silence import SilenceMonitor, StreamWatch
 
 _encoder = msgspec.json.Encoder()
 
 
 class _Assembler(Protocol):
     delivered: bool
-    done: bool
+
+    @property
+    def done(self) -> bool: ...
+
+    @property
+    def missing(self) -> str: ...
+
+    @property
+    def ended(self) -> bool: ...
 
     @property
     def partial_text(self) -> str: ...
@@ -79,6 +89,10 @@ class _CallerCore:
         self.catalog = catalog if catalog is not None else ModelCatalog.builtin()
         """The model cards used for arguments, features, snapshots and cost."""
         self._routes: dict[tuple[str, bool], _Route] = {}
+        threshold = self.settings.stream_silence_warning
+        self._silence = (
+            SilenceMonitor(threshold, self.settings.read_timeout) if threshold is not None else None
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.settings.base_url!r})"
@@ -161,6 +175,12 @@ class _CallerCore:
             return ResponsesStreamAssembler(request.on_delta, route.where)
         return ChatStreamAssembler(request.on_delta, route.where)
 
+    def _watch(self, route: _Route) -> contextlib.AbstractContextManager[StreamWatch | None]:
+        """Watch a stream for silence (a no-op when the warning is turned off)."""
+        if self._silence is None:
+            return contextlib.nullcontext()
+        return self._silence.watch(route.where)
+
     def _status_error(self, route: _Route, response: httpx2.Response) -> LLMAPIError:
         return error_from_status(
             response.status_code,
@@ -199,17 +219,23 @@ class _CallerCore:
     @staticmethod
     def _finish_stream(request: LLMRequest, route: _Route, assembler: _Assembler) -> Message:
         if not assembler.done:
+            # "[DONE]" (or a final event) that still leaves the reply unfinished is an incomplete
+            # stream; a stream that just stops is a truncated one. Both are retryable only while
+            # nothing was shown: a replay would show the user the same text twice.
+            code = "stream_incomplete" if assembler.ended else "stream_truncated"
             if assembler.delivered:
                 raise StreamInterruptedError(
-                    f"{route.where}: the stream ended before the reply was complete, after part "
-                    "of it was shown; it is not replayed automatically",
+                    f"{route.where}: the stream ended before the reply was complete "
+                    f"({assembler.missing}), after part of it was shown; it is not replayed "
+                    "automatically",
                     partial_text=assembler.partial_text,
-                    code="stream_truncated",
+                    code=code,
                 )
             raise InvalidResponseError(
-                f"{route.where}: the stream ended before the reply was complete",
+                f"{route.where}: the stream ended before the reply was complete "
+                f"({assembler.missing}); this is usually transient and is retried",
                 retryable=True,
-                code="stream_truncated",
+                code=code,
             )
         return to_message(assembler.reply(), request, route.card, route.where)
 
@@ -260,13 +286,18 @@ class OpenAICaller(_CallerCore):
         total = self.settings.total_timeout
         deadline = None if total is None else time.monotonic() + total
         try:
-            with self._client.stream(
-                "POST", route.url, content=body, headers=route.headers
-            ) as response:
+            with (
+                self._watch(route) as watch,
+                self._client.stream(
+                    "POST", route.url, content=body, headers=route.headers
+                ) as response,
+            ):
                 if response.status_code >= 400:
                     response.read()
                     raise self._status_error(route, response)
                 for line in response.iter_lines():
+                    if watch is not None:
+                        watch.touch()
                     data = _sse_data(line)
                     if data is not None:
                         assembler.feed(data)
@@ -344,14 +375,19 @@ class AsyncOpenAICaller(_CallerCore):
     async def _stream(
         self, client: httpx2.AsyncClient, route: _Route, body: bytes, assembler: _Assembler
     ) -> None:
-        async with client.stream("POST", route.url, content=body, headers=route.headers) as resp:
-            if resp.status_code >= 400:
-                await resp.aread()
-                raise self._status_error(route, resp)
-            async for line in resp.aiter_lines():
-                data = _sse_data(line)
-                if data is not None:
-                    assembler.feed(data)
+        with self._watch(route) as watch:
+            async with client.stream(
+                "POST", route.url, content=body, headers=route.headers
+            ) as resp:
+                if resp.status_code >= 400:
+                    await resp.aread()
+                    raise self._status_error(route, resp)
+                async for line in resp.aiter_lines():
+                    if watch is not None:
+                        watch.touch()
+                    data = _sse_data(line)
+                    if data is not None:
+                        assembler.feed(data)
 
     async def aclose(self) -> None:
         """Close the connection pool."""

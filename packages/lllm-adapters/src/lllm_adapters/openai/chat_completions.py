@@ -13,7 +13,7 @@ from lllm_domain.request import LLMRequest
 from lllm_domain.usage import Usage
 
 from lllm_adapters.openai.errors import InvalidResponseError
-from lllm_adapters.openai.reply import Reply
+from lllm_adapters.openai.reply import Reply, token_count
 from lllm_adapters.openai.request_args import checked_args, image_url, output_schema
 
 _encoder = msgspec.json.Encoder()
@@ -171,14 +171,19 @@ class _Completion(msgspec.Struct):
 _completion_decoder = msgspec.json.Decoder(_Completion)
 
 
-def _usage(raw: _Usage | None) -> Usage | None:
+def _usage(raw: _Usage | None, where: str) -> Usage | None:
     if raw is None:
         return None
     cached = raw.prompt_tokens_details.cached_tokens if raw.prompt_tokens_details else None
     reasoning = (
         raw.completion_tokens_details.reasoning_tokens if raw.completion_tokens_details else None
     )
-    return Usage(raw.prompt_tokens, raw.completion_tokens, cached or 0, reasoning or 0)
+    return Usage(
+        token_count(raw.prompt_tokens, "usage.prompt_tokens", where),
+        token_count(raw.completion_tokens, "usage.completion_tokens", where),
+        token_count(cached, "usage.prompt_tokens_details.cached_tokens", where),
+        token_count(reasoning, "usage.completion_tokens_details.reasoning_tokens", where),
+    )
 
 
 def _logprobs(raw: list[_TokenLogprob] | None) -> tuple[TokenLogprob, ...]:
@@ -214,8 +219,16 @@ def decode_completion(raw: bytes, where: str) -> Reply:
             code="invalid_response",
         ) from None
     if not completion.choices:
+        # Not transient in practice: a server that answers 200 with no choice does so again for
+        # the same request (a filter, n=0, a compatible server that cannot serve the model).
+        # Retrying for half a minute helps nobody; fail at once and say what to check.
         raise InvalidResponseError(
-            f"{where} sent a chat completion without choices", retryable=True, code="no_choices"
+            f"{where} answered with an empty 'choices' list: the server produced no reply for "
+            "this request (a content filter, or a compatible server that cannot serve this "
+            "model); check the model name and the server's logs, or set CallLimits."
+            "max_llm_recall to ask again",
+            retryable=False,
+            code="no_choices",
         )
     choice = completion.choices[0]
     msg = choice.message
@@ -224,7 +237,7 @@ def decode_completion(raw: bytes, where: str) -> Reply:
         tool_calls=[(tc.id, tc.function.name, tc.function.arguments) for tc in msg.tool_calls]
         if msg.tool_calls
         else [],
-        usage=_usage(completion.usage),
+        usage=_usage(completion.usage, where),
         model=completion.model,
         response_id=completion.id,
         finish_reason=choice.finish_reason,
@@ -280,7 +293,10 @@ _chunk_decoder = msgspec.json.Decoder(_Chunk)
 class ChatStreamAssembler:
     """Builds one reply from Chat Completions SSE chunks, passing text deltas on as they come.
 
-    ``delivered`` turns true once any text reached ``on_delta``; ``done`` once ``[DONE]`` came.
+    ``delivered`` turns true once any text reached ``on_delta``; ``done`` once the stream is a
+    whole reply: ``[DONE]`` came *and* the first choice sent its ``finish_reason`` (a stream that
+    says ``[DONE]`` without one, or never sent a choice, is not an answer). ``missing`` says
+    what an unfinished stream lacks.
     """
 
     def __init__(self, on_delta: Callable[[str], None] | None, where: str) -> None:
@@ -294,18 +310,40 @@ class ChatStreamAssembler:
         self._usage: _Usage | None = None
         self._id = ""
         self._model = ""
+        self._saw_done = False
+        self._saw_choice = False
         self.delivered = False
-        self.done = False
 
     @property
     def partial_text(self) -> str:
         """The text received so far."""
         return "".join(self._text)
 
+    @property
+    def done(self) -> bool:
+        """Whether the stream ended with ``[DONE]`` after a ``finish_reason``."""
+        return self._saw_done and self._finish is not None
+
+    @property
+    def missing(self) -> str:
+        """What keeps the stream from being a whole reply ('' once it is one)."""
+        if not self._saw_done:
+            return "it stopped without sending [DONE]"
+        if not self._saw_choice:
+            return "it sent [DONE] without a single choice ('choices' was empty in every chunk)"
+        if self._finish is None:
+            return "it sent [DONE] but never a finish_reason"
+        return ""
+
+    @property
+    def ended(self) -> bool:
+        """Whether the server said the stream is over (``[DONE]``), complete or not."""
+        return self._saw_done
+
     def feed(self, data: str) -> None:
         """Take the ``data:`` payload of one SSE event."""
         if data == "[DONE]":
-            self.done = True
+            self._saw_done = True
             return
         try:
             chunk = _chunk_decoder.decode(data)
@@ -330,6 +368,7 @@ class ChatStreamAssembler:
         for choice in chunk.choices:
             if choice.index != 0:
                 continue
+            self._saw_choice = True
             delta = choice.delta
             if delta.content:
                 self._text.append(delta.content)
@@ -361,7 +400,7 @@ class ChatStreamAssembler:
             tool_calls=[
                 (slot[0], slot[1], "".join(slot[2])) for _, slot in sorted(self._calls.items())
             ],
-            usage=_usage(self._usage),
+            usage=_usage(self._usage, self._where),
             model=self._model,
             response_id=self._id,
             finish_reason=self._finish,

@@ -21,9 +21,37 @@ from lllm_domain.model_card import ModelCard
 from lllm_domain.request import LLMRequest
 from lllm_domain.usage import Usage
 
-from lllm_adapters.openai.errors import OutputTruncatedError, RefusalError
+from lllm_adapters.openai.errors import InvalidResponseError, OutputTruncatedError, RefusalError
 
 _args_decoder = msgspec.json.Decoder()
+
+MAX_PLAUSIBLE_TOKENS = 100_000_000
+"""More tokens than any model reads or writes in one request: a usage figure above it (or below
+zero) is a broken report, not a bill, and is refused as an invalid response."""
+
+
+def token_count(value: object, field: str, where: str) -> int:
+    """``value`` as the token count reported in usage ``field`` (``None`` means 0).
+
+    Raises a non-retryable :class:`InvalidResponseError` naming the field and ``where`` when it
+    is not a whole number from 0 to :data:`MAX_PLAUSIBLE_TOKENS`: budgets and costs are computed
+    from these figures, and asking again would pay for another request from the same server.
+    """
+    if value is None:
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool):
+        if 0 <= value <= MAX_PLAUSIBLE_TOKENS:
+            return value
+        shown = str(value) if abs(value) < 10**15 else f"a {len(str(abs(value)))}-digit number"
+    else:
+        shown = f"{type(value).__name__} {str(value)[:40]!r}"
+    raise InvalidResponseError(
+        f"{where} reported {field} = {shown}, which is not a token count (expected a whole "
+        f"number from 0 to {MAX_PLAUSIBLE_TOKENS:,}); the server's usage accounting is broken, "
+        "so costs and budgets cannot be trusted — report it to the server's operator",
+        retryable=False,
+        code="invalid_usage",
+    )
 
 
 class Reply:

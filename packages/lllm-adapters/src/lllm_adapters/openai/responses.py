@@ -13,7 +13,7 @@ from lllm_domain.request import LLMRequest
 from lllm_domain.usage import Usage
 
 from lllm_adapters.openai.errors import APIStatusError, InvalidResponseError
-from lllm_adapters.openai.reply import Reply
+from lllm_adapters.openai.reply import Reply, token_count
 from lllm_adapters.openai.request_args import (
     checked_args,
     image_url,
@@ -152,13 +152,20 @@ def responses_body(request: LLMRequest, card: ModelCard, *, stream: bool) -> dic
 # -- whole replies ---------------------------------------------------------------------------
 
 
-def _usage(raw: Any) -> Usage | None:
+def _usage(raw: Any, where: str) -> Usage | None:
     if not isinstance(raw, Mapping):
         return None
-    cached = (raw.get("input_tokens_details") or {}).get("cached_tokens") or 0
-    reasoning = (raw.get("output_tokens_details") or {}).get("reasoning_tokens") or 0
+    input_details = raw.get("input_tokens_details")
+    output_details = raw.get("output_tokens_details")
+    cached = input_details.get("cached_tokens") if isinstance(input_details, Mapping) else None
+    reasoning = (
+        output_details.get("reasoning_tokens") if isinstance(output_details, Mapping) else None
+    )
     return Usage(
-        int(raw.get("input_tokens") or 0), int(raw.get("output_tokens") or 0), cached, reasoning
+        token_count(raw.get("input_tokens"), "usage.input_tokens", where),
+        token_count(raw.get("output_tokens"), "usage.output_tokens", where),
+        token_count(cached, "usage.input_tokens_details.cached_tokens", where),
+        token_count(reasoning, "usage.output_tokens_details.reasoning_tokens", where),
     )
 
 
@@ -212,7 +219,7 @@ def reply_from_response(response: Mapping[str, Any], where: str) -> Reply:
     return Reply(
         text="".join(texts),
         tool_calls=calls,
-        usage=_usage(response.get("usage")),
+        usage=_usage(response.get("usage"), where),
         model=response.get("model") or "",
         response_id=response.get("id") or "",
         finish_reason=incomplete or status,
@@ -244,20 +251,44 @@ def decode_response(raw: bytes, where: str) -> Reply:
 
 class ResponsesStreamAssembler:
     """Follows Responses API SSE events, passing text deltas on; the final reply is decoded from
-    the ``response.completed`` event so it equals the non-streamed one."""
+    the ``response.completed`` event so it equals the non-streamed one.
+
+    ``done`` turns true only with a final event (``response.completed``, ``.incomplete`` or
+    ``.failed``) that carries its ``response`` object; ``missing`` says what an unfinished
+    stream lacks.
+    """
 
     def __init__(self, on_delta: Callable[[str], None] | None, where: str) -> None:
         self._on_delta = on_delta
         self._where = where
         self._text: list[str] = []
         self._final: Mapping[str, Any] | None = None
+        self._empty_final: str | None = None
         self.delivered = False
-        self.done = False
 
     @property
     def partial_text(self) -> str:
         """The text received so far."""
         return "".join(self._text)
+
+    @property
+    def done(self) -> bool:
+        """Whether a final event with its response object came."""
+        return self._final is not None
+
+    @property
+    def ended(self) -> bool:
+        """Whether a final event came, complete or not."""
+        return self._final is not None or self._empty_final is not None
+
+    @property
+    def missing(self) -> str:
+        """What keeps the stream from being a whole reply ('' once it is one)."""
+        if self._final is not None:
+            return ""
+        if self._empty_final is not None:
+            return f"its {self._empty_final!r} event carried no response object with an 'output'"
+        return "it ended without a 'response.completed' event"
 
     def feed(self, data: str) -> None:
         """Take the ``data:`` payload of one SSE event."""
@@ -280,8 +311,11 @@ class ResponsesStreamAssembler:
                     self.delivered = True
                     self._on_delta(delta)
         elif kind in ("response.completed", "response.incomplete", "response.failed"):
-            self._final = event.get("response") or {}
-            self.done = True
+            final = event.get("response")
+            if isinstance(final, Mapping) and (kind == "response.failed" or "output" in final):
+                self._final = final
+            else:
+                self._empty_final = kind
         elif kind == "error":
             raise InvalidResponseError(
                 f"{self._where} reported an error mid-stream: {event.get('message')}",

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 
 from attrs import define, field
+from lllm_domain.errors import ConfigError
 
 from lllm_adapters.openai.errors import DEFAULT_RETRY_AFTER_CAP
 
@@ -20,6 +21,8 @@ class OpenAISettings:
     The API key is never shown in ``repr``, errors or logs. Timeouts are in seconds:
     ``connect_timeout`` to open a connection, ``read_timeout`` between two received chunks and
     ``total_timeout`` (optional) for a whole request including a streamed body.
+    ``stream_silence_warning`` logs the warning ``openai.stream_silent`` each time a stream has
+    sent nothing for that many more seconds while it waits for ``read_timeout`` (``None``: never).
     ``retry_after_cap`` bounds a server-requested delay: above it the caller fails with the
     requested delay instead of asking the state machine to sleep for minutes.
     """
@@ -30,11 +33,20 @@ class OpenAISettings:
     read_timeout: float = 600.0
     write_timeout: float = 60.0
     total_timeout: float | None = None
+    stream_silence_warning: float | None = 60.0
     max_connections: int = 100
     max_keepalive_connections: int = 100
     retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP
     extra_headers: Mapping[str, str] = field(factory=dict, repr=False)
     """Sent with every request (e.g. ``OpenAI-Organization``); never logged."""
+
+    def __attrs_post_init__(self) -> None:
+        warn = self.stream_silence_warning
+        if warn is not None and not warn > 0:
+            raise ConfigError(
+                f"OpenAISettings.stream_silence_warning must be a number of seconds above 0 or "
+                f"None (no warning), not {warn!r}"
+            )
 
     @classmethod
     def from_env(

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 import httpx2
+import msgspec
 import structlog
 from attrs import define, evolve
 from lllm_domain.errors import ProxyError
@@ -36,6 +37,7 @@ from lllm_domain.proxy_docs import api_catalog, api_directory, endpoint_director
 from lllm_domain.registry import ProxyRegistry, default_proxies
 
 from lllm_adapters.config.discovery import discover_proxies
+from lllm_adapters.observability.redaction import Redactor
 from lllm_adapters.proxies.cache import MISSING, ResponseCache, default_cache_dir
 
 _log = structlog.get_logger("lllm.proxies")
@@ -126,6 +128,8 @@ class HttpProxyRuntime:
         )
         self.requests_sent = 0
         """How many HTTP requests this runtime has sent (cache hits send none)."""
+        self._redactor: Redactor | None = None
+        self._redactor_for: tuple[str, ...] = ()
 
     # -- the ToolRuntime port ---------------------------------------------------------------
 
@@ -266,7 +270,9 @@ class HttpProxyRuntime:
                 status = response.status_code
                 _log.info("proxy.call", path=resolved.path, status=status, attempt=attempt + 1)
                 if status < 400:
-                    return _decode(response)
+                    # An API may echo the key (a debug endpoint, a "next page" URL): the value
+                    # is redacted before it is cached or reaches a prompt.
+                    return _decode(response, self._value_redactor())
                 body = response.text[:300]
                 last_problem = f"HTTP {status}: {body}"
                 if status != 429 and status < 500:
@@ -292,6 +298,22 @@ class HttpProxyRuntime:
             )
         )
 
+    def _value_redactor(self) -> Redactor:
+        """A redactor for the environment's secrets and the active proxies' keys (in the
+        forms a key takes inside a URL too), rebuilt only when those values change."""
+        keys: set[str] = set()
+        for proxy in self.catalog.proxies.values():
+            if proxy.api_key is not None:
+                secret = self._environ.get(proxy.api_key.env, "")
+                if secret:
+                    keys.update((secret, quote(secret, safe=""), quote_plus(secret)))
+        base = Redactor.from_environment(self._environ)
+        wanted = tuple(sorted(keys.union(base.secrets)))
+        if self._redactor is None or self._redactor_for != wanted:
+            self._redactor = Redactor(wanted)
+            self._redactor_for = wanted
+        return self._redactor
+
     def _redact(self, text: str) -> str:
         for proxy in self.catalog.proxies.values():
             if proxy.api_key is not None:
@@ -303,12 +325,20 @@ class HttpProxyRuntime:
         return text
 
 
-def _decode(response: httpx2.Response) -> Any:
+def _decode(response: httpx2.Response, redactor: Redactor) -> Any:
+    """The response's JSON (or text) with every secret ``redactor`` knows removed."""
     try:
-        return response.json()
+        value = response.json()
     except ValueError:
         # Not every API answers JSON (CSV exports, plain text); hand the text over.
-        return response.text
+        return redactor.redact_text(response.text)
+    raw = response.content
+    try:
+        clean = redactor.redact_json(raw)
+    except UnicodeDecodeError:
+        return redactor.redact(value)
+    # The usual case: nothing to redact, and redact_json hands back the very same bytes.
+    return value if clean is raw else msgspec.json.decode(clean)
 
 
 def _retry_after(response: httpx2.Response) -> float | None:

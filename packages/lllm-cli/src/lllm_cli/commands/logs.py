@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -38,6 +40,22 @@ def _store(project: Path | None, config: Path | None, log_dir: Path | None) -> L
     return find_logs(opened, system_config)
 
 
+_PLAIN_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def default_html_file(session: str, shown: str) -> Path:
+    """Where ``logs export`` writes without ``--html``: a file in the current folder, whatever
+    the session name says (names are data: ``../../x`` or ``/abs/path`` must not choose the
+    folder). A plain name of up to 100 characters is kept (``demo-20250101.html``); any other
+    becomes the log stores' safe key of it, a readable slug of ``shown`` (the redacted name)
+    and a hash of the real one."""
+    if _PLAIN_FILE_NAME.fullmatch(session) and session == shown:
+        return Path(f"{session}.html")
+    from lllm_adapters.logs.session_key import session_key
+
+    return Path(f"{session_key(session, readable=shown)}.html")
+
+
 LAST = "last"
 """The session name that means the most recent session (also the default)."""
 
@@ -64,7 +82,11 @@ def _session(store: LogStore, session: str | None) -> ReplaySession:
     if session not in known:
         from lllm_cli.composition import unknown_session
 
-        raise unknown_session(store, session)
+        # A session whose name held a secret is listed redacted; its real name works too.
+        replay = ReplaySession(store, session)
+        if not replay.activities():
+            raise unknown_session(store, session)
+        return replay
     return ReplaySession(store, session)
 
 
@@ -179,7 +201,8 @@ def export(
     session
         The session name (see `lllm logs list`); `last` or nothing: the most recent session.
     html
-        The HTML file to write (default: <session>.html in the current folder).
+        The HTML file to write (default: <session>.html in the current folder; a session
+        name that is not a plain file name is made into one).
     project
         The project folder (default: found from the current folder upwards).
     config
@@ -187,15 +210,19 @@ def export(
     log_dir
         Read this log folder directly instead of the project's.
     """
+    from lllm_adapters.observability.redaction import Redactor
+
     from lllm_cli.html_timeline import render_html
     from lllm_cli.transcript import transcript_entries
 
     replay = _session(_store(project, config, log_dir), session)
+    # The name may be the real one of a session listed redacted: show the redacted one.
+    shown = Redactor.from_environment().redact_text(replay.session)
     if html is None:
-        html = Path(f"{replay.session}.html")
+        html = default_html_file(replay.session, shown)
     totals = replay.costs().session
     page = render_html(
-        replay.session,
+        shown,
         transcript_entries(replay.activities()),
         summary=(
             ("cost", f"${totals.cost.total_usd:.6f}"),
@@ -205,13 +232,16 @@ def export(
             ("dialogs", str(len(replay.dialogs))),
         ),
     )
-    if html.parent and not html.parent.exists():
-        raise CommandError(f"the folder of --html {str(html)!r} does not exist; create it first")
     try:
+        if html.parent and not html.parent.exists():
+            raise CommandError(
+                f"the folder of --html {str(html)!r} does not exist; create it first"
+            )
         html.write_text(page, encoding="utf-8")
     except OSError as exc:
         raise CommandError(
             f"cannot write --html {str(html)!r}: {exc.strerror or exc}; choose a writable path"
+            + (" with a shorter name" if exc.errno == errno.ENAMETOOLONG else "")
         ) from None
     print(f"Wrote {html} ({len(page)} bytes); open it in a browser.")
     return 0
