@@ -128,7 +128,10 @@ def test_debug_shows_the_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_debug_turns_on_debug_log_lines_unless_a_level_is_chosen(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.delenv("LLLM_LOG_LEVEL", raising=False)
+    # Set, then delete: monkeypatch records the variable, so the DEBUG that run_cli sets is
+    # undone after the test instead of leaking into later ones.
+    monkeypatch.setenv("LLLM_LOG_LEVEL", "unset")
+    monkeypatch.delenv("LLLM_LOG_LEVEL")
     assert run_cli(["--debug", "--version"]) == 0
     assert os.environ["LLLM_LOG_LEVEL"] == "DEBUG"
     monkeypatch.setenv("LLLM_LOG_LEVEL", "ERROR")
