@@ -19,7 +19,7 @@ from lllm_domain.limits import CallLimits
 from lllm_domain.message import Message, Role
 from lllm_domain.ports import LLMCaller, LogEntry, LogStore
 from lllm_domain.request import LLMRequest
-from lllm_domain.testing import ScriptedCaller, call, tool_calls
+from lllm_domain.testing import FakeClock, ScriptedCaller, api_error, call, tool_calls
 
 from tests.support.domain_builders import answer_prompt, make_agent
 from tests.support.memory_log import MemoryLogStore
@@ -81,9 +81,19 @@ def test_the_machine_records_and_writes_nothing_itself() -> None:
     assert dialog.pending_records == ()
 
 
-def test_each_turn_is_handed_over_in_one_batch_and_all_is_written_before_call_returns() -> None:
+class TickingClock(FakeClock):
+    """A fake clock where every reading is a second later: every turn looks slow."""
+
+    def now(self) -> float:
+        self.time += 1.0
+        return self.time
+
+
+def test_slow_turns_are_handed_over_one_batch_each_and_all_is_written_before_return() -> None:
     store = WatchedStore()
-    agent, caller, _ = make_agent([tool_calls(call("add", a=2, b=3)), ANSWER], log_store=store)
+    agent, caller, _ = make_agent(
+        [tool_calls(call("add", a=2, b=3)), ANSWER], log_store=store, clock=TickingClock()
+    )
     dialog = agent.init_dialog(session="s")
     outboxes: list[int] = []
     scripted = caller.call
@@ -101,7 +111,30 @@ def test_each_turn_is_handed_over_in_one_batch_and_all_is_written_before_call_re
     assert [r.data["index"] for r in stored] == list(range(len(result.dialog)))
     # Whole turns in batches (the writer may group them further), never a write per record.
     assert store.single_appends == 0
-    assert 1 <= len(store.batches) <= 3 and sum(store.batches) == 6
+    assert 1 <= len(store.batches) <= 4 and sum(store.batches) == 6
+
+
+def test_quick_turns_are_written_in_one_transaction_when_the_call_ends() -> None:
+    store = WatchedStore()
+    agent, _, _ = make_agent([tool_calls(call("add", a=2, b=3)), ANSWER], log_store=store)
+    agent.call(agent.init_dialog(session="s"), _add_prompt(), {"question": "q"})
+    assert store.batches == [6] and store.single_appends == 0
+
+
+def test_records_are_handed_over_before_a_backoff_sleep() -> None:
+    store = WatchedStore()
+    agent, caller, _ = make_agent([api_error(503, retry_after=5.0), ANSWER], log_store=store)
+    dialog = agent.init_dialog(session="s")
+    seen: list[int] = []
+    scripted = caller.call
+
+    def watching(request: LLMRequest) -> Message:
+        seen.append(len(dialog.pending_records))
+        return scripted(request)
+
+    caller.call = watching  # type: ignore[method-assign]
+    agent.call(dialog, answer_prompt(), {"question": "q"})
+    assert seen == [3, 0]  # nothing handed over before the first request; all before the retry
 
 
 def test_acall_never_writes_on_the_event_loop_thread() -> None:

@@ -24,13 +24,13 @@ One turn, in order:
 The decisions (retry, recall, give up, budget, tool rounds) are pure functions of the frozen
 :class:`~lllm_domain.agent_state.CallState` in :mod:`lllm_domain.agent_state`. The machine writes
 nothing: appends wait in the dialogs' outboxes and the drivers hand them to the log writer at
-each request (one batch per turn) and wait for all of them when the call ends.
+step boundaries (see :data:`HAND_OVER_AFTER`) and wait for all of them when the call ends.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any
 
 from attrs import define, evolve, field
@@ -217,7 +217,7 @@ class AgentCall:
     ``state`` is the call's frozen :class:`~lllm_domain.agent_state.CallState`; its decisions
     are the pure functions of :mod:`lllm_domain.agent_state`. The machine does no I/O: what it
     appends to dialogs waits in their outboxes, which the drivers hand to the log writer at
-    every request and flush when the call ends.
+    step boundaries and flush when the call ends.
 
     The dialog passed in is the one returned: only successful turns are appended to it.
     ``parser_args`` go to the reply parser; ``extra`` is merged into every reply's ``extra``
@@ -484,14 +484,16 @@ class AgentCall:
         plan: list[FunctionCall | int] = []  # a settled outcome, or an index into ``done``
         runs: list[ToolRun] = []
         for i, call in enumerate(calls):
-            earlier = next((c for c in self.trace if c.is_repeated(call)), None)
-            twin = next((j for j in range(i) if calls[j].is_repeated(call)), None)
-            function = self.prompt.function(call.name)
+            earlier = _first_repeat(self.trace, call)
+            twin = _first_repeat(calls[:i], call) if i else None
             if earlier is not None:
                 plan.append(_repeat(call, earlier))
-            elif twin is not None:
-                plan.append(-1 - twin)  # resolved once the twin's outcome is known
-            elif function is None:
+                continue
+            if twin is not None:
+                plan.append(-1 - calls.index(twin))  # resolved once the twin's outcome is known
+                continue
+            function = self.prompt.function(call.name)
+            if function is None:
                 names = ", ".join(f.name for f in self.prompt.functions)
                 plan.append(
                     call.with_error(
@@ -546,6 +548,13 @@ class AgentCall:
         }
 
 
+def _first_repeat(calls: Sequence[FunctionCall], call: FunctionCall) -> FunctionCall | None:
+    for earlier in calls:
+        if earlier.is_repeated(call):
+            return earlier
+    return None
+
+
 def _repeat(call: FunctionCall, earlier: FunctionCall) -> FunctionCall:
     """``call`` answered with ``earlier``'s outcome, without running it again."""
     return evolve(
@@ -562,6 +571,34 @@ def _repeat(call: FunctionCall, earlier: FunctionCall) -> FunctionCall:
 
 # -- drivers ---------------------------------------------------------------------------------
 
+HAND_OVER_AFTER = 0.25
+"""Seconds of work after which a driver hands the call's records to the log writer at the next
+step boundary (before a model request or a round of tools). Real turns take longer than this,
+so each is written while the next one runs; a call whose turns are quicker (a local model, a
+script) is written in one transaction when it ends, which keeps a durable store's sync off every
+turn. Records are always handed over before a backoff sleep, and all of them are stored before
+the call returns, raises or is cancelled."""
+
+
+class _HandOver:
+    """When a driver hands records over: after :data:`HAND_OVER_AFTER` seconds, or now."""
+
+    __slots__ = ("call", "clock", "due")
+
+    def __init__(self, call: AgentCall, clock: Clock) -> None:
+        self.call = call
+        self.clock = clock
+        self.due = clock.now() + HAND_OVER_AFTER
+
+    def at_boundary(self) -> None:
+        now = self.clock.now()
+        if now >= self.due:
+            self.now(now)
+
+    def now(self, now: float | None = None) -> None:
+        self.call.hand_over()
+        self.due = (self.clock.now() if now is None else now) + HAND_OVER_AFTER
+
 
 def _model_event(reply: object) -> Event:
     if isinstance(reply, Message):
@@ -571,8 +608,8 @@ def _model_event(reply: object) -> Event:
 
 def run_sync(call: AgentCall, caller: LLMCaller, clock: Clock) -> AgentResult:
     """Drive ``call`` to its end with blocking I/O. Tool calls run one after another; the
-    call's log records are written at every request and all stored before this returns or
-    raises."""
+    call's log records are handed to the log writer at step boundaries (see
+    :data:`HAND_OVER_AFTER`) and all stored before this returns or raises."""
     try:
         result = _drive_sync(call, caller, clock)
     except BaseException as error:
@@ -583,12 +620,13 @@ def run_sync(call: AgentCall, caller: LLMCaller, clock: Clock) -> AgentResult:
 
 
 def _drive_sync(call: AgentCall, caller: LLMCaller, clock: Clock) -> AgentResult:
+    hand_over = _HandOver(call, clock)
     try:
         action = call.start()
         while True:
             event: Event
             if type(action) is CallModel:
-                call.hand_over()
+                hand_over.at_boundary()
                 try:
                     event = _model_event(caller.call(action.request))
                 except LLMAPIError as exc:
@@ -598,9 +636,10 @@ def _drive_sync(call: AgentCall, caller: LLMCaller, clock: Clock) -> AgentResult
                 except Exception as exc:
                     event = CallerFailed(f"raised {type(exc).__name__}: {exc}", exc)
             elif type(action) is RunTools:
+                hand_over.at_boundary()
                 event = ToolsFinished(tuple(r.function.invoke(r.call) for r in action.runs))
             elif type(action) is Sleep:
-                call.hand_over()
+                hand_over.now()
                 clock.sleep(action.seconds)
                 event = SLEPT
             else:  # pragma: no cover - the machine emits only the actions above
@@ -627,8 +666,9 @@ def _flush_noting(call: AgentCall, error: BaseException) -> None:
 async def run_async(call: AgentCall, caller: AsyncLLMCaller, clock: Clock) -> AgentResult:
     """Drive ``call`` to its end with async I/O. The tool calls of one reply run at once (at
     most ``max_parallel_tools``; async tools awaited together, blocking ones in worker threads),
-    their results kept in the model's order. Log records are written off the event loop and
-    all stored before this returns, raises or is cancelled."""
+    their results kept in the model's order. Log records are handed over as in
+    :func:`run_sync`, written off the event loop, and all stored before this returns, raises or
+    is cancelled."""
     try:
         result = await _drive_async(call, caller, clock)
     except BaseException as error:
@@ -645,12 +685,13 @@ async def run_async(call: AgentCall, caller: AsyncLLMCaller, clock: Clock) -> Ag
 
 
 async def _drive_async(call: AgentCall, caller: AsyncLLMCaller, clock: Clock) -> AgentResult:
+    hand_over = _HandOver(call, clock)
     try:
         action = call.start()
         while True:
             event: Event
             if type(action) is CallModel:
-                call.hand_over()
+                hand_over.at_boundary()
                 try:
                     event = _model_event(await caller.acall(action.request))
                 except LLMAPIError as exc:
@@ -660,9 +701,10 @@ async def _drive_async(call: AgentCall, caller: AsyncLLMCaller, clock: Clock) ->
                 except Exception as exc:
                     event = CallerFailed(f"raised {type(exc).__name__}: {exc}", exc)
             elif type(action) is RunTools:
+                hand_over.at_boundary()
                 event = ToolsFinished(await _run_tools_async(action))
             elif type(action) is Sleep:
-                call.hand_over()
+                hand_over.now()
                 await clock.asleep(action.seconds)
                 event = SLEPT
             else:  # pragma: no cover

@@ -11,8 +11,11 @@ enumerate them without a model, a dialog or a driver.
 from __future__ import annotations
 
 import enum
+from operator import attrgetter
+from typing import Any
 
-from attrs import define, evolve, field
+import attrs
+from attrs import define, field
 
 from lllm_domain.limits import Budget, CallLimits
 from lllm_domain.message import Message
@@ -61,6 +64,20 @@ class CallState:
         """The state before the first request. With ``max_interrupt_times=0`` there are no
         tool rounds, so tools are withheld from the start."""
         return cls(tools_withheld=limits.max_interrupt_times == 0)
+
+
+_FIELDS = tuple(a.name for a in attrs.fields(CallState))
+_INDEX = {name: i for i, name in enumerate(_FIELDS)}
+_VALUES = attrgetter(*_FIELDS)
+
+
+def evolve(state: CallState, **changes: Any) -> CallState:
+    """``state`` with ``changes``: :func:`attrs.evolve` without its per-call introspection,
+    since the agent call makes a few of these every turn."""
+    values = list(_VALUES(state))
+    for name, value in changes.items():
+        values[_INDEX[name]] = value
+    return CallState(*values)
 
 
 # -- decisions after a failed request --------------------------------------------------------
@@ -139,6 +156,8 @@ def before_request(state: CallState) -> CallState:
 
 def after_reply(state: CallState, reply: Message) -> CallState:
     """The model answered: count its usage and cost; the request's transient errors are over."""
+    if reply.usage is None and reply.cost is None and not state.transient_errors:
+        return state
     usage = state.usage + reply.usage if reply.usage is not None else state.usage
     cost = state.cost + reply.cost if reply.cost is not None else state.cost
     return evolve(state, usage=usage, cost=cost, transient_errors=0)
