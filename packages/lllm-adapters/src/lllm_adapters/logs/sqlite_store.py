@@ -16,6 +16,7 @@ import sqlite3
 import threading
 import time as _time
 from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -41,6 +42,13 @@ CREATE INDEX IF NOT EXISTS records_by_time ON records (session_key, time);
 _INSERT = (
     "INSERT INTO records (collection, session_key, session, time, data) VALUES (?, ?, ?, ?, ?)"
 )
+_ROWS_PER_STATEMENT = 1000
+"""Rows per multi-row INSERT (5 parameters each, well under SQLite's 32 766)."""
+
+
+@lru_cache(maxsize=64)
+def _insert_sql(rows: int) -> str:
+    return _INSERT + ", (?, ?, ?, ?, ?)" * (rows - 1)
 
 
 class SQLiteLogStore:
@@ -125,18 +133,8 @@ class SQLiteLogStore:
             (collection, key, name, now, encode_data(collection, session, r, self._redactor))
             for r in records
         ]
-
-        def write() -> None:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(_INSERT, rows)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
         with self._lock:
-            self._execute(collection, session, write)
+            self._execute(collection, session, lambda: self._insert(rows))
 
     def append_entries(self, entries: Sequence[LogEntry]) -> None:
         """Store records of any collections and sessions in one transaction (one sync to disk):
@@ -150,19 +148,27 @@ class SQLiteLogStore:
             key_name = names.get(e.session) or names.setdefault(e.session, self._names(e.session))
             body = encode_data(e.collection, e.session, e.data, self._redactor)
             rows.append((e.collection, *key_name, e.time, body))
-
-        def write() -> None:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(_INSERT, rows)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
         first = entries[0]
         with self._lock:
-            self._execute(first.collection, first.session, write)
+            self._execute(first.collection, first.session, lambda: self._insert(rows))
+
+    def _insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert ``rows`` atomically. Up to :data:`_ROWS_PER_STATEMENT` rows go in one
+        multi-row INSERT, which is its own transaction: one step of the SQLite engine, so the
+        GIL is released and taken back once, not once per row (a writer thread that must wait
+        for the GIL after every row stalls behind a busy event loop)."""
+        if len(rows) <= _ROWS_PER_STATEMENT:
+            self._db.execute(_insert_sql(len(rows)), [v for row in rows for v in row])
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+                chunk = rows[start : start + _ROWS_PER_STATEMENT]
+                self._db.execute(_insert_sql(len(chunk)), [v for row in chunk for v in row])
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def _names(self, session: str) -> tuple[str, str]:
         # Look-ups use the key (a hash of the full name); the stored name is redacted.
