@@ -16,6 +16,7 @@ from lllm_domain.dialog import DIALOGS, MESSAGES, Dialog
 from lllm_domain.errors import CallerContractError, ParseRetriesExhaustedError
 from lllm_domain.function import Function
 from lllm_domain.limits import CallLimits
+from lllm_domain.log_writer import writer_for
 from lllm_domain.message import Message, Role
 from lllm_domain.ports import LLMCaller, LogEntry, LogStore
 from lllm_domain.request import LLMRequest
@@ -383,3 +384,42 @@ def test_the_trace_marks_repeated_calls_so_real_executions_can_be_counted() -> N
     first = result.function_calls[0]
     assert [c.repeated_of for c in result.function_calls] == [None, first.id, first.id, None]
     assert sum(c.repeated_of is None for c in result.function_calls) == len(seen) == 2
+
+
+def test_a_forked_child_writes_its_own_records() -> None:
+    import os
+
+    store = WatchedStore()
+    dialog = Dialog(session="s", log=store, ids=lambda: "d")
+    dialog.send_message("before the fork")
+    dialog.hand_over()  # the parent's writer thread is running now
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its writes must not wait for a thread it does not have
+        child = Dialog(session="c", log=store, ids=lambda: "k")
+        child.send_message("in the child")
+        child.hand_over()  # to the background thread, which the child must start anew
+        try:
+            writer_for(store).submit([]).result(timeout=5)
+            os.write(write, str(len(store.read(MESSAGES, "c"))).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    assert os.read(read, 16) == b"1" and status == 0
+    dialog.flush()
+    assert len(store.read(MESSAGES, "s")) == 1
+
+
+def test_a_dialog_dropped_with_records_in_its_outbox_hands_them_over() -> None:
+    import gc
+
+    store = WatchedStore()
+    dialog = Dialog(session="s", log=store, ids=lambda: "d")
+    dialog.send_message("never flushed by hand")
+    del dialog
+    gc.collect()
+    writer_for(store).flush()
+    assert [r.data["message"]["content"] for r in store.read(MESSAGES, "s")] == [
+        "never flushed by hand"
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, overload
@@ -240,6 +241,13 @@ class Dialog:
 
         await writer_for(self._log).aflush(self.take_records())
         self._check_handed()
+
+    def __del__(self) -> None:
+        # A dialog dropped with records still in its outbox hands them over rather than losing
+        # them (no I/O here: the writer's thread writes them).
+        if getattr(self, "_pending", None) and self._log is not None:
+            with contextlib.suppress(Exception):
+                self.hand_over()
 
     def _check_handed(self) -> None:
         # Every batch handed over earlier is written by now (the writer is first in, first

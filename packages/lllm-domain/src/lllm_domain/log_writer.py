@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -186,6 +187,20 @@ def writer_for(store: LogStore) -> LogWriter:
                 with contextlib.suppress(TypeError):
                     weakref.finalize(store, _BY_ID.pop, key, None)
             return writer
+
+
+def _after_fork_in_child() -> None:
+    # A forked child has no writer threads and may have copied held locks: start afresh. The
+    # parent still writes what it had queued.
+    for writer in list(_LIVE):
+        writer._cond = threading.Condition()
+        writer._write_lock = threading.Lock()
+        writer._queue = []
+        writer._thread = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @atexit.register
