@@ -270,9 +270,9 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     if name == "__version__":
-        import importlib.metadata
+        from importlib.metadata import version
 
-        return importlib.metadata.version("lllm-domain")
+        return version("lllm-domain")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'lllm_domain' has no attribute {name!r}")
