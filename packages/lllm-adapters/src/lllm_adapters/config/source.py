@@ -4,7 +4,8 @@ a file, a line and a suggestion.
 Reading is defensive: a file that is not UTF-8, values nested more than :data:`MAX_DEPTH`
 levels, YAML alias bombs and duplicate keys, integers longer than Python converts and impossible
 dates are all :class:`ConfigError` s naming the file and line, never a bare ``RecursionError``
-or ``ValueError``.
+or ``ValueError``. YAML's own helpers are in :mod:`lllm_adapters.config.yaml_source` (the ``yaml``
+extra); everything here needs only the standard library.
 """
 
 from __future__ import annotations
