@@ -54,15 +54,21 @@ def _run(
 
 
 @pytest.fixture(scope="module")
-def venv_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The four packages' wheels, freshly built (each from its sdist, as `uv build` does)."""
+    dist = tmp_path_factory.mktemp("dist")
+    _run([_uv(), "build", "--all-packages", "--out-dir", str(dist)], cwd=ROOT)
+    built = sorted(dist.glob("*.whl"))
+    assert sorted(w.name.split("-")[0] for w in built) == sorted(PACKAGES)
+    return built
+
+
+@pytest.fixture(scope="module")
+def venv_bin(tmp_path_factory: pytest.TempPathFactory, wheels: list[Path]) -> Path:
     """A fresh virtual environment with `lllm-cli` installed from freshly built wheels."""
     uv = _uv()
     base = tmp_path_factory.mktemp("install")
-    dist = base / "dist"
-    _run([uv, "build", "--all-packages", "--out-dir", str(dist)], cwd=ROOT)
-    wheels = sorted(dist.glob("*.whl"))
-    assert sorted(w.name.split("-")[0] for w in wheels) == sorted(PACKAGES)
-
+    dist = wheels[0].parent
     venv = base / "venv"
     python = getattr(sys, "_base_executable", sys.executable)
     _run([uv, "venv", str(venv), "--python", python], cwd=base)
@@ -83,6 +89,49 @@ def venv_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
         cwd=base,
     )
     return venv / "bin"
+
+
+def test_the_openai_extra_alone_installs_few_packages_and_guards_the_others(
+    wheels: list[Path], tmp_path: Path
+) -> None:
+    """`lllm-adapters[openai]` from the wheels: at most 20 distributions, the OpenAI adapter
+    imports, and an adapter of another extra says which extra to install."""
+    uv = _uv()
+    venv = tmp_path / "venv"
+    python = str(venv / "bin" / "python")
+    _run(
+        [uv, "venv", str(venv), "--python", getattr(sys, "_base_executable", sys.executable)],
+        cwd=tmp_path,
+    )
+    wheel = {w.name.split("-")[0]: w for w in wheels}
+    _run(
+        [
+            uv,
+            "pip",
+            "install",
+            "--python",
+            python,
+            f"lllm-adapters[openai] @ {wheel['lllm_adapters'].as_uri()}",
+            f"lllm-domain @ {wheel['lllm_domain'].as_uri()}",
+        ],
+        cwd=tmp_path,
+    )
+    listed = _run([uv, "pip", "list", "--python", python, "--format", "freeze"], cwd=tmp_path)
+    installed = [line.partition("==")[0] for line in listed.stdout.split()]
+    assert len(installed) <= 20, installed
+    assert "lllm-cli" not in installed
+    assert "jupyter-client" not in installed
+
+    probe = (
+        "from lllm_adapters import OpenAICaller\n"
+        "from lllm_domain.errors import MissingExtraError\n"
+        "try:\n"
+        "    import lllm_adapters.jupyter\n"
+        "except MissingExtraError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = _run([python, "-c", probe], cwd=tmp_path).stdout
+    assert 'pip install "lllm-adapters[jupyter]"' in out
 
 
 def _agent_loop(request: RecordedRequest) -> Mapping[str, Any]:
@@ -114,7 +163,8 @@ def test_a_new_user_installs_creates_runs_and_reads_the_logs(
     )
     assert str(venv_bin.parent) in where.stdout
 
-    assert "lllm 0.1.0" in _run([lllm, "--version"], cwd=tmp_path).stdout
+    version = (ROOT / "VERSION").read_text().strip()
+    assert f"lllm {version}" in _run([lllm, "--version"], cwd=tmp_path).stdout
     created = _run([lllm, "create", "demo"], cwd=tmp_path)
     assert "Created init_template project 'demo'" in created.stdout
     project = tmp_path / "demo"

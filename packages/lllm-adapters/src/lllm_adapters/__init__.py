@@ -1,19 +1,23 @@
 """Adapters that implement lllm-domain's ports against the outside world.
 
 Each area is a subpackage, imported on demand so that using one adapter does not pay for the
-others' imports:
+others' imports; the install extra an area needs is in brackets (``pip install
+"lllm-adapters[openai]"``; :mod:`lllm_adapters.extras`):
 
-- ``lllm_adapters.openai``: Chat Completions and Responses callers (httpx2), model cards.
-- ``lllm_adapters.tokenizer``: tiktoken tokenizers with an offline fallback.
-- ``lllm_adapters.config``: ``lllm.toml`` resolution, discovery, system configs (TOML/YAML).
-- ``lllm_adapters.proxies``: the HTTP proxy runtime.
+- ``lllm_adapters.openai``: Chat Completions and Responses callers (httpx2), model cards
+  [openai].
+- ``lllm_adapters.tokenizer``: tiktoken tokenizers with an offline fallback [tokens].
+- ``lllm_adapters.config``: ``lllm.toml`` resolution, discovery, system configs (TOML; YAML
+  [yaml]).
+- ``lllm_adapters.proxies``: the HTTP proxy runtime [proxies].
 - ``lllm_adapters.logs``: log stores (SQLite, local files, none) and redaction.
 - ``lllm_adapters.observability``: structlog configuration and secret redaction.
-- ``lllm_adapters.frontend``: the rich terminal frontend and the Streamlit frontend (the
-  ``streamlit`` extra).
-- ``lllm_adapters.jupyter``: the Jupyter sandbox (jupyter_client + nbformat).
+- ``lllm_adapters.frontend``: the rich terminal frontend [terminal] and the Streamlit frontend
+  [streamlit].
+- ``lllm_adapters.jupyter``: the Jupyter sandbox (jupyter_client + nbformat) [jupyter].
 
-The names below are re-exported lazily from those subpackages.
+The names below are re-exported lazily from those subpackages; using one whose extra is not
+installed raises :class:`lllm_domain.errors.MissingExtraError` naming the extra.
 """
 
 from __future__ import annotations

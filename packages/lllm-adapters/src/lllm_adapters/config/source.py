@@ -4,7 +4,8 @@ a file, a line and a suggestion.
 Reading is defensive: a file that is not UTF-8, values nested more than :data:`MAX_DEPTH`
 levels, YAML alias bombs and duplicate keys, integers longer than Python converts and impossible
 dates are all :class:`ConfigError` s naming the file and line, never a bare ``RecursionError``
-or ``ValueError``.
+or ``ValueError``. YAML's own helpers are in :mod:`lllm_adapters.config.yaml_source` (the ``yaml``
+extra); everything here needs only the standard library.
 """
 
 from __future__ import annotations
@@ -19,17 +20,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from lllm_domain.errors import ConfigError
 
-from lllm_adapters.config.yaml_loader import (
-    MAX_DEPTH,
-    ConfigYAMLError,
-    compose_yaml,
-    load_yaml,
-)
-
 KeyPath = tuple[str, ...]
+
+MAX_DEPTH = 100
+"""How deep values may nest (lists and mappings, arrays and tables inside each other) in a
+config file."""
 
 
 def suggest(key: str, options: Iterable[str]) -> str:
@@ -162,76 +159,6 @@ def _check_depth(data: Any, file: Path, text: str) -> None:
         stack.extend((child, depth + 1, child_path) for child, child_path in children)
 
 
-def parse_yaml(text: str, file: Path) -> tuple[Any, dict[KeyPath, int]]:
-    """Parse YAML ``text`` (read from ``file``) with the limits of
-    :mod:`lllm_adapters.config.yaml_loader`; return the data and the line of every key."""
-    try:
-        data, root = load_yaml(text)
-    except ConfigYAMLError as exc:
-        raise ConfigError(exc.message, file=str(file), line=exc.line) from None
-    except yaml.YAMLError as exc:
-        raise yaml_error(exc, file, text) from None
-    except RecursionError:  # pragma: no cover - the depth limit stops nesting long before
-        raise ConfigError(
-            f"values nest more than {MAX_DEPTH} levels deep; flatten the file", file=str(file)
-        ) from None
-    return data, _node_lines(root)
-
-
-def yaml_error(exc: yaml.YAMLError, file: Path, text: str | None = None) -> ConfigError:
-    """A malformed-YAML error pointing at the file and line (``text`` locates a character the
-    reader refuses, whose error carries only its position, and shows a tab the parser does not
-    name)."""
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    line = mark.line + 1 if mark is not None else None
-    if isinstance(exc, yaml.reader.ReaderError) and text is not None:
-        line = text.count("\n", 0, exc.position) + 1
-    problem = getattr(exc, "problem", None) or str(exc)
-    if "maximum nesting depth" in problem:  # libyaml's own limit (1,000 levels)
-        return ConfigError(
-            f"values nest more than {MAX_DEPTH} levels deep here (lists and mappings inside "
-            "each other); flatten this part of the file",
-            file=str(file),
-            line=line,
-        )
-    hint = _yaml_hint(problem)
-    if not hint and text is not None and mark is not None and _char_at(text, mark) == "\t":
-        hint = _yaml_hint("'\\t'")
-    return ConfigError(
-        f"malformed YAML: {hint} (the parser says: {problem})"
-        if hint
-        else f"malformed YAML: {problem}",
-        file=str(file),
-        line=line,
-    )
-
-
-def _char_at(text: str, mark: Any) -> str:
-    line: int = mark.line
-    column: int = mark.column
-    lines = text.splitlines()
-    if 0 <= line < len(lines) and 0 <= column < len(lines[line]):
-        return lines[line][column]
-    return ""
-
-
-def _yaml_hint(problem: str) -> str:
-    """Plain words for the YAML parser's usual complaints (its own words are jargon)."""
-    if "'\\t'" in problem or "tab" in problem:
-        return "a tab indents this line; YAML indents with spaces only, so replace it with spaces"
-    if "flow" in problem or re.search(r"expected ',' or '[\]}]'", problem):
-        return "a '[' or '{' is not closed by this line; add the missing ']' or '}'"
-    indentation = (
-        "check this line's indentation against the line above (keys at one level start in "
-        "the same column; YAML uses spaces, not tabs)"
-    )
-    if "mapping values are not allowed" in problem:
-        return f"{indentation}; a value that contains ': ' must be quoted"
-    if "<block end>" in problem or "block mapping" in problem or "expected key" in problem:
-        return indentation
-    return ""
-
-
 def find_line(text: str, key: str, *, toml: bool, after: str | None = None) -> int | None:
     """The 1-based line where ``key`` is set or opens a section (after the line containing
     ``after``, when given); ``None`` when not found. A best effort for TOML, whose parser
@@ -254,29 +181,6 @@ def find_line(text: str, key: str, *, toml: bool, after: str | None = None) -> i
         if pattern.match(lines[i]):
             return i + 1
     return None
-
-
-def yaml_lines(text: str) -> dict[KeyPath, int]:
-    """Key path → 1-based line of every mapping key in a YAML document."""
-    try:
-        root = compose_yaml(text)
-    except yaml.YAMLError:
-        return {}
-    return _node_lines(root)
-
-
-def _node_lines(root: yaml.Node | None) -> dict[KeyPath, int]:
-    found: dict[KeyPath, int] = {}
-
-    def walk(node: Any, prefix: KeyPath) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                path = (*prefix, str(key_node.value))
-                found[path] = key_node.start_mark.line + 1
-                walk(value_node, path)
-
-    walk(root, ())
-    return found
 
 
 _TOML_HEADER = re.compile(r"^\s*\[\[?([^\[\]]+)\]\]?\s*(?:#.*)?$")

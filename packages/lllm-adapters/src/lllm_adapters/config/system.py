@@ -32,11 +32,9 @@ from lllm_adapters.config.original_form import from_original_form
 from lllm_adapters.config.source import (
     KeyPath,
     parse_toml,
-    parse_yaml,
     read_text,
     suggest,
     toml_lines,
-    yaml_lines,
 )
 
 _ENV_REF = re.compile(
@@ -102,6 +100,8 @@ def read_config_file(path: str | os.PathLike[str]) -> tuple[Any, dict[KeyPath, i
     if suffix == ".toml":
         data = parse_toml(text, file)
         return data, toml_lines(text)
+    from lllm_adapters.config.yaml_source import parse_yaml  # the `yaml` extra
+
     return parse_yaml(text, file)
 
 
@@ -348,6 +348,8 @@ def check_prompt_paths(
     prompt, listing the closest registered paths."""
     lines: dict[KeyPath, int] = {}
     if file is not None and Path(file).suffix.lower() in (".yaml", ".yml"):
+        from lllm_adapters.config.yaml_source import yaml_lines  # the `yaml` extra
+
         lines = yaml_lines(Path(file).read_text(encoding="utf-8"))
     for name, agent in config.agent_configs.items():
         root = agent.system_prompt_path.partition("::")[0]

@@ -19,18 +19,20 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-import yaml
-from yaml.composer import Composer
-from yaml.constructor import SafeConstructor
-from yaml.events import AliasEvent
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from yaml.parser import Parser
-from yaml.reader import Reader
-from yaml.resolver import Resolver
-from yaml.scanner import Scanner
+from lllm_adapters.config.source import MAX_DEPTH
+from lllm_adapters.extras import requires_extra
 
-MAX_DEPTH = 100
-"""How deep values may nest (lists and mappings inside each other) in a config file."""
+with requires_extra("yaml", "lllm_adapters.config.yaml_loader"):
+    import yaml
+    from yaml.composer import Composer
+    from yaml.constructor import SafeConstructor
+    from yaml.events import AliasEvent
+    from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.resolver import Resolver
+    from yaml.scanner import Scanner
+
 MAX_ALIAS_VALUES = 100_000
 """How many values aliases (``*name``) may add to a document beyond those written in it."""
 MAX_ALIAS_CHARS = 1_000_000

@@ -13,17 +13,13 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
-from lllm_domain.errors import MissingExtraError
 from lllm_domain.ports import Frontend, LogStore
 
+from lllm_adapters.extras import requires_extra
 from lllm_adapters.frontend.events import FRONTEND, EventLog
 
-try:
+with requires_extra("streamlit", "lllm_adapters.frontend.streamlit"):
     import streamlit as st
-except ImportError as exc:  # pragma: no cover - exercised in a process without streamlit
-    raise MissingExtraError(
-        "lllm_adapters.frontend.streamlit", extra="streamlit", package="lllm-adapters"
-    ) from exc
 
 if TYPE_CHECKING:
     from streamlit.delta_generator import DeltaGenerator

@@ -2,7 +2,8 @@
 
 Each call both renders to the terminal and appends one record to the ``frontend`` collection of
 the log store, so a replay session can interleave what the user saw with the dialogs. Inside
-``silent()`` nothing is rendered but every event is still logged.
+``silent()`` nothing is rendered but every event is still logged. Needs the ``terminal`` extra
+(``pip install "lllm-adapters[terminal]"``).
 """
 
 from __future__ import annotations
@@ -12,16 +13,19 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from lllm_domain.ports import Frontend, LogStore
-from rich.console import Console, RenderableType
-from rich.markdown import Markdown
-from rich.padding import Padding
-from rich.panel import Panel
-from rich.progress_bar import ProgressBar
-from rich.syntax import Syntax
-from rich.table import Table
-from rich.text import Text
 
+from lllm_adapters.extras import requires_extra
 from lllm_adapters.frontend.events import FRONTEND, EventLog
+
+with requires_extra("terminal", "lllm_adapters.frontend.terminal"):
+    from rich.console import Console, RenderableType
+    from rich.markdown import Markdown
+    from rich.padding import Padding
+    from rich.panel import Panel
+    from rich.progress_bar import ProgressBar
+    from rich.syntax import Syntax
+    from rich.table import Table
+    from rich.text import Text
 
 __all__ = ["FRONTEND", "TerminalFrontend"]
 
