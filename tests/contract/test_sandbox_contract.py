@@ -11,6 +11,7 @@ the module (the async form on one event loop), so the suite starts few kernels.
 from __future__ import annotations
 
 import asyncio
+import linecache
 import sys
 import threading
 import time
@@ -75,7 +76,7 @@ class Driven:
             with session._lock:
                 waiter = threading.Thread(target=run)
                 waiter.start()
-                _wait_until_blocked_in_drive(waiter)
+                _wait_until_blocked_on_the_lock(waiter)
                 session.delete_cell(index)
             waiter.join(timeout=60)
             return outcome[0]
@@ -94,16 +95,18 @@ class Driven:
         return self.runner.run(scenario())
 
 
-def _wait_until_blocked_in_drive(thread: threading.Thread) -> None:
+def _wait_until_blocked_on_the_lock(thread: threading.Thread) -> None:
+    """Wait until ``thread`` waits for the session's lock (its innermost frame is at a
+    ``with self._lock`` line)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         frame = sys._current_frames().get(thread.ident or -1)
-        while frame is not None:
-            if frame.f_code.co_name == "_drive":
+        if frame is not None:
+            line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
+            if "with self._lock" in line:
                 return
-            frame = frame.f_back
         time.sleep(0.01)
-    raise AssertionError("the run never reached the session's lock")
+    raise AssertionError("the run never waited for the session's lock")
 
 
 @pytest.fixture(scope="module", params=FORMS)
