@@ -83,6 +83,9 @@ class AsyncJupyterSession(KernelSession[AsyncLocalKernel | AsyncRemoteKernel, As
     # -- the driver ------------------------------------------------------------------------
 
     async def _drive(self, flow: Flow[T]) -> T:
+        """Perform ``flow``'s actions, one run at a time. An action that raises is thrown into
+        the flow, so its clean-up (shut down a kernel whose init cell failed, forget one whose
+        restart failed) runs before the error reaches the caller."""
         async with self._lock:
             outcome: cell_run.Event | None = None
             error: BaseException | None = None
@@ -139,9 +142,8 @@ class AsyncJupyterSession(KernelSession[AsyncLocalKernel | AsyncRemoteKernel, As
         deadline = time.monotonic() + kernel_session.REPLY_TIMEOUT
         while time.monotonic() < deadline:
             try:
-                if kernel_session.is_reply(
-                    await kc.get_shell_msg(timeout=kernel_session.REPLY_TIMEOUT), msg_id
-                ):
-                    return
+                reply = await kc.get_shell_msg(timeout=kernel_session.REPLY_TIMEOUT)
             except queue.Empty:
+                return
+            if kernel_session.is_reply(reply, msg_id):
                 return

@@ -94,6 +94,9 @@ class JupyterSession(KernelSession[LocalKernel | RemoteKernel, BlockingKernelCli
     # -- the driver ------------------------------------------------------------------------
 
     def _drive(self, flow: Flow[T]) -> T:
+        """Perform ``flow``'s actions, one run at a time. An action that raises is thrown into
+        the flow, so its clean-up (shut down a kernel whose init cell failed, forget one whose
+        restart failed) runs before the error reaches the caller."""
         with self._lock:
             outcome: cell_run.Event | None = None
             error: BaseException | None = None
@@ -149,9 +152,8 @@ class JupyterSession(KernelSession[LocalKernel | RemoteKernel, BlockingKernelCli
         deadline = time.monotonic() + kernel_session.REPLY_TIMEOUT
         while time.monotonic() < deadline:
             try:
-                if kernel_session.is_reply(
-                    kc.get_shell_msg(timeout=kernel_session.REPLY_TIMEOUT), msg_id
-                ):
-                    return
+                reply = kc.get_shell_msg(timeout=kernel_session.REPLY_TIMEOUT)
             except queue.Empty:
+                return
+            if kernel_session.is_reply(reply, msg_id):
                 return
