@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from attrs import define, field
 from jupyter_client.asynchronous.client import AsyncKernelClient
@@ -230,12 +230,17 @@ def _unavailable(what: str, exc: BaseException) -> KernelUnavailableError:
     )
 
 
+M = TypeVar("M", KernelManager, AsyncKernelManager)
+C = TypeVar("C", BlockingKernelClient, AsyncKernelClient)
+
+
 def _local_env(launch: KernelLaunch, cwd: Path, redactor: Redactor | None) -> dict[str, str]:
     return launch.kernel_env(redactor, ipython_dir=cwd / IPYTHON_DIR_NAME)
 
 
-class LocalKernel:
-    """A kernel process launched and owned by this handle (blocking form).
+class _LocalKernelCore(Generic[M, C]):
+    """What the blocking and async local kernels share: the launch, the log, and the manager
+    and client they hold. The subclasses add only the I/O (blocking or async).
 
     ``redactor`` knows the secrets that must not reach the kernel's environment (see
     :meth:`KernelLaunch.kernel_env`).
@@ -245,33 +250,57 @@ class LocalKernel:
         self.launch = launch
         self.cwd = cwd
         self.redactor = redactor
-        self.manager: KernelManager | None = None
-        self.client: BlockingKernelClient | None = None
+        self.manager: M | None = None
+        self.client: C | None = None
         self._log: KernelLog | None = None
 
-    def start(self) -> BlockingKernelClient:
-        """Launch the kernel and return a ready client."""
-        km = KernelManager(
+    def _new_manager(self, manager_type: Callable[..., M]) -> tuple[M, dict[str, Any]]:
+        """A manager for our one kernel spec (held from now on, so a failed start can kill
+        what it launched) and the arguments of its ``start_kernel``."""
+        km = manager_type(
             kernel_name=_KERNEL_NAME,
             kernel_spec_manager=_FixedSpecManager(self.launch.kernel_spec()),
         )
-        self._log = _open_log(self.launch, self.cwd, self.redactor)
+        self._log = log = _open_log(self.launch, self.cwd, self.redactor)
         self.manager = km
+        return km, {
+            "cwd": str(self.cwd),
+            "env": _local_env(self.launch, self.cwd, self.redactor),
+            "stdout": log.stream,
+            "stderr": log.stream,
+        }
+
+    def _stop_client(self) -> None:
+        client, self.client = self.client, None
+        if client is not None:
+            client.stop_channels()
+
+    def _forget(self) -> M | None:
+        """Drop the client and the manager; return the manager (to shut its kernel down)."""
+        self.client = None
+        km, self.manager = self.manager, None
+        return km
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+class LocalKernel(_LocalKernelCore[KernelManager, BlockingKernelClient]):
+    """A kernel process launched and owned by this handle (blocking form)."""
+
+    def start(self) -> BlockingKernelClient:
+        """Launch the kernel and return a ready client."""
+        km, kwargs = self._new_manager(KernelManager)
         try:
-            km.start_kernel(
-                cwd=str(self.cwd),
-                env=_local_env(self.launch, self.cwd, self.redactor),
-                stdout=self._log.stream,
-                stderr=self._log.stream,
-            )
+            km.start_kernel(**kwargs)
         except Exception as exc:
             self._abandon()  # kill whatever was launched before the failure
             raise _unavailable("start", exc) from exc
-        return self._connect()
+        return self._connect(km.blocking_client())
 
-    def _connect(self) -> BlockingKernelClient:
-        assert self.manager is not None
-        kc = self.manager.blocking_client()
+    def _connect(self, kc: BlockingKernelClient) -> BlockingKernelClient:
         kc.start_channels()
         try:
             kc.wait_for_ready(timeout=self.launch.startup_timeout)
@@ -297,135 +326,49 @@ class LocalKernel:
         """Kill and relaunch the kernel (same ports, cwd and env); return a fresh client."""
         if self.manager is None:
             return self.start()
-        if self.client is not None:
-            self.client.stop_channels()
-            self.client = None
+        self._stop_client()
         try:
             self.manager.restart_kernel(now=True)
         except Exception as exc:
             self._abandon()
             raise _unavailable("restart", exc) from exc
-        return self._connect()
+        return self._connect(self.manager.blocking_client())
 
-    def shutdown(self) -> None:
-        """Stop the kernel and release its ports and files."""
-        if self.client is not None:
-            self.client.stop_channels()
-            self.client = None
-        km, self.manager = self.manager, None
+    def shutdown(self, *, now: bool = False) -> None:
+        """Stop the kernel and release its ports and files (``now``: kill it, without asking)."""
+        self._stop_client()
+        km = self._forget()
         try:
             if km is not None and km.has_kernel:
-                km.shutdown_kernel(now=not km.is_alive())
+                km.shutdown_kernel(now=now or not km.is_alive())
         finally:
             self._close_log()  # also when the shutdown itself fails
 
     def _abandon(self) -> None:
         """Kill a kernel that failed to become ready (it would not answer a shutdown request),
         forget it and close its log, so nothing outlives the failed start or restart."""
-        self.client = None
-        km, self.manager = self.manager, None
-        try:
-            if km is not None and km.has_kernel:
-                km.shutdown_kernel(now=True)
-        finally:
-            self._close_log()
-
-    def _close_log(self) -> None:
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        self.shutdown(now=True)
 
 
-class RemoteKernel:
-    """A kernel someone else runs, reached through its connection file (blocking form).
-
-    LLLM owns no process here: interrupts go as ``interrupt_request`` messages on the control
-    channel, and a restart clears the namespace (``%reset -f``) rather than replacing the process.
-    """
-
-    def __init__(self, launch: KernelLaunch) -> None:
-        assert launch.connection_file is not None
-        self.launch = launch
-        self.client: BlockingKernelClient | None = None
-
-    def start(self) -> BlockingKernelClient:
-        """Connect to the kernel and return a ready client."""
-        kc = BlockingKernelClient()
-        try:
-            kc.load_connection_file(self.launch.connection_file)
-            kc.start_channels()
-            kc.wait_for_ready(timeout=self.launch.startup_timeout)
-        except Exception as exc:
-            kc.stop_channels()
-            raise _unavailable("reach", exc) from exc
-        self.client = kc
-        return kc
-
-    def is_alive(self) -> bool:
-        """Whether the kernel's heartbeat answers."""
-        return self.client is not None and bool(self.client.is_alive())
-
-    def interrupt(self) -> None:
-        """Ask the kernel to interrupt its running cell."""
-        if self.client is not None:
-            msg = self.client.session.msg("interrupt_request", {})
-            self.client.control_channel.send(msg)
-
-    def restart(self) -> BlockingKernelClient:
-        """Clear the kernel's namespace (the process is not ours to replace)."""
-        if self.client is None:
-            return self.start()
-        self.client.execute_interactive("%reset -f", timeout=self.launch.startup_timeout)
-        return self.client
-
-    def shutdown(self) -> None:
-        """Disconnect (the remote kernel keeps running)."""
-        if self.client is not None:
-            self.client.stop_channels()
-            self.client = None
-
-
-class AsyncLocalKernel:
+class AsyncLocalKernel(_LocalKernelCore[AsyncKernelManager, AsyncKernelClient]):
     """A kernel process launched and owned by this handle (async form); see
     :class:`LocalKernel`."""
 
-    def __init__(self, launch: KernelLaunch, cwd: Path, redactor: Redactor | None = None) -> None:
-        self.launch = launch
-        self.cwd = cwd
-        self.redactor = redactor
-        self.manager: AsyncKernelManager | None = None
-        self.client: AsyncKernelClient | None = None
-        self._log: KernelLog | None = None
-
     async def start(self) -> AsyncKernelClient:
         """Launch the kernel and return a ready client."""
-        km = AsyncKernelManager(
-            kernel_name=_KERNEL_NAME,
-            kernel_spec_manager=_FixedSpecManager(self.launch.kernel_spec()),
-        )
-        self._log = _open_log(self.launch, self.cwd, self.redactor)
-        self.manager = km
+        km, kwargs = self._new_manager(AsyncKernelManager)
         try:
-            await km.start_kernel(
-                cwd=str(self.cwd),
-                env=_local_env(self.launch, self.cwd, self.redactor),
-                stdout=self._log.stream,
-                stderr=self._log.stream,
-            )
+            await km.start_kernel(**kwargs)
         except Exception as exc:
             await self._abandon()  # kill whatever was launched before the failure
             raise _unavailable("start", exc) from exc
-        return await self._connect()
+        return await self._connect(km.client())
 
-    async def _connect(self) -> AsyncKernelClient:
-        assert self.manager is not None
-        kc = self.manager.client()
+    async def _connect(self, kc: AsyncKernelClient) -> AsyncKernelClient:
         kc.start_channels()
         try:
             await kc.wait_for_ready(timeout=self.launch.startup_timeout)
         except Exception as exc:
-            # A process that launched but never answers would otherwise outlive us (and keep
-            # its log file open): kill it now.
             kc.stop_channels()
             await self._abandon()
             raise _unavailable("reach", exc) from exc
@@ -445,39 +388,131 @@ class AsyncLocalKernel:
         """Kill and relaunch the kernel; return a fresh client."""
         if self.manager is None:
             return await self.start()
-        if self.client is not None:
-            self.client.stop_channels()
-            self.client = None
+        self._stop_client()
         try:
             await self.manager.restart_kernel(now=True)
         except Exception as exc:
             await self._abandon()
             raise _unavailable("restart", exc) from exc
-        return await self._connect()
+        return await self._connect(self.manager.client())
 
-    async def shutdown(self) -> None:
-        """Stop the kernel and release its ports and files."""
-        if self.client is not None:
-            self.client.stop_channels()
-            self.client = None
-        km, self.manager = self.manager, None
+    async def shutdown(self, *, now: bool = False) -> None:
+        """Stop the kernel and release its ports and files (``now``: kill it, without asking)."""
+        self._stop_client()
+        km = self._forget()
         try:
             if km is not None and km.has_kernel:
-                await km.shutdown_kernel(now=not await km.is_alive())
+                await km.shutdown_kernel(now=now or not await km.is_alive())
         finally:
             self._close_log()  # also when the shutdown itself fails
 
     async def _abandon(self) -> None:
         """Kill a kernel that failed to become ready, forget it and close its log."""
-        self.client = None
-        km, self.manager = self.manager, None
-        try:
-            if km is not None and km.has_kernel:
-                await km.shutdown_kernel(now=True)
-        finally:
-            self._close_log()
+        await self.shutdown(now=True)
 
-    def _close_log(self) -> None:
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+
+class _RemoteKernelCore(Generic[C]):
+    """What the blocking and async remote kernels share: a kernel someone else runs, reached
+    through its connection file.
+
+    LLLM owns no process here: interrupts go as ``interrupt_request`` messages on the control
+    channel, and a restart clears the namespace (``%reset -f``) rather than replacing the process.
+    """
+
+    def __init__(self, launch: KernelLaunch) -> None:
+        assert launch.connection_file is not None
+        self.launch = launch
+        self.client: C | None = None
+
+    def _new_client(self, client_type: Callable[[], C]) -> C:
+        """A client connected (channels started) to the kernel in the connection file."""
+        kc: Any = client_type()
+        try:
+            kc.load_connection_file(self.launch.connection_file)
+            kc.start_channels()
+        except Exception as exc:
+            kc.stop_channels()
+            raise _unavailable("reach", exc) from exc
+        return kc  # type: ignore[no-any-return]
+
+    def _unreachable(self, kc: Any, exc: Exception) -> KernelUnavailableError:
+        kc.stop_channels()
+        return _unavailable("reach", exc)
+
+    def _send_interrupt(self) -> None:
+        client: Any = self.client
+        if client is not None:
+            client.control_channel.send(client.session.msg("interrupt_request", {}))
+
+    def _disconnect(self) -> None:
+        client: Any
+        client, self.client = self.client, None
+        if client is not None:
+            client.stop_channels()
+
+
+class RemoteKernel(_RemoteKernelCore[BlockingKernelClient]):
+    """A kernel someone else runs, reached through its connection file (blocking form)."""
+
+    def start(self) -> BlockingKernelClient:
+        """Connect to the kernel and return a ready client."""
+        kc = self._new_client(BlockingKernelClient)
+        try:
+            kc.wait_for_ready(timeout=self.launch.startup_timeout)
+        except Exception as exc:
+            raise self._unreachable(kc, exc) from exc
+        self.client = kc
+        return kc
+
+    def is_alive(self) -> bool:
+        """Whether the kernel's heartbeat answers."""
+        return self.client is not None and bool(self.client.is_alive())
+
+    def interrupt(self) -> None:
+        """Ask the kernel to interrupt its running cell."""
+        self._send_interrupt()
+
+    def restart(self) -> BlockingKernelClient:
+        """Clear the kernel's namespace (the process is not ours to replace)."""
+        if self.client is None:
+            return self.start()
+        self.client.execute_interactive("%reset -f", timeout=self.launch.startup_timeout)
+        return self.client
+
+    def shutdown(self) -> None:
+        """Disconnect (the remote kernel keeps running)."""
+        self._disconnect()
+
+
+class AsyncRemoteKernel(_RemoteKernelCore[AsyncKernelClient]):
+    """A kernel someone else runs, reached through its connection file (async form); see
+    :class:`RemoteKernel`."""
+
+    async def start(self) -> AsyncKernelClient:
+        """Connect to the kernel and return a ready client."""
+        kc = self._new_client(AsyncKernelClient)
+        try:
+            await kc.wait_for_ready(timeout=self.launch.startup_timeout)
+        except Exception as exc:
+            raise self._unreachable(kc, exc) from exc
+        self.client = kc
+        return kc
+
+    async def is_alive(self) -> bool:
+        """Whether the kernel's heartbeat answers."""
+        return self.client is not None and bool(await self.client.is_alive())
+
+    async def interrupt(self) -> None:
+        """Ask the kernel to interrupt its running cell."""
+        self._send_interrupt()
+
+    async def restart(self) -> AsyncKernelClient:
+        """Clear the kernel's namespace (the process is not ours to replace)."""
+        if self.client is None:
+            return await self.start()
+        await self.client.execute_interactive("%reset -f", timeout=self.launch.startup_timeout)
+        return self.client
+
+    async def shutdown(self) -> None:
+        """Disconnect (the remote kernel keeps running)."""
+        self._disconnect()

@@ -1,4 +1,9 @@
-"""The blocking Jupyter session: a notebook on disk and a kernel, driven by jupyter_client."""
+"""The blocking Jupyter session: the blocking driver of the shared session flows.
+
+Every rule (when the kernel starts, how a cell run ends, when the kernel restarts) is in
+:mod:`lllm_adapters.jupyter.kernel_session` and :mod:`lllm_adapters.jupyter.cell_run`; this
+module performs their actions with jupyter_client's blocking client.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +11,21 @@ import contextlib
 import queue
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jupyter_client.blocking.client import BlockingKernelClient
-from lllm_domain.sandbox import RunResult, RunStatus
+from lllm_domain.sandbox import RunResult
 
+from lllm_adapters.jupyter import cell_run, kernel_session
 from lllm_adapters.jupyter.kernel import LocalKernel, RemoteKernel
-from lllm_adapters.jupyter.notebook_session import Node, NotebookSession
-from lllm_adapters.jupyter.output_collector import OutputCollector
+from lllm_adapters.jupyter.kernel_session import Flow, KernelAction, KernelSession
 
-POLL_INTERVAL = 0.2
-"""Seconds between checks that the kernel is still alive while a cell runs."""
-
-_REPLY_TIMEOUT = 2.0
+T = TypeVar("T")
 
 
-class JupyterSession(NotebookSession):
+class JupyterSession(KernelSession[LocalKernel | RemoteKernel, BlockingKernelClient]):
     """A sandbox session on a local (or remote) Jupyter kernel, blocking form.
 
     Nothing starts when the session is built: the kernel is launched on the first run (or
@@ -33,69 +35,23 @@ class JupyterSession(NotebookSession):
 
     def __init__(self, folder: Path, **kwargs: Any) -> None:
         super().__init__(folder, **kwargs)
-        self._kernel: LocalKernel | RemoteKernel | None = None
-        self._client: BlockingKernelClient | None = None
         # One run at a time: concurrent runs would read each other's kernel messages. Cell edits
-        # take it too, so they never move cells under a running one. Reentrant because a run
-        # that restarts the kernel runs the init cell, and run_code appends then runs.
+        # take it too, so they never move cells under a running one. Reentrant because
+        # run_code appends (an edit) and then runs.
         self._lock = threading.RLock()
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], folder: Path, **kwargs: Any) -> JupyterSession:
-        """Rebuild a session (notebook and metadata) from :meth:`to_dict` output in ``folder``."""
-        NotebookSession.write_from_dict(data, folder)
-        return cls(folder, name=str(data["name"]), **kwargs)
-
-    # -- kernel lifecycle --------------------------------------------------------------------
-
-    @property
-    def started(self) -> bool:
-        """Whether a kernel is attached."""
-        return self._client is not None
 
     def start(self) -> None:
         """Start the kernel and run the init cell, unless already started."""
-        with self._lock:
-            self._start()
+        self._drive(self._start_flow())
 
-    def _start(self) -> None:
-        if self._client is not None:
-            return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        kernel: LocalKernel | RemoteKernel = (
-            RemoteKernel(self.launch)
-            if self.launch.remote
-            else LocalKernel(self.launch, self.folder, self.redactor)
-        )
-        self._client = kernel.start()  # a kernel that fails to start cleans up after itself
-        self._kernel = kernel
-        self._run_init()
+    def restart(self) -> None:
+        """Restart the kernel (its state is lost) and re-run the init cell."""
+        self._drive(self._restart_flow())
 
     def interrupt(self) -> None:
         """Interrupt the running cell (safe to call from another thread)."""
         if self._kernel is not None:
             self._kernel.interrupt()
-
-    def restart(self) -> None:
-        """Restart the kernel (its state is lost) and re-run the init cell."""
-        with self._lock:
-            self._restart()
-
-    def _restart(self) -> None:
-        if self._kernel is None:
-            self._start()
-            return
-        self._restart_kernel(self._kernel)
-        self._run_init()
-
-    def _restart_kernel(self, kernel: LocalKernel | RemoteKernel) -> None:
-        self._client = None
-        try:
-            self._client = kernel.restart()
-        except BaseException:
-            # The kernel shut itself down; forget it so the next run starts a new one.
-            self.shutdown()
-            raise
 
     def shutdown(self) -> None:
         """Stop the kernel (the notebook stays on disk)."""
@@ -109,123 +65,95 @@ class JupyterSession(NotebookSession):
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
 
-    def _run_init(self) -> None:
-        """Run the init cell on a fresh kernel; if it fails, stop the kernel, so the next run
-        starts again with the init cell instead of running user code without it."""
-        node = self._init_node()
-        if node is None:
-            return
-        try:
-            result = self._run(node, self.launch.startup_timeout)
-        except BaseException:
-            self.shutdown()
-            raise
-        if not result.ok:
-            self.shutdown()
-            raise self._init_failed(result)
-
     @contextlib.contextmanager
     def _edit(self) -> Iterator[None]:
         with self._lock:
             yield
-
-    # -- running cells -----------------------------------------------------------------------
 
     def run_cell(self, index: int, timeout: float | None = None) -> RunResult:
         """Run one cell with a timeout; its outputs go into the notebook.
 
         A cell past its timeout is interrupted (status ``timeout``); if it does not stop within
         the launch's ``interrupt_grace`` the kernel is restarted. A kernel that dies is restarted
-        (status ``kernel_died``). Call :meth:`RunResult.raise_for_status` for typed errors.
+        (status ``kernel_died``). A cell deleted before its run started raises
+        :class:`SandboxError`. Call :meth:`RunResult.raise_for_status` for typed errors.
         """
-        with self._lock:
-            node = self.notebook.node(index)
-            if node.cell_type != "code":
-                return RunResult(index=index, status=RunStatus.OK)
-            self._start()
-            return self._run(node, self._timeout(timeout))
+        node = self._code_node(index)
+        if node is None:
+            return kernel_session.ok_result(index)
+        return self._drive(self._run_cell_flow(node, index, timeout))
 
     def run_code(self, source: str, timeout: float | None = None) -> RunResult:
         """Append a code cell with ``source`` and run it."""
-        with self._lock:
-            return self.run_cell(self.append_cell(source), timeout)
+        return self.run_cell(self.append_cell(source), timeout)
 
     def run_all(self, *, restart: bool = False, timeout: float | None = None) -> list[RunResult]:
         """Run every code cell after the init cell in order; stop at the first that fails."""
+        return self._drive(self._run_all_flow(restart, timeout))
+
+    # -- the driver ------------------------------------------------------------------------
+
+    def _drive(self, flow: Flow[T]) -> T:
+        """Perform ``flow``'s actions, one run at a time. An action that raises is thrown into
+        the flow, so its clean-up (shut down a kernel whose init cell failed, forget one whose
+        restart failed) runs before the error reaches the caller."""
         with self._lock:
-            return self._run_all(restart, timeout)
-
-    def _run_all(self, restart: bool, timeout: float | None) -> list[RunResult]:
-        if restart:
-            self._restart()
-        else:
-            self._start()
-        results: list[RunResult] = []
-        for node in self._code_nodes_after_init():
-            result = self._run(node, self._timeout(timeout))
-            results.append(result)
-            if not result.ok:
-                break
-        return results
-
-    def _run(self, node: Node, timeout: float | None) -> RunResult:
-        # Restored, not cleared: a run that restarts the kernel runs the init cell inside it.
-        previous, self._running = self._running, node
-        try:
-            return self._execute(node, timeout)
-        finally:
-            self._running = previous
-
-    def _execute(self, node: Node, timeout: float | None) -> RunResult:
-        assert self._client is not None and self._kernel is not None
-        kc, kernel = self._client, self._kernel
-        started = time.monotonic()
-        msg_id = kc.execute(node.source, allow_stdin=False)
-        collector = OutputCollector(msg_id, self.max_output_chars)
-        deadline = None if timeout is None else started + timeout
-        interrupted = False
-        status = RunStatus.OK
-        restarted = False
-        while not collector.done:
-            now = time.monotonic()
-            wait = POLL_INTERVAL if deadline is None else min(POLL_INTERVAL, deadline - now)
+            outcome: cell_run.Event | None = None
+            error: BaseException | None = None
             try:
-                msg = kc.get_iopub_msg(timeout=max(wait, 0.001))
+                while True:
+                    action = flow.send(outcome) if error is None else flow.throw(error)
+                    error = None
+                    try:
+                        outcome = self._perform(action)
+                    except BaseException as exc:
+                        error = exc
+            except StopIteration as stop:
+                result: T = stop.value
+                return result
+            finally:
+                flow.close()
+
+    def _perform(self, action: KernelAction) -> cell_run.Event | None:
+        kc, kernel = self._client, self._kernel
+        if isinstance(action, kernel_session.StartKernel):
+            new = RemoteKernel(self.launch) if self.launch.remote else self._local_kernel()
+            self._client, self._kernel = new.start(), new
+            return None
+        if isinstance(action, kernel_session.ShutdownKernel):
+            self.shutdown()
+            return None
+        assert kc is not None and kernel is not None
+        if isinstance(action, cell_run.Await):
+            try:
+                return cell_run.Received(kc.get_iopub_msg(timeout=action.timeout), time.monotonic())
             except queue.Empty:
-                if not kernel.is_alive():
-                    status, restarted = RunStatus.KERNEL_DIED, True
-                    break
-                if deadline is not None and time.monotonic() >= deadline:
-                    if interrupted:
-                        status, restarted = RunStatus.TIMEOUT, True
-                        break
-                    kernel.interrupt()
-                    interrupted = True
-                    deadline = time.monotonic() + self.launch.interrupt_grace
-                continue
-            collector.feed(msg)
-        if restarted:
-            result = self._record(node, collector, status, restarted=True, started=started)
-            self._restart_kernel(kernel)
-            if node is not self._init_node():
-                self._run_init()
-            return result
-        self._drain_reply(kc, msg_id)
-        if interrupted:
-            status = RunStatus.TIMEOUT
-        elif collector.raised:
-            status = RunStatus.ERROR
-        return self._record(node, collector, status, restarted=False, started=started)
+                return cell_run.Quiet(time.monotonic())
+        if isinstance(action, cell_run.Execute):
+            return cell_run.Executed(kc.execute(action.source, allow_stdin=False), time.monotonic())
+        if isinstance(action, cell_run.CheckAlive):
+            return cell_run.AliveChecked(kernel.is_alive(), time.monotonic())
+        if isinstance(action, cell_run.Interrupt):
+            kernel.interrupt()
+            return cell_run.Interrupted(time.monotonic())
+        if isinstance(action, cell_run.DrainReply):
+            self._drain_reply(kc, action.msg_id)
+            return cell_run.Drained()
+        assert isinstance(action, cell_run.RestartKernel)
+        self._client = None
+        self._client = kernel.restart()
+        return None
+
+    def _local_kernel(self) -> LocalKernel:
+        return LocalKernel(self.launch, self.folder, self.redactor)
 
     @staticmethod
     def _drain_reply(kc: BlockingKernelClient, msg_id: str) -> None:
-        # The shell reply carries nothing the IOPub messages did not; reading it keeps the shell
-        # queue from filling with stale replies.
-        deadline = time.monotonic() + _REPLY_TIMEOUT
+        deadline = time.monotonic() + kernel_session.REPLY_TIMEOUT
         while time.monotonic() < deadline:
             try:
-                reply = kc.get_shell_msg(timeout=_REPLY_TIMEOUT)
+                reply = kc.get_shell_msg(timeout=kernel_session.REPLY_TIMEOUT)
             except queue.Empty:
                 return
-            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+            if kernel_session.is_reply(reply, msg_id):
                 return
