@@ -3,10 +3,12 @@ over httpx2, with API keys from the environment, a disk cache, timeouts and retr
 
 from lllm_adapters.proxies.cache import ResponseCache, default_cache_dir
 from lllm_adapters.proxies.runtime import EndpointCheck, HttpProxyRuntime, runtime_from_settings
+from lllm_adapters.proxies.settings import ProxySettings
 
 __all__ = [
     "EndpointCheck",
     "HttpProxyRuntime",
+    "ProxySettings",
     "ResponseCache",
     "default_cache_dir",
     "runtime_from_settings",
