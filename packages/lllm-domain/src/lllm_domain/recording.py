@@ -30,7 +30,11 @@ from typing import Any, overload
 
 from attrs import define, evolve
 
-from lllm_domain.errors import LLLMError, LLMAPIError
+from lllm_domain.errors import LLMAPIError
+
+# Defined with the other errors; importable from here too, where they are raised.
+from lllm_domain.errors import ReplayDivergenceError as ReplayDivergenceError  # noqa: PLC0414
+from lllm_domain.errors import ReplayError as ReplayError  # noqa: PLC0414
 from lllm_domain.log_writer import writer_for
 from lllm_domain.message import Message
 from lllm_domain.ports import (
@@ -51,32 +55,6 @@ _REMEMBERED = 1024
 """How many dialogs' last request a recorder (or replayer) keeps to share prefixes with."""
 _REMEMBERED_MESSAGES = 100_000
 """How many messages those requests may hold in all."""
-
-
-class ReplayError(LLLMError):
-    """A recording cannot be replayed (missing, unreadable, or a caller is misconfigured)."""
-
-
-class ReplayDivergenceError(ReplayError):
-    """A request made during replay matches no recorded call: the run diverged from the
-    recording (a prompt, tool result or code path changed). Re-record after intended changes."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        agent_name: str,
-        turn: int,
-        index: int | None = None,
-        expected: str | None = None,
-        got: str | None = None,
-    ) -> None:
-        self.agent_name = agent_name
-        self.turn = turn
-        self.index = index
-        self.expected = expected
-        self.got = got
-        super().__init__(message)
 
 
 def fingerprint(message: Message) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from lllm_adapters.jupyter.init_cell import (
 )
 from lllm_adapters.jupyter.kernel import KERNEL_LOG_NAME, MIN_MEMORY_LIMIT, KernelLaunch
 from lllm_adapters.jupyter.manager import AsyncJupyterSandbox, JupyterSandbox
+from lllm_adapters.jupyter.metadata import SessionMetadata
 from lllm_adapters.jupyter.notebook_file import NotebookFile
 from lllm_adapters.jupyter.notebook_session import DEFAULT_TIMEOUT, NOTEBOOK_NAME, NotebookSession
 from lllm_adapters.jupyter.output_collector import DEFAULT_MAX_OUTPUT_CHARS, OutputCollector
@@ -32,5 +33,6 @@ __all__ = [
     "NotebookFile",
     "NotebookSession",
     "OutputCollector",
+    "SessionMetadata",
     "init_cell_source",
 ]
