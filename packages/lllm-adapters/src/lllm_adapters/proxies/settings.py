@@ -18,6 +18,7 @@ from attrs import define, field, fields
 from lllm_domain.config import SystemConfig
 from lllm_domain.errors import ConfigError
 from lllm_domain.message import EMPTY_MAPPING
+from lllm_domain.proxy import parse_moment
 from lllm_domain.serialization import converter
 
 if TYPE_CHECKING:
@@ -120,17 +121,13 @@ def _structure_cutoff(value: Any, _: Any) -> dt.date:
 
 
 def _parse_cutoff(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        pass
-    try:
-        return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+    moment = parse_moment(text)  # the reading the cutoff rule gives response dates
+    if moment is None:
         raise ConfigError(
             f"proxy cutoff_date must be a YYYY-MM-DD date (or an ISO datetime with its "
             f"offset, e.g. 2024-03-01T00:00-05:00), not {text!r}"
-        ) from None
+        )
+    return moment
 
 
 __all__ = ["ProxySettings"]
