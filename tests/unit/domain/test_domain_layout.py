@@ -41,6 +41,14 @@ def test_the_root_all_holds_no_machine_internals() -> None:
         assert hasattr(agent_call, name), f"{name} must stay reachable from its own module"
 
 
+def test_a_name_the_root_no_longer_exports_says_where_it_lives() -> None:
+    with pytest.raises(AttributeError, match=r"import it from lllm_domain\.agent_call"):
+        lllm_domain.run_sync  # noqa: B018
+    with pytest.raises(AttributeError, match=r"import it from lllm_adapters\.proxies"):
+        lllm_domain.ProxySettings  # noqa: B018
+    assert not hasattr(lllm_domain, "CallModel")
+
+
 def test_the_root_all_holds_what_users_write_and_every_name_resolves() -> None:
     for name in (
         "Agent",

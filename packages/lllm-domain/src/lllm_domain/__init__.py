@@ -235,8 +235,34 @@ _LAZY = {
 }
 
 
+# Names the root used to export, and where they live now.
+_MOVED = {
+    **dict.fromkeys(
+        (
+            "AgentCall",
+            "CallModel",
+            "ModelFailed",
+            "ModelReplied",
+            "RunTools",
+            "Sleep",
+            "Slept",
+            "ToolRun",
+            "ToolsFinished",
+            "run_async",
+            "run_sync",
+        ),
+        "lllm_domain.agent_call",
+    ),
+    "AgentCallProtocolError": "lllm_domain.errors",
+    "ProxySettings": "lllm_adapters.proxies",
+    "SessionMetadata": "lllm_adapters.jupyter",
+}
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'lllm_domain' has no attribute {name!r}")
+        moved = _MOVED.get(name)
+        hint = f"; import it from {moved} (from {moved} import {name})" if moved else ""
+        raise AttributeError(f"module 'lllm_domain' has no attribute {name!r}{hint}")
     return getattr(importlib.import_module(module), name)
