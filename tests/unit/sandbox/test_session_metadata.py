@@ -7,11 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import json
+from pathlib import Path
 from typing import Any, get_type_hints
 
 from hypothesis import given
 from hypothesis import strategies as st
-from lllm_adapters.jupyter import SessionMetadata
+from lllm_adapters.jupyter import AsyncJupyterSandbox, JupyterSandbox, SessionMetadata
 from lllm_adapters.proxies import ProxySettings
 from lllm_domain.sandbox import ports
 
@@ -99,3 +100,9 @@ def test_the_sandbox_ports_name_no_adapter_type() -> None:
     assert "SessionMetadata" not in repr(hints["metadata"])
     # The adapter's value is what the port's metadata stands for: anything with to_dict().
     assert isinstance(SessionMetadata(), ports.SessionSpec)
+
+
+def test_both_jupyter_sandboxes_satisfy_their_ports(tmp_path: Path) -> None:
+    assert isinstance(JupyterSandbox(tmp_path / "s"), ports.Sandbox)
+    assert isinstance(AsyncJupyterSandbox(tmp_path / "a"), ports.AsyncSandbox)
+    assert inspect.iscoroutinefunction(AsyncJupyterSandbox.delete_session)

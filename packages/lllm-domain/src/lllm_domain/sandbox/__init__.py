@@ -20,7 +20,13 @@ from lllm_domain.errors import (
     SandboxError,
     SessionNotFoundError,
 )
-from lllm_domain.sandbox.ports import AsyncSandboxSession, Sandbox, SandboxSession, SessionSpec
+from lllm_domain.sandbox.ports import (
+    AsyncSandbox,
+    AsyncSandboxSession,
+    Sandbox,
+    SandboxSession,
+    SessionSpec,
+)
 from lllm_domain.sandbox.rendering import (
     TRUNCATION_MARKER,
     render_outputs,
@@ -47,6 +53,7 @@ from lllm_domain.sandbox.values import (
 __all__ = [
     "DEFAULT_TOOL_OUTPUT_CHARS",
     "TRUNCATION_MARKER",
+    "AsyncSandbox",
     "AsyncSandboxSession",
     "Cell",
     "CellExecutionError",

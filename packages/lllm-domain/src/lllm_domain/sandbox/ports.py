@@ -4,8 +4,9 @@ sessions, and the sandbox that manages them).
 A session's metadata (what it was created with: project root, proxies, cutoff date, ...) is the
 adapter's own value: the Jupyter adapter's is ``lllm_adapters.jupyter.SessionMetadata``. So that
 the domain names no adapter type, the ports take that metadata as plain data
-(:meth:`Sandbox.create_session`) and give it back as any value that turns into plain data
-(:class:`SessionSpec`, what :attr:`SandboxSession.metadata` returns).
+(:meth:`Sandbox.create_session`, :meth:`AsyncSandbox.create_session`) and give it back as any
+value that turns into plain data (:class:`SessionSpec`, what :attr:`SandboxSession.metadata`
+returns).
 """
 
 from __future__ import annotations
@@ -169,5 +170,33 @@ class Sandbox(Protocol):
         ...
 
     def delete_session(self, name: str) -> None:
+        """Stop the session's kernel and remove its folder."""
+        ...
+
+
+@runtime_checkable
+class AsyncSandbox(Protocol):
+    """The async form of :class:`Sandbox`: it hands out :class:`AsyncSandboxSession` s, and
+    stopping or deleting a session is awaited (finding and listing stay synchronous)."""
+
+    def create_session(
+        self, name: str, metadata: Mapping[str, Any] | None = None
+    ) -> AsyncSandboxSession:
+        """A new session called ``name``, set up by ``metadata`` in its plain-data form."""
+        ...
+
+    def get_session(self, name: str) -> AsyncSandboxSession:
+        """The existing session called ``name``."""
+        ...
+
+    def list_sessions(self) -> list[str]:
+        """The names of every session."""
+        ...
+
+    async def shutdown_session(self, name: str) -> None:
+        """Stop the session's kernel; its notebook stays on disk."""
+        ...
+
+    async def delete_session(self, name: str) -> None:
         """Stop the session's kernel and remove its folder."""
         ...
