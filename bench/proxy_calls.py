@@ -21,11 +21,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import structlog
-from lllm_adapters.proxies import HttpProxyRuntime
+from lllm_adapters.proxies import HttpProxyRuntime, ProxySettings
 from lllm_domain.proxy import (
     DateField,
     Proxy,
-    ProxySettings,
     endpoint,
     filter_by_cutoff,
 )

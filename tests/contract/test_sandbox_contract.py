@@ -29,9 +29,10 @@ from lllm_adapters.jupyter import (
     JupyterSandbox,
     JupyterSession,
     KernelLaunch,
+    SessionMetadata,
 )
 from lllm_domain.errors import SandboxError
-from lllm_domain.sandbox import CellIndexError, CellKind, RunResult, RunStatus, SessionMetadata
+from lllm_domain.sandbox import CellIndexError, CellKind, RunResult, RunStatus
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_CHARS = 20_000

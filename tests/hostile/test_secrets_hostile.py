@@ -18,9 +18,9 @@ import structlog
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lllm_adapters.observability import PLACEHOLDER, RedactingTextStream, Redactor
-from lllm_adapters.proxies import HttpProxyRuntime
+from lllm_adapters.proxies import HttpProxyRuntime, ProxySettings
 from lllm_cli.app import run_cli
-from lllm_domain.proxy import ApiKey, Proxy, ProxySettings, endpoint
+from lllm_domain.proxy import ApiKey, Proxy, endpoint
 from lllm_domain.registry import ProxyRegistry
 
 from tests.support.openai_server import OpenAIServer, error_reply

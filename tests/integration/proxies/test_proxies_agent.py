@@ -8,10 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from lllm_adapters.proxies import HttpProxyRuntime
+from lllm_adapters.proxies import HttpProxyRuntime, ProxySettings
 from lllm_domain import Agent, Prompt
 from lllm_domain.message import Role
-from lllm_domain.proxy import ProxySettings
 from lllm_domain.registry import ProxyRegistry
 from lllm_domain.request import LLMRequest
 from lllm_domain.testing import FakeClock, ScriptedCaller, call, tool_calls

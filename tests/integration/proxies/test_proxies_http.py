@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 import structlog
-from lllm_adapters.proxies import HttpProxyRuntime, runtime_from_settings
+from lllm_adapters.proxies import HttpProxyRuntime, ProxySettings, runtime_from_settings
 from lllm_domain.errors import ProxyError
 from lllm_domain.message import FunctionCall
-from lllm_domain.proxy import ApiKey, Proxy, ProxySettings, endpoint, post_call
+from lllm_domain.proxy import ApiKey, Proxy, endpoint, post_call
 from lllm_domain.registry import ProxyRegistry
 
 from tests.support.proxies_server import FakeApi, InstantClock, serve

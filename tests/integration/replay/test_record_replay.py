@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from lllm_adapters.frontend import TerminalFrontend
 from lllm_domain.dialog import Dialog
-from lllm_domain.errors import AgentCallError
-from lllm_domain.recording import RecordingCaller, ReplayCaller, ReplayDivergenceError
+from lllm_domain.errors import AgentCallError, ReplayDivergenceError
+from lllm_domain.recording import RecordingCaller, ReplayCaller
 from lllm_domain.replay import ReplaySession
 from lllm_domain.serialization import message_to_data
 from rich.console import Console

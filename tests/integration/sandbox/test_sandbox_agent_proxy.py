@@ -12,11 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from lllm_adapters.jupyter import CALL_FUNCTION_NAME, JupyterSandbox, JupyterSession
+from lllm_adapters.jupyter import (
+    CALL_FUNCTION_NAME,
+    JupyterSandbox,
+    JupyterSession,
+    SessionMetadata,
+)
+from lllm_adapters.proxies import ProxySettings
 from lllm_domain import Agent, Prompt
 from lllm_domain.message import Role
-from lllm_domain.proxy import ProxySettings
-from lllm_domain.sandbox import ExecuteResult, RunStatus, SessionMetadata, code_execution_tool
+from lllm_domain.sandbox import ExecuteResult, RunStatus, code_execution_tool
 from lllm_domain.testing import ScriptedCaller, call, tool_calls
 
 from tests.support.proxies_server import FakeApi, serve

@@ -9,14 +9,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from lllm_adapters.jupyter import JupyterSandbox, JupyterSession, KernelLaunch
+from lllm_adapters.jupyter import JupyterSandbox, JupyterSession, KernelLaunch, SessionMetadata
 from lllm_domain.sandbox import (
     CellExecutionError,
     CellKind,
     CellTimeoutError,
     KernelDiedError,
     RunStatus,
-    SessionMetadata,
     strip_ansi,
 )
 

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from lllm_adapters.proxies import ProxySettings
 from lllm_domain.proxy import (
     DateField,
-    ProxySettings,
     filter_by_cutoff,
     is_before_cutoff,
 )

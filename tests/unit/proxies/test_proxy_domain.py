@@ -9,14 +9,13 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from lllm_adapters.proxies import runtime_from_settings
+from lllm_adapters.proxies import ProxySettings, runtime_from_settings
 from lllm_domain.errors import ConfigError, ProxyError
 from lllm_domain.proxy import (
     DateField,
     Param,
     Proxy,
     ProxyCatalog,
-    ProxySettings,
     endpoint,
     filter_by_cutoff,
     post_call,

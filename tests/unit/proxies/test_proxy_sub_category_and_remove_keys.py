@@ -7,8 +7,17 @@ from typing import Any
 
 import pytest
 from lllm_domain.errors import ProxyError
-from lllm_domain.proxy import Proxy, ProxyCatalog, endpoint, post_call, remove_response_keys
-from lllm_domain.proxy_docs import api_catalog, api_directory, endpoint_directory, endpoint_docs
+from lllm_domain.proxy import (
+    Proxy,
+    ProxyCatalog,
+    api_catalog,
+    api_directory,
+    endpoint,
+    endpoint_directory,
+    endpoint_docs,
+    post_call,
+    remove_response_keys,
+)
 from lllm_domain.registry import ProxyRegistry
 
 

@@ -22,9 +22,9 @@ from lllm_domain.recording import (
     ReplayCaller,
     ReplayDivergenceError,
     ReplayError,
-    _Remembered,
     fingerprint,
 )
+from lllm_domain.recording.fingerprint import Remembered
 from lllm_domain.request import LLMRequest
 from lllm_domain.testing import CountingIds, FakeClock, ScriptedCaller
 
@@ -263,7 +263,7 @@ def test_call_ids_reused_by_another_recorder_resolve_to_the_latest_earlier_call(
 def test_a_recorder_that_forgot_a_dialog_records_its_next_request_whole(tmp_path: Path) -> None:
     store = make_store("sqlite", tmp_path)
     recorder = RecordingCaller(ScriptedCaller(respond=_answer), store, "rec")
-    recorder._written = _Remembered(entries=2, messages=10)  # remembers almost nothing
+    recorder._written = Remembered(entries=2, messages=10)  # remembers almost nothing
     agent = _agent(recorder)
     dialogs = [agent.init_dialog(session="s") for _ in range(3)]
     for turn in range(4):

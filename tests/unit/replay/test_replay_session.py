@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 from lllm_domain.agent import Agent
+from lllm_domain.errors import ReplaySessionError
 from lllm_domain.message import Role, user_message
 from lllm_domain.model_card import ModelCard, Pricing
 from lllm_domain.prompt import Prompt
 from lllm_domain.registry import PromptRegistry
-from lllm_domain.replay import ReplaySession, ReplaySessionError
+from lllm_domain.replay import ReplaySession
 from lllm_domain.testing import FakeClock, ScriptedCaller
 from lllm_domain.usage import Usage
 

@@ -7,7 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lllm_adapters.jupyter import JupyterSandbox, OutputCollector, init_cell_source
+from lllm_adapters.jupyter import (
+    JupyterSandbox,
+    OutputCollector,
+    SessionMetadata,
+    init_cell_source,
+)
 from lllm_adapters.jupyter.init_cell import CALL_FUNCTION_NAME, PROXY_RUNTIME_FACTORY
 from lllm_domain.errors import SandboxError
 from lllm_domain.message import FunctionCall
@@ -22,7 +27,6 @@ from lllm_domain.sandbox import (
     KernelDiedError,
     RunResult,
     RunStatus,
-    SessionMetadata,
     SessionNotFoundError,
     StreamOutput,
     code_execution_tool,

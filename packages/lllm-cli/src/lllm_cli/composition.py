@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import define, evolve
 from lllm_domain.config import AgentConfig, SystemConfig
+from lllm_domain.errors import ReplayError
 from lllm_domain.ports import AsyncLLMCaller, Frontend, LLMCaller, LogStore, ToolRuntime
-from lllm_domain.recording import RecordingCaller, ReplayCaller, ReplayError
+from lllm_domain.recording import RecordingCaller, ReplayCaller
 from lllm_domain.system import CallerFactory, Runtime
 
 from lllm_cli.errors import CommandError
@@ -245,8 +246,7 @@ def open_tools(project: Project, config: SystemConfig) -> HttpProxyRuntime | Non
     with the runtime's ``proxy.not_registered`` warning. Close it after the run."""
     if not config.activate_proxies:
         return None
-    from lllm_adapters.proxies import HttpProxyRuntime
-    from lllm_domain.proxy import ProxySettings
+    from lllm_adapters.proxies import HttpProxyRuntime, ProxySettings
 
     return HttpProxyRuntime(ProxySettings.from_system_config(config), registry=project.proxies)
 

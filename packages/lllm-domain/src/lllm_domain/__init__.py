@@ -1,6 +1,12 @@
 """LLLM's pure core: messages, prompts, parsers, dialogs, the agent-call state machine,
 registries and ports. Depends only on attrs, cattrs and msgspec; performs no I/O of its own.
 
+The root holds what users write: agents, prompts, tools, dialogs and messages, systems, limits,
+the ports they implement and the errors they catch. The machinery lives in its own modules: the
+agent-call machine's actions and events and its drivers (``CallModel``, ``ModelReplied``,
+``run_sync``, ...) in :mod:`lllm_domain.agent_call`; serialization in
+:mod:`lllm_domain.serialization`; fakes in :mod:`lllm_domain.testing`.
+
 The optional subsystems (proxies, recording/replay, sandbox) are imported on first use of their
 names, so ``import lllm_domain`` stays cheap."""
 
@@ -8,30 +14,20 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from lllm_domain.agent import Agent
-from lllm_domain.agent_call import (
-    AgentCall,
-    AgentResult,
-    CallModel,
-    ModelFailed,
-    ModelReplied,
-    RunTools,
-    Sleep,
-    Slept,
-    ToolRun,
-    ToolsFinished,
-    run_async,
-    run_sync,
-)
+from lllm_domain.agent_call import AgentResult
 from lllm_domain.classification import abinary_classify, aclassify, binary_classify, classify
 from lllm_domain.config import AgentConfig, SystemConfig
 from lllm_domain.dialog import Dialog
 from lllm_domain.errors import (
     AgentCallError,
-    AgentCallProtocolError,
     BudgetExceededError,
     CallerContractError,
+    CellExecutionError,
+    CellRunError,
+    CellTimeoutError,
     ClassificationError,
     ConfigError,
+    KernelDiedError,
     LLLMError,
     LLMAPIError,
     LLMRetriesExhaustedError,
@@ -41,6 +37,8 @@ from lllm_domain.errors import (
     PromptError,
     ProxyError,
     RegistryError,
+    ReplayDivergenceError,
+    ReplayError,
     SandboxError,
 )
 from lllm_domain.function import Function, MCPServer, tool
@@ -94,30 +92,20 @@ if TYPE_CHECKING:
         Param,
         Proxy,
         ProxyCatalog,
-        ProxySettings,
         endpoint,
         filter_by_cutoff,
         post_call,
     )
-    from lllm_domain.recording import (
-        RecordingCaller,
-        ReplayCaller,
-        ReplayDivergenceError,
-        ReplayError,
-    )
+    from lllm_domain.recording import RecordingCaller, ReplayCaller
     from lllm_domain.replay import (
         CostReport,
         ReplaySession,
     )
     from lllm_domain.sandbox import (
         Cell,
-        CellExecutionError,
         CellKind,
-        CellTimeoutError,
-        KernelDiedError,
         RunResult,
         RunStatus,
-        SessionMetadata,
         async_code_execution_tool,
         code_execution_tool,
     )
@@ -127,9 +115,7 @@ __version__: str
 
 __all__ = [
     "Agent",
-    "AgentCall",
     "AgentCallError",
-    "AgentCallProtocolError",
     "AgentConfig",
     "AgentResult",
     "ApiKey",
@@ -138,11 +124,11 @@ __all__ = [
     "Budget",
     "BudgetExceededError",
     "CallLimits",
-    "CallModel",
     "CallerContractError",
     "Cell",
     "CellExecutionError",
     "CellKind",
+    "CellRunError",
     "CellTimeoutError",
     "ClassificationError",
     "Clock",
@@ -170,8 +156,6 @@ __all__ = [
     "MissingExtraError",
     "Modality",
     "ModelCard",
-    "ModelFailed",
-    "ModelReplied",
     "NullFrontend",
     "Param",
     "ParseError",
@@ -184,7 +168,6 @@ __all__ = [
     "ProxyCatalog",
     "ProxyError",
     "ProxyRegistry",
-    "ProxySettings",
     "RecordingCaller",
     "Registry",
     "RegistryError",
@@ -196,12 +179,8 @@ __all__ = [
     "Role",
     "RunResult",
     "RunStatus",
-    "RunTools",
     "Runtime",
     "SandboxError",
-    "SessionMetadata",
-    "Sleep",
-    "Slept",
     "System",
     "SystemClock",
     "SystemConfig",
@@ -210,9 +189,7 @@ __all__ = [
     "TokenLogprob",
     "Tokenizer",
     "TokenizerProvider",
-    "ToolRun",
     "ToolRuntime",
-    "ToolsFinished",
     "TopLogprob",
     "Usage",
     "abinary_classify",
@@ -233,38 +210,53 @@ __all__ = [
     "post_call",
     "register_prompt",
     "register_proxy",
-    "run_async",
-    "run_sync",
     "tool",
 ]
 
 _LAZY = {
     "ApiKey": "lllm_domain.proxy",
     "Cell": "lllm_domain.sandbox",
-    "CellExecutionError": "lllm_domain.sandbox",
     "CellKind": "lllm_domain.sandbox",
-    "CellTimeoutError": "lllm_domain.sandbox",
     "CostReport": "lllm_domain.replay",
     "DateField": "lllm_domain.proxy",
     "EndpointSpec": "lllm_domain.proxy",
-    "KernelDiedError": "lllm_domain.sandbox",
     "Param": "lllm_domain.proxy",
     "Proxy": "lllm_domain.proxy",
     "ProxyCatalog": "lllm_domain.proxy",
-    "ProxySettings": "lllm_domain.proxy",
     "RecordingCaller": "lllm_domain.recording",
     "ReplayCaller": "lllm_domain.recording",
-    "ReplayDivergenceError": "lllm_domain.recording",
-    "ReplayError": "lllm_domain.recording",
     "ReplaySession": "lllm_domain.replay",
     "RunResult": "lllm_domain.sandbox",
     "RunStatus": "lllm_domain.sandbox",
-    "SessionMetadata": "lllm_domain.sandbox",
     "async_code_execution_tool": "lllm_domain.sandbox",
     "code_execution_tool": "lllm_domain.sandbox",
     "endpoint": "lllm_domain.proxy",
     "filter_by_cutoff": "lllm_domain.proxy",
     "post_call": "lllm_domain.proxy",
+}
+
+
+# Names the root used to export, and where they live now.
+_MOVED = {
+    **dict.fromkeys(
+        (
+            "AgentCall",
+            "CallModel",
+            "ModelFailed",
+            "ModelReplied",
+            "RunTools",
+            "Sleep",
+            "Slept",
+            "ToolRun",
+            "ToolsFinished",
+            "run_async",
+            "run_sync",
+        ),
+        "lllm_domain.agent_call",
+    ),
+    "AgentCallProtocolError": "lllm_domain.errors",
+    "ProxySettings": "lllm_adapters.proxies",
+    "SessionMetadata": "lllm_adapters.jupyter",
 }
 
 
@@ -275,5 +267,7 @@ def __getattr__(name: str) -> Any:
         return version("lllm-domain")
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'lllm_domain' has no attribute {name!r}")
+        moved = _MOVED.get(name)
+        hint = f"; import it from {moved} (from {moved} import {name})" if moved else ""
+        raise AttributeError(f"module 'lllm_domain' has no attribute {name!r}{hint}")
     return getattr(importlib.import_module(module), name)

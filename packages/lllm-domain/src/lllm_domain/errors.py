@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from lllm_domain.dialog import Dialog
     from lllm_domain.message import FunctionCall, Message
+    from lllm_domain.sandbox.values import RunResult
 
 
 class LLLMError(Exception):
@@ -170,3 +171,72 @@ class ProxyError(LLLMError):
 
 class SandboxError(LLLMError):
     """A sandbox (notebook kernel) operation failed."""
+
+
+class CellIndexError(SandboxError, IndexError):
+    """A cell index is outside the notebook."""
+
+
+class SessionNotFoundError(SandboxError, KeyError):
+    """No sandbox session has the requested name."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we want it plain.
+        return str(self.args[0]) if self.args else ""
+
+
+class KernelUnavailableError(SandboxError):
+    """The kernel could not be started, restarted or reached."""
+
+
+class CellRunError(SandboxError):
+    """Running a cell did not finish cleanly; ``result`` is what was collected."""
+
+    def __init__(self, message: str, result: RunResult) -> None:
+        self.result = result
+        super().__init__(message)
+
+
+class CellExecutionError(CellRunError):
+    """The cell's code raised an exception (the kernel is fine)."""
+
+
+class CellTimeoutError(CellRunError):
+    """The cell ran past its timeout and was interrupted (or the kernel was restarted)."""
+
+
+class KernelDiedError(CellRunError):
+    """The kernel process died while running the cell; it has been restarted, state is lost."""
+
+
+class ReplayError(LLLMError):
+    """A recording cannot be replayed (missing, unreadable, or a caller is misconfigured)."""
+
+
+class ReplayDivergenceError(ReplayError):
+    """A request made during replay matches no recorded call: the run diverged from the
+    recording (a prompt, tool result or code path changed). Re-record after intended changes."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        agent_name: str,
+        turn: int,
+        index: int | None = None,
+        expected: str | None = None,
+        got: str | None = None,
+    ) -> None:
+        self.agent_name = agent_name
+        self.turn = turn
+        self.index = index
+        self.expected = expected
+        self.got = got
+        super().__init__(message)
+
+
+class ReplaySessionError(LLLMError):
+    """A logged session cannot be read back as asked (unknown dialog, incomplete log)."""
+
+
+class ScriptExhaustedError(LLLMError):
+    """The scripted caller got more requests than it has replies."""

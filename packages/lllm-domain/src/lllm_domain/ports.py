@@ -2,7 +2,8 @@
 
 Adapters (in ``lllm-adapters`` or your own code) implement these; the domain never imports an
 adapter. Every port has an in-memory or real implementation in the domain itself where one is
-small enough (``lllm_domain.testing`` for fakes, :class:`SystemClock` here).
+small enough (``lllm_domain.testing`` for fakes, :class:`SystemClock` here). The sandbox ports
+live with the sandbox's values, in :mod:`lllm_domain.sandbox.ports`.
 """
 
 from __future__ import annotations
@@ -218,25 +219,9 @@ class ToolRuntime(Protocol):
 
 
 # -- Sandbox ---------------------------------------------------------------------------------
-
-
-# The full sandbox protocols (sessions, managers, sync and async) live with their values in
-# lllm_domain.sandbox; they are re-exported here, on first use, so every port can be found in
-# this module without making every import of the domain load the sandbox module.
-if TYPE_CHECKING:
-    from lllm_domain.sandbox import AsyncSandboxSession as AsyncSandboxSession  # noqa: PLC0414
-    from lllm_domain.sandbox import Sandbox as Sandbox  # noqa: PLC0414
-    from lllm_domain.sandbox import SandboxSession as SandboxSession  # noqa: PLC0414
-
-_SANDBOX_PORTS = ("AsyncSandboxSession", "Sandbox", "SandboxSession")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _SANDBOX_PORTS:
-        from lllm_domain import sandbox
-
-        return getattr(sandbox, name)
-    raise AttributeError(f"module 'lllm_domain.ports' has no attribute {name!r}")
+#
+# The sandbox protocols (sessions and the sandbox that manages them, sync and async) live in the
+# sandbox package with the values they trade in: lllm_domain.sandbox.ports.
 
 
 # -- Configuration and discovery -------------------------------------------------------------

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 from attrs import define, field
 
 from lllm_domain.dialog import DIALOGS, MESSAGES, Dialog
-from lllm_domain.errors import LLLMError
+
+# Defined with the other errors; importable from here too, where it is raised.
+from lllm_domain.errors import ReplaySessionError as ReplaySessionError  # noqa: PLC0414
 from lllm_domain.message import Message, Role
 from lllm_domain.ports import IdGenerator, LogStore, uuid_ids
 from lllm_domain.usage import Cost, Usage
@@ -27,10 +29,6 @@ ERRORS = "errors"
 
 _ORDER = {SESSIONS: 0, DIALOGS: 1, MESSAGES: 2, FRONTEND: 3, ERRORS: 4}
 """Ties in time are broken in this order: a dialog's header before its first message."""
-
-
-class ReplaySessionError(LLLMError):
-    """A logged session cannot be read back as asked (unknown dialog, incomplete log)."""
 
 
 @define(frozen=True, slots=True)

@@ -21,7 +21,10 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from lllm_domain.errors import LLLMError, LLMAPIError
+from lllm_domain.errors import LLMAPIError
+
+# Defined with the other errors; importable from here too, where it is raised.
+from lllm_domain.errors import ScriptExhaustedError as ScriptExhaustedError  # noqa: PLC0414
 from lllm_domain.message import (
     MAX_ARGUMENT_DEPTH,
     FunctionCall,
@@ -39,10 +42,6 @@ from lllm_domain.usage import Usage
 ScriptItem = str | Message | LLMAPIError | Callable[[LLMRequest], Any]
 """One scripted reply: text, a full Message, an error to raise, or a function of the request
 returning any of those."""
-
-
-class ScriptExhaustedError(LLLMError):
-    """The scripted caller got more requests than it has replies."""
 
 
 class ScriptedCaller:

@@ -15,6 +15,7 @@ with requires_extra("jupyter", "lllm_adapters.jupyter"):
     )
     from lllm_adapters.jupyter.kernel import KERNEL_LOG_NAME, MIN_MEMORY_LIMIT, KernelLaunch
     from lllm_adapters.jupyter.manager import AsyncJupyterSandbox, JupyterSandbox
+    from lllm_adapters.jupyter.metadata import SessionMetadata
     from lllm_adapters.jupyter.notebook_file import NotebookFile
     from lllm_adapters.jupyter.notebook_session import (
         DEFAULT_TIMEOUT,
@@ -40,5 +41,6 @@ __all__ = [
     "NotebookFile",
     "NotebookSession",
     "OutputCollector",
+    "SessionMetadata",
     "init_cell_source",
 ]

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 
 from lllm_domain.errors import SandboxError
-from lllm_domain.sandbox import SessionMetadata
+
+from lllm_adapters.jupyter.metadata import SessionMetadata
 
 PROXY_RUNTIME_FACTORY = "lllm_adapters.proxies:runtime_from_settings"
 """Where the proxy runtime comes from (``module:function``) unless the metadata names another.

@@ -16,12 +16,12 @@ from lllm_domain.sandbox import (
     AsyncSandboxSession,
     Sandbox,
     SandboxSession,
-    SessionMetadata,
     SessionNotFoundError,
 )
 
 from lllm_adapters.jupyter.async_session import AsyncJupyterSession
 from lllm_adapters.jupyter.kernel import KernelLaunch
+from lllm_adapters.jupyter.metadata import SessionMetadata
 from lllm_adapters.jupyter.notebook_session import (
     DEFAULT_TIMEOUT,
     NOTEBOOK_NAME,

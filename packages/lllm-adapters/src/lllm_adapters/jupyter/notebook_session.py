@@ -20,11 +20,11 @@ from lllm_domain.sandbox import (
     CellKind,
     RunResult,
     RunStatus,
-    SessionMetadata,
 )
 
 from lllm_adapters.jupyter.init_cell import init_cell_source
 from lllm_adapters.jupyter.kernel import KernelLaunch
+from lllm_adapters.jupyter.metadata import SessionMetadata
 from lllm_adapters.jupyter.notebook_file import (
     INIT_CELL_ROLE,
     METADATA_KEY,

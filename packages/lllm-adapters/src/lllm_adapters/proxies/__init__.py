@@ -8,10 +8,12 @@ from lllm_adapters.extras import requires_extra
 with requires_extra("proxies", "lllm_adapters.proxies"):
     from lllm_adapters.proxies.cache import ResponseCache, default_cache_dir
     from lllm_adapters.proxies.runtime import EndpointCheck, HttpProxyRuntime, runtime_from_settings
+    from lllm_adapters.proxies.settings import ProxySettings
 
 __all__ = [
     "EndpointCheck",
     "HttpProxyRuntime",
+    "ProxySettings",
     "ResponseCache",
     "default_cache_dir",
     "runtime_from_settings",

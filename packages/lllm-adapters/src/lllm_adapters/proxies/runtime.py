@@ -30,15 +30,18 @@ from lllm_domain.proxy import (
     Proxy,
     ProxyCatalog,
     ProxyRequest,
-    ProxySettings,
     ResolvedEndpoint,
+    api_catalog,
+    api_directory,
+    endpoint_directory,
+    endpoint_docs,
 )
-from lllm_domain.proxy_docs import api_catalog, api_directory, endpoint_directory, endpoint_docs
 from lllm_domain.registry import ProxyRegistry, default_proxies
 
 from lllm_adapters.config.discovery import discover_proxies
 from lllm_adapters.observability.redaction import Redactor
 from lllm_adapters.proxies.cache import MISSING, ResponseCache, default_cache_dir
+from lllm_adapters.proxies.settings import ProxySettings
 
 _log = structlog.get_logger("lllm.proxies")
 

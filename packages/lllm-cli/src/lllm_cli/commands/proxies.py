@@ -54,8 +54,7 @@ def catalog(
     proxy
         Only these proxy paths (default: all registered).
     """
-    from lllm_domain.proxy import ProxyCatalog
-    from lllm_domain.proxy_docs import api_catalog, api_directory
+    from lllm_domain.proxy import ProxyCatalog, api_catalog, api_directory
 
     from lllm_cli.project import open_project
 
@@ -92,8 +91,7 @@ def test(
     proxy
         Test these proxy paths instead.
     """
-    from lllm_adapters.proxies import HttpProxyRuntime
-    from lllm_domain.proxy import ProxySettings
+    from lllm_adapters.proxies import HttpProxyRuntime, ProxySettings
 
     from lllm_cli.composition import configure_cli_logging
     from lllm_cli.project import open_project

@@ -8,7 +8,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from lllm_domain.proxy import EndpointSpec, ProxyCatalog, remove_response_keys
+from lllm_domain.proxy.catalog import ProxyCatalog
+from lllm_domain.proxy.cutoff import remove_response_keys
+from lllm_domain.proxy.declaration import EndpointSpec
 
 
 def endpoint_directory(catalog: ProxyCatalog) -> str:
