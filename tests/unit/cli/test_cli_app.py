@@ -197,3 +197,34 @@ def test_completion_script_can_be_generated(tmp_path: Path) -> None:
     script = out.read_text(encoding="utf-8")
     assert "lllm" in script
     assert "create" in script
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["rnu", "x"], 'lllm: error: Unknown command "rnu". Did you mean "run"?'),
+        (["run", "x", "--strem"], "lllm: error: Unknown option: --strem. Did you mean --stream?"),
+        (["logs", "shw"], 'lllm: error: Unknown command "shw". Did you mean "show"?'),
+        (["run"], "lllm: error: "),
+        (["run", "x", "--max-cost", "lots"], "lllm: error: "),
+    ],
+)
+def test_argument_errors_are_one_line_with_the_suggestion(
+    args: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # docs/cli.md: a bad argument prints one line `lllm: error: ...` (no box), exit 2.
+    assert run_cli(args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith(expected)
+    assert not any(ch in captured.err for ch in "╭│╰")
+
+
+def test_a_bad_argument_under_debug_is_still_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Nothing to trace in a typo: --debug changes nothing for argument errors.
+    assert run_cli(["--debug", "rnu"]) == 2
+    assert capsys.readouterr().err.startswith('lllm: error: Unknown command "rnu".')

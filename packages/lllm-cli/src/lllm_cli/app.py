@@ -147,9 +147,16 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_app(args: list[str], debug: bool) -> int:
+    from cyclopts import CycloptsError
+
     app = build_app()
     try:
-        result = app(args, exit_on_error=False, print_error=True)
+        result = app(args, exit_on_error=False, print_error=False)
+    except CycloptsError as exc:
+        # A bad argument: one line with cyclopts' own words (and its "Did you mean ...?"),
+        # never its box, and no traceback even under --debug (there is nothing to trace).
+        print(f"lllm: error: {_one_line(exc)}", file=sys.stderr)
+        return USER_ERROR_EXIT
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
@@ -166,13 +173,14 @@ def _run_app(args: list[str], debug: bool) -> int:
     return result if isinstance(result, int) else 0
 
 
+def _one_line(exc: Exception) -> str:
+    """cyclopts' message for a bad argument, on one line."""
+    return " ".join(str(exc).split())
+
+
 def _report(exc: Exception) -> int:
-    from cyclopts import CycloptsError
     from lllm_domain.errors import LLLMError
 
-    if isinstance(exc, CycloptsError):
-        # cyclopts has already printed its own message (print_error=True).
-        return USER_ERROR_EXIT
     if isinstance(exc, LLLMError):
         print(f"lllm: error: {exc}", file=sys.stderr)
         return USER_ERROR_EXIT
