@@ -8,6 +8,7 @@ them, never here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -181,6 +182,10 @@ def _one_line(exc: Exception) -> str:
 def _report(exc: Exception) -> int:
     from lllm_domain.errors import LLLMError
 
+    # What the command printed so far comes first, also when stdout is a block-buffered pipe
+    # shared with stderr (CI logs): the error line must not land inside an output line.
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
     if isinstance(exc, LLLMError):
         print(f"lllm: error: {exc}", file=sys.stderr)
         return USER_ERROR_EXIT

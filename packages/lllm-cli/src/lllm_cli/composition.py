@@ -78,6 +78,31 @@ def with_model(config: SystemConfig, model: str | None) -> SystemConfig:
     return evolve(config, agent_configs=agents)
 
 
+def with_limits(
+    config: SystemConfig,
+    *,
+    budget: Mapping[str, float | int | None],
+    retry: Mapping[str, float | int | None],
+) -> SystemConfig:
+    """``config`` with the budget and retry settings given on the command line (``None``
+    values keep the config's own). A value the domain refuses is a :class:`CommandError`
+    naming the setting."""
+    from lllm_domain.errors import ConfigError
+
+    chosen_budget = {k: v for k, v in budget.items() if v is not None}
+    chosen_retry = {k: v for k, v in retry.items() if v is not None}
+    if not chosen_budget and not chosen_retry:
+        return config
+    try:
+        return evolve(
+            config,
+            budget=evolve(config.budget, **chosen_budget),
+            retry=evolve(config.retry, **chosen_retry),
+        )
+    except ConfigError as exc:
+        raise CommandError(f"{exc} (from the command line)") from None
+
+
 def configure_cli_logging(environ: Mapping[str, str] | None = None) -> None:
     """Send LLLM's framework log lines (proxy calls, warnings) to stderr, away from the
     command's output: warnings and errors only unless ``LLLM_LOG_LEVEL`` says otherwise.

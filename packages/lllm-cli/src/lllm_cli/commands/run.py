@@ -7,11 +7,16 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from cyclopts import Parameter
 
 from lllm_cli.errors import CommandError
+
+if TYPE_CHECKING:
+    from lllm_domain.config import SystemConfig
+    from lllm_domain.errors import BudgetExceededError
+    from lllm_domain.ports import LogStore
 
 
 def run(
@@ -23,6 +28,11 @@ def run(
     stream: bool = False,
     session: str | None = None,
     replay: str | None = None,
+    max_requests: int | None = None,
+    max_tokens: int | None = None,
+    max_cost: float | None = None,
+    max_retries: int | None = None,
+    max_retry_wait: float | None = None,
 ) -> int:
     """Run the project's system on a task: show its events, print the result and its cost.
 
@@ -45,8 +55,21 @@ def run(
     replay
         Re-run the task offline with the model answers recorded in this session (no API key,
         no network); exits 2 with where the run diverged when it no longer matches.
+    max_requests
+        Budget: model requests per agent call (default: budget.max_requests in the system
+        config, else no limit).
+    max_tokens
+        Budget: tokens (input + output) per agent call (default: budget.max_tokens).
+    max_cost
+        Budget: US dollars per agent call (default: budget.max_cost_usd).
+    max_retries
+        Retries of a transient API failure (rate limit, 5xx, timeout) per request (default:
+        retry.max_attempts in the system config, else 6).
+    max_retry_wait
+        Seconds an agent call may sleep between such retries in all (default:
+        retry.max_total_wait, else 300).
     """
-    from lllm_domain.errors import RegistryError
+    from lllm_domain.errors import BudgetExceededError, RegistryError
     from lllm_domain.registry import default_systems
     from lllm_domain.replay import ReplaySession
     from lllm_domain.system import AsyncSystem, build_system
@@ -59,6 +82,7 @@ def run(
         open_logs,
         open_replay,
         open_tools,
+        with_limits,
         with_model,
     )
     from lllm_cli.project import open_project
@@ -82,6 +106,11 @@ def run(
     opened = open_project(project)
     opened.import_system_module()
     system_config = with_model(opened.load_system_config(config), choice.override)
+    system_config = with_limits(
+        system_config,
+        budget={"max_requests": max_requests, "max_tokens": max_tokens, "max_cost_usd": max_cost},
+        retry={"max_attempts": max_retries, "max_total_wait": max_retry_wait},
+    )
     try:
         system_cls = default_systems.get(system_config.type_name)
     except RegistryError as exc:
@@ -119,13 +148,16 @@ def run(
         kwargs: dict[str, Any] = {}
         if stream:
             kwargs["on_delta"] = _print_delta
-        if is_async:
-            import asyncio
+        try:
+            if is_async:
+                import asyncio
 
-            assert isinstance(system, AsyncSystem)
-            result = asyncio.run(system.acall(task, session=name, **kwargs))
-        else:
-            result = system.call(task, session=name, **kwargs)
+                assert isinstance(system, AsyncSystem)
+                result = asyncio.run(system.acall(task, session=name, **kwargs))
+            else:
+                result = system.call(task, session=name, **kwargs)
+        except BudgetExceededError as exc:
+            raise CommandError(_budget_message(exc, store, name, system_config)) from None
         if stream:
             print()
     finally:
@@ -154,6 +186,44 @@ def run(
     if label:
         print(label)
     return 0
+
+
+_LIMIT_SETTINGS = {
+    "requests": ("max_requests", "--max-requests"),
+    "tokens": ("max_tokens", "--max-tokens"),
+    "cost": ("max_cost_usd", "--max-cost"),
+}
+
+
+def _budget_message(
+    exc: BudgetExceededError, store: LogStore | None, session: str, config: SystemConfig
+) -> str:
+    """One line: which agent stopped, at which limit, what the run spent, how to go on."""
+    from lllm_domain.replay import ReplaySession
+
+    key, option = _LIMIT_SETTINGS.get(exc.limit, (exc.limit, "--max-" + exc.limit))
+    agent = exc.dialog.agent_name if exc.dialog is not None else None
+    who = f"agent {agent!r}" if agent else "an agent call"
+    if store is not None:
+        costs = ReplaySession(store, session).costs().session
+        cost, replies, usage = costs.cost, costs.replies, costs.usage
+    else:  # no log store: what the failed call's dialog holds
+        dialog = exc.dialog
+        cost = dialog.cost if dialog is not None else None
+        usage = dialog.usage if dialog is not None else None
+        replies = sum(1 for m in dialog if m.role.value == "assistant") if dialog else 0
+    spent = (
+        f"spent ${cost.total_usd:.6f} on {replies} model replies ({usage.input_tokens} input + "
+        f"{usage.output_tokens} output tokens)"
+        if cost is not None and usage is not None
+        else "spent nothing logged"
+    )
+    logs = f"; the session so far: lllm logs show {session}" if store is not None else ""
+    return (
+        f"budget reached: {who} stopped before its next model request "
+        f"({key}={getattr(config.budget, key, '?')}); this run {spent}; raise {option} or "
+        f"budget.{key} in the system config{logs}"
+    )
 
 
 def _replay_label(session: str) -> str:
