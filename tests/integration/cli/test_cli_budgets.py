@@ -24,7 +24,9 @@ def project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
 
 
 def _run(project: Path, *options: str) -> int:
-    return run_cli(["run", "What is 2 + 3?", "--model", "scripted", "--project", str(project), *options])
+    return run_cli(
+        ["run", "What is 2 + 3?", "--model", "scripted", "--project", str(project), *options]
+    )
 
 
 def test_max_requests_stops_the_run_with_one_line_saying_what_was_spent(

@@ -304,7 +304,10 @@ def test_budget_and_retry_errors_name_the_key(tmp_path: Path) -> None:
             3,
         ),
         "name: x\nbudget: 5\n": ("budget: expected Budget settings (a mapping)", 2),
-        "name: x\nretry:\n  max_attempts: -1\n": ("retry: RetryPolicy.max_attempts must be >= 0, not -1", 2),
+        "name: x\nretry:\n  max_attempts: -1\n": (
+            "retry: RetryPolicy.max_attempts must be >= 0, not -1",
+            2,
+        ),
         "name: x\nbudget:\n  max_cost_usd: -1\n": ("budget: Budget.max_cost_usd must be", 2),
     }
     for text, (expected, line) in cases.items():
@@ -322,8 +325,7 @@ def test_the_config_budget_and_retry_policy_reach_every_agent(tmp_path: Path) ->
     config = load(
         tmp_path,
         "c.yaml",
-        BUDGET_YAML
-        + "agent_configs:\n  a:\n    model_name: m\n    system_prompt_path: s/system\n",
+        BUDGET_YAML + "agent_configs:\n  a:\n    model_name: m\n    system_prompt_path: s/system\n",
     )
     prompts = PromptRegistry()
     prompts.register("s/system", Prompt("s/system", "You help."))

@@ -89,8 +89,8 @@ def with_limits(
     naming the setting."""
     from lllm_domain.errors import ConfigError
 
-    chosen_budget = {k: v for k, v in budget.items() if v is not None}
-    chosen_retry = {k: v for k, v in retry.items() if v is not None}
+    chosen_budget: dict[str, Any] = {k: v for k, v in budget.items() if v is not None}
+    chosen_retry: dict[str, Any] = {k: v for k, v in retry.items() if v is not None}
     if not chosen_budget and not chosen_retry:
         return config
     try:

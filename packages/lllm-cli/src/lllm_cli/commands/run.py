@@ -206,18 +206,18 @@ def _budget_message(
     who = f"agent {agent!r}" if agent else "an agent call"
     if store is not None:
         costs = ReplaySession(store, session).costs().session
-        cost, replies, usage = costs.cost, costs.replies, costs.usage
-    else:  # no log store: what the failed call's dialog holds
+        spent = (
+            f"spent ${costs.cost.total_usd:.6f} on {costs.replies} model replies "
+            f"({costs.usage.input_tokens} input + {costs.usage.output_tokens} output tokens)"
+        )
+    elif exc.dialog is not None:  # no log store: what the stopped call's dialog holds
         dialog = exc.dialog
-        cost = dialog.cost if dialog is not None else None
-        usage = dialog.usage if dialog is not None else None
-        replies = sum(1 for m in dialog if m.role.value == "assistant") if dialog else 0
-    spent = (
-        f"spent ${cost.total_usd:.6f} on {replies} model replies ({usage.input_tokens} input + "
-        f"{usage.output_tokens} output tokens)"
-        if cost is not None and usage is not None
-        else "spent nothing logged"
-    )
+        spent = (
+            f"spent ${dialog.cost.total_usd:.6f} in this call's dialog "
+            f"({dialog.usage.input_tokens} input + {dialog.usage.output_tokens} output tokens)"
+        )
+    else:
+        spent = "spent an unknown amount (no log store)"
     logs = f"; the session so far: lllm logs show {session}" if store is not None else ""
     return (
         f"budget reached: {who} stopped before its next model request "
