@@ -7,6 +7,8 @@ import socket
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support.cli_runner import lllm
 
 
@@ -17,13 +19,16 @@ def _dead_url() -> str:
     return f"http://127.0.0.1:{port}/v1"
 
 
-def test_a_dead_endpoint_shows_its_retries_and_fails_fast(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stream", [[], ["--stream"]], ids=["whole", "stream"])
+def test_a_dead_endpoint_shows_its_retries_and_fails_fast(
+    tmp_path: Path, stream: list[str]
+) -> None:
     assert lllm("create", "dead", cwd=tmp_path).returncode == 0
     project = tmp_path / "dead"
     url = _dead_url()
     env = {"OPENAI_BASE_URL": url, "OPENAI_API_KEY": "sk-test-dead-endpoint-0000"}
     started = time.monotonic()
-    result = lllm("run", "What is 2 + 3?", cwd=project, env=env, timeout=60)
+    result = lllm("run", "What is 2 + 3?", *stream, cwd=project, env=env, timeout=60)
     took = time.monotonic() - started
     assert result.returncode == 2, result.stderr
     lines = result.stderr.splitlines()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
+import attrs
 import pytest
 from lllm_adapters.openai import APIConnectionError, AsyncOpenAICaller, OpenAICaller
 from lllm_adapters.openai.settings import OpenAISettings
@@ -41,6 +42,10 @@ def test_a_refused_connection_is_retryable_twice_then_not() -> None:
     assert [e.retryable for e in errors] == [True, True, False]
     assert url in str(errors[-1]) and "nothing answers there" in str(errors[-1])
     assert "3 attempts" in str(errors[-1])
+    # A copy of the request for the same turn (a wrapper teeing on_delta) shares the count.
+    with pytest.raises(APIConnectionError) as info:
+        caller.call(attrs.evolve(request, on_delta=lambda text: None))
+    assert not info.value.retryable
     # Another request starts its own count.
     with pytest.raises(APIConnectionError) as info:
         caller.call(LLMRequest((user_message("again"),), "gpt-4o"))

@@ -92,9 +92,10 @@ class _CallerCore:
         self.catalog = catalog if catalog is not None else ModelCatalog.builtin()
         """The model cards used for arguments, features, snapshots and cost."""
         self._routes: dict[tuple[str, bool], _Route] = {}
-        # Connection failures per request (the machine retries the same LLMRequest object),
-        # holding the request so its id is not reused while counted.
-        self._connect_failures: dict[int, tuple[LLMRequest, int]] = {}
+        # Connection failures per request, keyed by its messages tuple: the machine retries a
+        # turn with the same tuple (wrappers such as RecordingCaller may copy the request
+        # around it); the tuple is held so its id is not reused while counted.
+        self._connect_failures: dict[int, tuple[object, int]] = {}
         threshold = self.settings.stream_silence_warning
         self._silence = (
             SilenceMonitor(threshold, self.settings.read_timeout) if threshold is not None else None
@@ -199,17 +200,18 @@ class _CallerCore:
     def _connected(self, request: LLMRequest) -> None:
         """``request`` reached the server: forget its connection failures."""
         if self._connect_failures:
-            self._connect_failures.pop(id(request), None)
+            self._connect_failures.pop(id(request.messages), None)
 
     def _connect_error(self, request: LLMRequest, route: _Route, exc: BaseException) -> LLMAPIError:
         """A connection that could not be opened: retryable ``connect_retries`` times per
         request, then not (nothing answers there; waiting longer rarely helps)."""
         failures = self._connect_failures
-        seen = failures.pop(id(request), (request, 0))[1] + 1
+        key = id(request.messages)
+        seen = failures.pop(key, (request.messages, 0))[1] + 1
         detail = f"{type(exc).__name__}: {str(exc) or type(exc).__name__}"
         # Still counted once over the limit: a recall of the same request (max_llm_recall)
         # fails at once instead of starting the retries over.
-        failures[id(request)] = (request, seen)
+        failures[key] = (request.messages, seen)
         while len(failures) > _MAX_TRACKED_REQUESTS:
             del failures[next(iter(failures))]
         if seen <= self.settings.connect_retries:
