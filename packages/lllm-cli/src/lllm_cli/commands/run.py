@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -87,6 +86,7 @@ def run(
     )
     from lllm_cli.project import open_project
     from lllm_cli.scripted_model import LABEL
+    from lllm_cli.stream_view import StreamView
     from lllm_cli.terminal import make_frontend
 
     if not task.strip():
@@ -124,6 +124,7 @@ def run(
     recorded = open_replay(store, replay) if replay is not None else None
     label = _replay_label(replay) if replay is not None else (LABEL if choice.scripted else None)
     frontend = make_frontend(store, name)
+    view = StreamView() if stream else None
     tools = open_tools(opened, system_config)
     try:
         runtime = make_runtime(
@@ -136,6 +137,7 @@ def run(
             session=name,
             replay=recorded,
             tools=tools,
+            stream_view=view,
         )
         ckpt = Path(system_config.ckpt_dir)
         system = build_system(
@@ -146,8 +148,8 @@ def run(
             print(label)
         print(f"session {name} · system {system_config.name} ({system_config.type_name})")
         kwargs: dict[str, Any] = {}
-        if stream:
-            kwargs["on_delta"] = _print_delta
+        if view is not None:
+            kwargs["on_delta"] = view
         try:
             if is_async:
                 import asyncio
@@ -158,9 +160,9 @@ def run(
                 result = system.call(task, session=name, **kwargs)
         except BudgetExceededError as exc:
             raise CommandError(_budget_message(exc, store, name, system_config)) from None
-        if stream:
-            print()
     finally:
+        if view is not None:
+            view.end()
         if tools is not None:
             tools.close()
 
@@ -234,11 +236,6 @@ def _quote(text: str) -> str:
     import shlex
 
     return shlex.quote(text)
-
-
-def _print_delta(text: str) -> None:
-    sys.stdout.write(text)
-    sys.stdout.flush()
 
 
 def _session_name(prefix: str) -> str:
