@@ -42,7 +42,7 @@ def test_max_requests_stops_the_run_with_one_line_saying_what_was_spent(
     assert "max_requests=2" in line
     assert "spent $0.000000 on 2 model replies" in line
     assert "--max-requests" in line
-    assert "lllm logs show capped" in line
+    assert "logs show capped --project" in line
     assert "Traceback" not in err
 
 

@@ -84,6 +84,7 @@ def run(
         with_limits,
         with_model,
     )
+    from lllm_cli.hints import command_hint
     from lllm_cli.project import open_project
     from lllm_cli.scripted_model import LABEL
     from lllm_cli.stream_view import StreamView
@@ -159,7 +160,8 @@ def run(
             else:
                 result = system.call(task, session=name, **kwargs)
         except BudgetExceededError as exc:
-            raise CommandError(_budget_message(exc, store, name, system_config)) from None
+            show = command_hint(["logs", "show", name], project=opened.root, config=config)
+            raise CommandError(_budget_message(exc, store, name, show, system_config)) from None
     finally:
         if view is not None:
             view.end()
@@ -177,9 +179,13 @@ def run(
             + (" — scripted model, no money spent" if choice.scripted and recorded is None else "")
             + (" — as recorded; the replay spent nothing" if recorded is not None else "")
         )
-        print(f"logs: {log_dir(opened, system_config)} — see them with: lllm logs show {name}")
+        show = command_hint(["logs", "show", name], project=opened.root, config=config)
+        print(f"logs: {log_dir(opened, system_config)} — see them with: {show}")
         if recorded is None:
-            print(f"replay it offline with: lllm run {_quote(task)} --replay {name}")
+            again = command_hint(
+                ["run", task, "--replay", name], project=opened.root, config=config
+            )
+            print(f"replay it offline with: {again}")
     if recorded is not None and recorded.remaining:
         print(
             f"note: {recorded.remaining} recorded model call(s) were not replayed: this run "
@@ -198,7 +204,11 @@ _LIMIT_SETTINGS = {
 
 
 def _budget_message(
-    exc: BudgetExceededError, store: LogStore | None, session: str, config: SystemConfig
+    exc: BudgetExceededError,
+    store: LogStore | None,
+    session: str,
+    show: str,
+    config: SystemConfig,
 ) -> str:
     """One line: which agent stopped, at which limit, what the run spent, how to go on."""
     from lllm_domain.replay import ReplaySession
@@ -220,7 +230,7 @@ def _budget_message(
         )
     else:
         spent = "spent an unknown amount (no log store)"
-    logs = f"; the session so far: lllm logs show {session}" if store is not None else ""
+    logs = f"; the session so far: {show}" if store is not None else ""
     return (
         f"budget reached: {who} stopped before its next model request "
         f"({key}={getattr(config.budget, key, '?')}); this run {spent}; raise {option} or "
@@ -230,12 +240,6 @@ def _budget_message(
 
 def _replay_label(session: str) -> str:
     return f"[replay of session {session}: answers come from the recording]"
-
-
-def _quote(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
 
 
 def _session_name(prefix: str) -> str:
