@@ -46,7 +46,13 @@ def as_uv_run(cwd: Path) -> subprocess.CompletedProcess[str]:
         }
     )
     return subprocess.run(
-        ["sh", "-c", main_job()], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+        ["sh", "-c", main_job()],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -58,7 +64,13 @@ def in_users_shell(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         if not k.startswith("UV") and k != "VIRTUAL_ENV"
     }
     return subprocess.run(
-        ["sh", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+        ["sh", "-c", command],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
