@@ -76,3 +76,18 @@ def test_last_without_sessions_says_to_run_first(
     assert capsys.readouterr().err.strip() == (
         "lllm: error: no logged sessions yet; run `lllm run TASK` first"
     )
+
+
+def test_export_reports_the_file_size_in_bytes_not_characters(
+    two_sessions: tuple[Path, list[str]],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    project, (_, second) = two_sessions
+    # The page holds non-ASCII characters (the transcript's arrows, "·"), so characters and
+    # bytes differ: the message must give the size on disk.
+    page = tmp_path / "page.html"
+    assert run_cli(["logs", "export", second, "--html", str(page), "--project", str(project)]) == 0
+    size = page.stat().st_size
+    assert len(page.read_text(encoding="utf-8")) < size
+    assert f"({size} bytes)" in capsys.readouterr().out

@@ -134,8 +134,14 @@ def test_a_session_without_recorded_calls_says_so(recorded: tuple[Path, str, str
     # A session whose calls were not recorded (e.g. logged by an older lllm).
     bare = lllm("run", TASK, "--model", "scripted", "--session", "bare", cwd=project)
     assert bare.returncode == 0, bare.stderr
-    for record in (project / "logs" / "calls").glob("bare*/*"):
-        record.unlink()
+    import sqlite3
+
+    # The template logs to SQLite: drop the session's recorded calls from its database.
+    with sqlite3.connect(project / "logs" / "logs.sqlite3") as db:
+        gone = db.execute(
+            "DELETE FROM records WHERE collection = 'calls' AND session = 'bare'"
+        ).rowcount
+    assert gone > 0
 
     result = lllm("run", TASK, "--replay", "bare", cwd=project)
 

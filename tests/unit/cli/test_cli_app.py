@@ -197,3 +197,79 @@ def test_completion_script_can_be_generated(tmp_path: Path) -> None:
     script = out.read_text(encoding="utf-8")
     assert "lllm" in script
     assert "create" in script
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["rnu", "x"], 'lllm: error: Unknown command "rnu". Did you mean "run"?'),
+        (["run", "x", "--strem"], "lllm: error: Unknown option: --strem. Did you mean --stream?"),
+        (["logs", "shw"], 'lllm: error: Unknown command "shw". Did you mean "show"?'),
+        (["run"], "lllm: error: "),
+        (["run", "x", "--max-cost", "lots"], "lllm: error: "),
+    ],
+)
+def test_argument_errors_are_one_line_with_the_suggestion(
+    args: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # docs/cli.md: a bad argument prints one line `lllm: error: ...` (no box), exit 2.
+    assert run_cli(args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith(expected)
+    assert not any(ch in captured.err for ch in "╭│╰")
+
+
+def test_a_bad_argument_under_debug_is_still_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Nothing to trace in a typo: --debug changes nothing for argument errors.
+    assert run_cli(["--debug", "rnu"]) == 2
+    assert capsys.readouterr().err.startswith('lllm: error: Unknown command "rnu".')
+
+
+GROUP_HELP = [[], ["--help"], ["-h"], ["logs", "--help"], ["prompts", "-h"], ["proxies", "--help"]]
+
+
+@pytest.mark.parametrize("args", GROUP_HELP, ids=lambda a: " ".join(a) or "lllm")
+def test_the_help_of_command_groups_needs_neither_cyclopts_nor_rich(args: list[str]) -> None:
+    # Start-up: `lllm --help` is answered from the command table without importing cyclopts
+    # (and the rich it renders with), which cost most of its time (bench/cli_startup.py).
+    code = (
+        "import sys, json, contextlib, io\n"
+        "from lllm_cli.app import run_cli\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        f"    code = run_cli({args!r})\n"
+        "loaded = ['cyclopts' in sys.modules, 'rich' in sys.modules]\n"
+        "print(json.dumps([code, out.getvalue(), *loaded]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=clean_env(), check=True
+    )
+    exit_code, out, cyclopts_loaded, rich_loaded = json.loads(result.stdout.splitlines()[-1])
+    assert exit_code == 0
+    assert out.startswith("Usage: lllm")
+    assert not cyclopts_loaded and not rich_loaded
+
+
+@pytest.mark.parametrize("group", [None, "logs", "prompts", "proxies"])
+def test_the_quick_help_lists_what_cyclopts_would(
+    group: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lllm_cli.app import build_app
+
+    app = build_app()
+    args = ["--help"] if group is None else [group, "--help"]
+    app(args, exit_on_error=False, result_action="return_value")
+    by_cyclopts = capsys.readouterr().out
+    assert run_cli(args) == 0
+    quick = capsys.readouterr().out
+    words = lambda text: " ".join(text.replace("│", " ").replace("╭", " ").split())  # noqa: E731
+    for line in by_cyclopts.splitlines():
+        first = line.replace("│", " ").split()
+        if first and (first[0].isidentifier() or first[0].startswith("--")):
+            assert first[0] in quick, (first[0], quick)
+    assert words(by_cyclopts).split("Commands")[0] == words(quick).split("Commands")[0]

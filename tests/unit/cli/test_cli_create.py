@@ -138,3 +138,13 @@ def test_the_command_exits_2_for_an_existing_target(
     (tmp_path / "demo").mkdir()
     assert run_cli(["create", "demo", "--dir", str(tmp_path)]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("template", ["init_template", "example"])
+def test_scaffolds_log_to_the_documented_default_store(tmp_path: Path, template: str) -> None:
+    from lllm_adapters.config import load_system_config
+    from lllm_domain.config import SystemConfig
+
+    target = create_project("my_agent", template, tmp_path)
+    config = load_system_config(target / "config" / "my_agent" / "default.yaml")
+    assert config.log_type == SystemConfig.__attrs_attrs__.log_type.default == "sqlite"

@@ -263,3 +263,77 @@ def test_system_prompt_path_naming_no_prompt_lists_the_closest(tmp_path: Path) -
     assert info.value.line == 24
     prompts.add(Prompt(path="critic/system", template="x"))
     check_prompt_paths(config, prompts)
+
+
+BUDGET_YAML = """
+name: x
+budget:
+  max_requests: 10
+  max_tokens: 20000
+  max_cost_usd: 0.25
+retry:
+  max_attempts: 2
+  max_total_wait: 20
+"""
+
+
+def test_budget_and_retry_policy_come_from_the_config(tmp_path: Path) -> None:
+    from lllm_domain.limits import Budget, RetryPolicy
+
+    config = load(tmp_path, "c.yaml", BUDGET_YAML)
+    assert config.budget == Budget(max_requests=10, max_tokens=20000, max_cost_usd=0.25)
+    assert config.retry == RetryPolicy(max_attempts=2, max_total_wait=20.0)
+    # Omitted: no budget, the default retry policy.
+    plain = load(tmp_path, "d.yaml", "name: x\n")
+    assert plain.budget == Budget()
+    assert plain.retry == RetryPolicy()
+    # Written back and read again unchanged.
+    data = system_config_to_data(config)
+    assert data["budget"]["max_cost_usd"] == 0.25
+    assert data["retry"]["max_attempts"] == 2
+
+
+def test_budget_and_retry_errors_name_the_key(tmp_path: Path) -> None:
+    cases = {
+        "name: x\nbudget:\n  max_cost: 1\n": (
+            "budget.max_cost: unknown key 'max_cost'; did you mean 'max_cost_usd'?",
+            3,
+        ),
+        "name: x\nbudget:\n  max_requests: many\n": (
+            "budget.max_requests: expected an integer or null",
+            3,
+        ),
+        "name: x\nbudget: 5\n": ("budget: expected Budget settings (a mapping)", 2),
+        "name: x\nretry:\n  max_attempts: -1\n": (
+            "retry: RetryPolicy.max_attempts must be >= 0, not -1",
+            2,
+        ),
+        "name: x\nbudget:\n  max_cost_usd: -1\n": ("budget: Budget.max_cost_usd must be", 2),
+    }
+    for text, (expected, line) in cases.items():
+        with pytest.raises(ConfigError) as info:
+            load(tmp_path, "c.yaml", text)
+        assert expected in str(info.value), (text, str(info.value))
+        assert info.value.line == line, text
+
+
+def test_the_config_budget_and_retry_policy_reach_every_agent(tmp_path: Path) -> None:
+    from lllm_domain.limits import Budget, RetryPolicy
+    from lllm_domain.system import Runtime, System
+    from lllm_domain.testing import ScriptedCaller
+
+    config = load(
+        tmp_path,
+        "c.yaml",
+        BUDGET_YAML + "agent_configs:\n  a:\n    model_name: m\n    system_prompt_path: s/system\n",
+    )
+    prompts = PromptRegistry()
+    prompts.register("s/system", Prompt("s/system", "You help."))
+
+    class Plain(System, register=False):
+        pass
+
+    system = Plain(config, runtime=Runtime(callers=lambda c: ScriptedCaller([]), prompts=prompts))
+    limits = system.agents["a"].limits
+    assert limits.budget == Budget(max_requests=10, max_tokens=20000, max_cost_usd=0.25)
+    assert limits.retry == RetryPolicy(max_attempts=2, max_total_wait=20.0)

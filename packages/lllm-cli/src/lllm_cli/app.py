@@ -8,6 +8,7 @@ them, never here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -34,6 +35,80 @@ Global flag: --debug shows full tracebacks instead of one-line error messages
 (or set LLLM_DEBUG=1)."""
 
 
+Command = tuple[str, str, str]
+"""A command: its name, the ``module:function`` it runs, and its one-line help."""
+
+COMMANDS: tuple[Command, ...] = (
+    (
+        "create",
+        "lllm_cli.commands.create:create",
+        "Create a new project from a template (init_template or example).",
+    ),
+    (
+        "run",
+        "lllm_cli.commands.run:run",
+        "Run the project's system on a task, stream its events and print the result.",
+    ),
+)
+"""The top-level commands."""
+
+GROUPS: dict[str, tuple[str, tuple[Command, ...]]] = {
+    "logs": (
+        "Inspect logged sessions: list, show, cost, export.",
+        (
+            ("list", "lllm_cli.commands.logs:list_sessions", "List the logged sessions."),
+            ("show", "lllm_cli.commands.logs:show", "Show a session as a readable transcript."),
+            ("cost", "lllm_cli.commands.logs:cost", "Show a session's token usage and cost."),
+            (
+                "export",
+                "lllm_cli.commands.logs:export",
+                "Export a session as a self-contained HTML timeline.",
+            ),
+        ),
+    ),
+    "prompts": (
+        "Prompts that discovery finds in the project.",
+        (
+            (
+                "list",
+                "lllm_cli.commands.prompts:list_prompts",
+                "List the project's registered prompts.",
+            ),
+        ),
+    ),
+    "proxies": (
+        "Proxies (declarative external APIs) of the project.",
+        (
+            (
+                "list",
+                "lllm_cli.commands.proxies:list_proxies",
+                "List the project's registered proxies and their endpoints.",
+            ),
+            (
+                "catalog",
+                "lllm_cli.commands.proxies:catalog",
+                "Print the API catalog of the project's proxies (as prompts see it).",
+            ),
+            (
+                "test",
+                "lllm_cli.commands.proxies:test",
+                "Call every endpoint of the activated proxies with its examples.",
+            ),
+        ),
+    ),
+}
+"""The command groups (``lllm logs ...``): their help and their commands."""
+
+INSTALL_COMPLETION: Command = (
+    "--install-completion",
+    # Registered by path like the others: cyclopts' own helper imports its completion engine.
+    "lllm_cli.commands.completion:install_completion",
+    "Install shell completion for lllm (bash, zsh, fish or powershell).",
+)
+
+_HELP_FLAGS = ("--help", "-h")
+
+
 def build_app() -> App:
     """The `lllm` application (commands are imported only when they run)."""
     from cyclopts import App
@@ -47,67 +122,57 @@ def build_app() -> App:
         help_format="plaintext",
         result_action="return_value",
     )
-    app.command(
-        "lllm_cli.commands.create:create",
-        name="create",
-        help="Create a new project from a template (init_template or example).",
-    )
-    app.command(
-        "lllm_cli.commands.run:run",
-        name="run",
-        help="Run the project's system on a task, stream its events and print the result.",
-    )
-
-    logs = App(name="logs", help="Inspect logged sessions: list, show, cost, export.")
-    logs.command(
-        "lllm_cli.commands.logs:list_sessions", name="list", help="List the logged sessions."
-    )
-    logs.command(
-        "lllm_cli.commands.logs:show", name="show", help="Show a session as a readable transcript."
-    )
-    logs.command(
-        "lllm_cli.commands.logs:cost", name="cost", help="Show a session's token usage and cost."
-    )
-    logs.command(
-        "lllm_cli.commands.logs:export",
-        name="export",
-        help="Export a session as a self-contained HTML timeline.",
-    )
-    app.command(logs)
-
-    prompts = App(name="prompts", help="Prompts that discovery finds in the project.")
-    prompts.command(
-        "lllm_cli.commands.prompts:list_prompts",
-        name="list",
-        help="List the project's registered prompts.",
-    )
-    app.command(prompts)
-
-    proxies = App(name="proxies", help="Proxies (declarative external APIs) of the project.")
-    proxies.command(
-        "lllm_cli.commands.proxies:list_proxies",
-        name="list",
-        help="List the project's registered proxies and their endpoints.",
-    )
-    proxies.command(
-        "lllm_cli.commands.proxies:catalog",
-        name="catalog",
-        help="Print the API catalog of the project's proxies (as prompts see it).",
-    )
-    proxies.command(
-        "lllm_cli.commands.proxies:test",
-        name="test",
-        help="Call every endpoint of the activated proxies with its examples.",
-    )
-    app.command(proxies)
-
-    # Registered by path like the others: cyclopts' own helper imports its completion engine.
-    app.command(
-        "lllm_cli.commands.completion:install_completion",
-        name="--install-completion",
-        help="Install shell completion for lllm (bash, zsh, fish or powershell).",
-    )
+    for name, target, text in COMMANDS:
+        app.command(target, name=name, help=text)
+    for group, (text, commands) in GROUPS.items():
+        sub = App(name=group, help=text)
+        for name, target, command_help in commands:
+            sub.command(target, name=name, help=command_help)
+        app.command(sub)
+    name, target, text = INSTALL_COMPLETION
+    app.command(target, name=name, help=text)
     return app
+
+
+def quick_help(args: Sequence[str]) -> str | None:
+    """The help of ``lllm`` or of a command group when ``args`` ask for it (``--help``,
+    ``-h``, or nothing), rendered from the command table as cyclopts renders it, but without
+    importing cyclopts and rich (most of the start-up time); ``None`` for anything else."""
+    if not args or (len(args) == 1 and args[0] in _HELP_FLAGS):
+        rows = [(name, text) for name, _, text in COMMANDS]
+        rows += [(group, text) for group, (text, _) in GROUPS.items()]
+        rows.sort()
+        rows += [
+            ("--help (-h)", "Display this message and exit."),
+            (INSTALL_COMPLETION[0], INSTALL_COMPLETION[2]),
+            ("--version", "Display application version."),
+        ]
+        return _help_page("lllm COMMAND", _DESCRIPTION, rows)
+    group = GROUPS.get(args[0])
+    if group is not None and (len(args) == 1 or (len(args) == 2 and args[1] in _HELP_FLAGS)):
+        text, commands = group
+        rows = sorted((name, command_help) for name, _, command_help in commands)
+        return _help_page(f"lllm {args[0]} COMMAND", text, rows)
+    return None
+
+
+def _help_page(usage: str, description: str, rows: list[tuple[str, str]]) -> str:
+    import shutil
+    import textwrap
+
+    width = max(shutil.get_terminal_size((80, 24)).columns, 40)
+    inner = width - 4  # "│ " and " │"
+    names = max(len(name) for name, _ in rows) + 2
+    lines = [f"Usage: {usage}", "", description, ""]
+    title = "╭─ Commands "
+    lines.append(title + "─" * (width - len(title) - 1) + "╮")
+    for name, text in rows:
+        wrapped = textwrap.wrap(text, max(inner - names, 10)) or [""]
+        for index, part in enumerate(wrapped):
+            left = name if index == 0 else ""
+            lines.append(f"│ {left:<{names}}{part:<{inner - names}} │")
+    lines.append("╰" + "─" * (width - 2) + "╯")
+    return "\n".join(lines)
 
 
 def _debug_requested(args: list[str]) -> bool:
@@ -137,6 +202,11 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
 
         print(f"lllm {__version__}")
         return 0
+    page = quick_help(args)
+    if page is not None:
+        # Static text from the command table (no secrets to redact), without cyclopts.
+        print(page)
+        return 0
     from lllm_cli.redacted_output import redacted_output
 
     # Everything printed from here on (errors quoting a server, tool results, the user's own
@@ -147,9 +217,16 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_app(args: list[str], debug: bool) -> int:
+    from cyclopts import CycloptsError
+
     app = build_app()
     try:
-        result = app(args, exit_on_error=False, print_error=True)
+        result = app(args, exit_on_error=False, print_error=False)
+    except CycloptsError as exc:
+        # A bad argument: one line with cyclopts' own words (and its "Did you mean ...?"),
+        # never its box, and no traceback even under --debug (there is nothing to trace).
+        print(f"lllm: error: {_one_line(exc)}", file=sys.stderr)
+        return USER_ERROR_EXIT
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
@@ -166,13 +243,18 @@ def _run_app(args: list[str], debug: bool) -> int:
     return result if isinstance(result, int) else 0
 
 
+def _one_line(exc: Exception) -> str:
+    """cyclopts' message for a bad argument, on one line."""
+    return " ".join(str(exc).split())
+
+
 def _report(exc: Exception) -> int:
-    from cyclopts import CycloptsError
     from lllm_domain.errors import LLLMError
 
-    if isinstance(exc, CycloptsError):
-        # cyclopts has already printed its own message (print_error=True).
-        return USER_ERROR_EXIT
+    # What the command printed so far comes first, also when stdout is a block-buffered pipe
+    # shared with stderr (CI logs): the error line must not land inside an output line.
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
     if isinstance(exc, LLLMError):
         print(f"lllm: error: {exc}", file=sys.stderr)
         return USER_ERROR_EXIT

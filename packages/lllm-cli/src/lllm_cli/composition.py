@@ -27,6 +27,8 @@ from lllm_cli.scripted_model import SCRIPTED, scripted_caller
 if TYPE_CHECKING:
     from lllm_adapters.proxies import HttpProxyRuntime
 
+    from lllm_cli.stream_view import StreamView
+
 MISSING_KEY_MESSAGE = (
     "no model is configured: set OPENAI_API_KEY (and OPENAI_BASE_URL to use an "
     "OpenAI-compatible server such as vLLM, Ollama or llama.cpp), or pass --model scripted to "
@@ -77,6 +79,31 @@ def with_model(config: SystemConfig, model: str | None) -> SystemConfig:
         return config
     agents = {name: evolve(agent, model_name=model) for name, agent in config.agent_configs.items()}
     return evolve(config, agent_configs=agents)
+
+
+def with_limits(
+    config: SystemConfig,
+    *,
+    budget: Mapping[str, float | int | None],
+    retry: Mapping[str, float | int | None],
+) -> SystemConfig:
+    """``config`` with the budget and retry settings given on the command line (``None``
+    values keep the config's own). A value the domain refuses is a :class:`CommandError`
+    naming the setting."""
+    from lllm_domain.errors import ConfigError
+
+    chosen_budget: dict[str, Any] = {k: v for k, v in budget.items() if v is not None}
+    chosen_retry: dict[str, Any] = {k: v for k, v in retry.items() if v is not None}
+    if not chosen_budget and not chosen_retry:
+        return config
+    try:
+        return evolve(
+            config,
+            budget=evolve(config.budget, **chosen_budget),
+            retry=evolve(config.retry, **chosen_retry),
+        )
+    except ConfigError as exc:
+        raise CommandError(f"{exc} (from the command line)") from None
 
 
 def configure_cli_logging(environ: Mapping[str, str] | None = None) -> None:
@@ -240,6 +267,23 @@ def recording(callers: CallerFactory, store: LogStore, session: str) -> CallerFa
     return recording_factory
 
 
+def announcing(callers: CallerFactory, view: StreamView) -> CallerFactory:
+    """``callers`` with every caller wrapped so ``view`` knows where each streamed reply
+    begins and ends (one wrapper per distinct caller)."""
+    from lllm_cli.stream_view import AnnouncingCaller
+
+    wrapped: dict[int, AnnouncingCaller] = {}
+
+    def announcing_factory(config: AgentConfig) -> LLMCaller | AsyncLLMCaller:
+        inner = callers(config)
+        key = id(inner)
+        if key not in wrapped:
+            wrapped[key] = AnnouncingCaller(inner, view)
+        return wrapped[key]
+
+    return announcing_factory
+
+
 def open_tools(project: Project, config: SystemConfig) -> HttpProxyRuntime | None:
     """The HTTP proxy runtime for ``config.activate_proxies`` (``None`` when it activates
     none), over the project's discovered proxies. Names that are not registered are skipped
@@ -262,6 +306,7 @@ def make_runtime(
     session: str = "",
     replay: ReplayCaller | None = None,
     tools: ToolRuntime | None = None,
+    stream_view: StreamView | None = None,
 ) -> Runtime:
     """The runtime a project's system is built with.
 
@@ -282,6 +327,8 @@ def make_runtime(
         callers, cards = model_callers(project, choice, want_async=want_async)
     if log_store is not None:
         callers = recording(callers, log_store, session)
+    if stream_view is not None:
+        callers = announcing(callers, stream_view)
     # Imports tiktoken only when a tokenizer is first asked for (classification).
     from lllm_adapters.tokenizer import TiktokenProvider
 

@@ -580,6 +580,41 @@ turn. Records are always handed over before a backoff sleep, and all of them are
 the call returns, raises or is cancelled."""
 
 
+RETRY_LOGGER = "lllm_domain.agent_call"
+"""The standard ``logging`` logger the drivers report each transient-error retry to, as it
+happens and before its sleep (a WARNING: what failed, the wait, attempt k of n; the record
+also carries ``event`` = ``"model.retry"`` and the fields as a dict in ``fields``). The domain
+configures no handler: the composition root routes it
+(``lllm_adapters.observability.configure_logging`` does, so ``lllm run`` shows it)."""
+
+
+def _report_retry(call: AgentCall, action: Sleep) -> None:
+    import logging
+
+    logger = logging.getLogger(RETRY_LOGGER)
+    if not logger.isEnabledFor(logging.WARNING):
+        return
+    attempt, limit = call.state.transient_errors, call.limits.retry.max_attempts
+    retry = {
+        "agent": call.agent_name,
+        "attempt": attempt,
+        "max_attempts": limit,
+        "wait": round(action.seconds, 3),
+        "error": str(action.error),
+        "status": action.error.status,
+        "code": action.error.code,
+    }
+    logger.warning(
+        "agent %r: the model request failed (%s); retry %d of %d in %.1fs",
+        call.agent_name,
+        action.error,
+        attempt,
+        limit,
+        action.seconds,
+        extra={"event": "model.retry", "fields": retry},
+    )
+
+
 class _HandOver:
     """When a driver hands records over: after :data:`HAND_OVER_AFTER` seconds, or now."""
 
@@ -640,6 +675,7 @@ def _drive_sync(call: AgentCall, caller: LLMCaller, clock: Clock) -> AgentResult
                 event = ToolsFinished(tuple(r.function.invoke(r.call) for r in action.runs))
             elif type(action) is Sleep:
                 hand_over.now()
+                _report_retry(call, action)
                 clock.sleep(action.seconds)
                 event = SLEPT
             else:  # pragma: no cover - the machine emits only the actions above
@@ -705,6 +741,7 @@ async def _drive_async(call: AgentCall, caller: AsyncLLMCaller, clock: Clock) ->
                 event = ToolsFinished(await _run_tools_async(action))
             elif type(action) is Sleep:
                 hand_over.now()
+                _report_retry(call, action)
                 await clock.asleep(action.seconds)
                 event = SLEPT
             else:  # pragma: no cover

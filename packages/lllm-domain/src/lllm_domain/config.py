@@ -14,6 +14,7 @@ from typing import Any, Literal
 from attrs import define, field
 
 from lllm_domain.errors import ConfigError
+from lllm_domain.limits import Budget, RetryPolicy
 from lllm_domain.message import EMPTY_MAPPING
 
 ApiType = Literal["completion", "response"]
@@ -70,6 +71,12 @@ class SystemConfig:
     max_exception_retry: int = 3
     max_interrupt_times: int = 5
     max_llm_recall: int = 0
+    budget: Budget = field(factory=Budget)
+    """Spending limits of each agent call (``max_requests``, ``max_tokens``, ``max_cost_usd``;
+    unlimited when omitted): reaching one ends the call with ``BudgetExceededError``."""
+    retry: RetryPolicy = field(factory=RetryPolicy)
+    """How each agent call retries transient API failures (``max_attempts``,
+    ``max_total_wait``, ``base_delay``, ``max_delay``, ``jitter``)."""
     activate_proxies: tuple[str, ...] = ()
     cutoff_date: dt.date | None = None
     deploy_mode: bool = False

@@ -27,8 +27,9 @@ class RetryPolicy:
     jitter: float = 0.25
 
     def __attrs_post_init__(self) -> None:
-        if self.max_attempts < 0 or self.max_total_wait < 0 or self.base_delay < 0:
-            raise ConfigError("RetryPolicy values must be >= 0")
+        for key in ("max_attempts", "max_total_wait", "base_delay", "max_delay"):
+            if not getattr(self, key) >= 0:
+                raise ConfigError(f"RetryPolicy.{key} must be >= 0, not {getattr(self, key)}")
         if not 0 <= self.jitter <= 1:
             raise ConfigError(f"RetryPolicy.jitter must be within [0, 1], not {self.jitter}")
 
@@ -55,6 +56,12 @@ class Budget:
     max_requests: int | None = None
     max_tokens: int | None = None
     max_cost_usd: float | None = None
+
+    def __attrs_post_init__(self) -> None:
+        for key in ("max_requests", "max_tokens", "max_cost_usd"):
+            value = getattr(self, key)
+            if value is not None and not value >= 0:
+                raise ConfigError(f"Budget.{key} must be >= 0 or unset (no limit), not {value}")
 
 
 @define(frozen=True, slots=True)

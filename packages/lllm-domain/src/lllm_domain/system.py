@@ -146,6 +146,8 @@ class System:
             max_exception_retry=_pick(cfg.max_exception_retry, config.max_exception_retry),
             max_interrupt_times=_pick(cfg.max_interrupt_times, config.max_interrupt_times),
             max_llm_recall=_pick(cfg.max_llm_recall, config.max_llm_recall),
+            retry=config.retry,
+            budget=config.budget,
         )
         card = runtime.model_cards(cfg.model_name) if runtime.model_cards else None
         return Agent(

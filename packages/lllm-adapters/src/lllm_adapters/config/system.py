@@ -323,6 +323,13 @@ def _convert(value: Any, tp: Any, where: _Located, path: KeyPath) -> Any:
         if not isinstance(value, list):
             raise wrong()
         return tuple(_convert(v, args[0], where, path) for v in value)
+    if attrs.has(tp):
+        # A nested settings table (budget, retry): its keys are checked like the top level's.
+        if not isinstance(value, Mapping):
+            raise where.error(
+                f"expected {tp.__name__} settings (a mapping), got {_kind(value)}", path
+            )
+        return _build(tp, value, where, path)
     if origin in (Mapping, dict):
         if not isinstance(value, Mapping):
             raise wrong()

@@ -48,6 +48,8 @@ def configure_logging(
     machines); by default ``console`` when ``stream`` is a terminal, ``json`` otherwise.
     ``redactor`` defaults to one built from the current environment. Call this once, from the
     composition root (the CLI or your own ``main``); importing LLLM never configures logging.
+    The domain's standard ``logging`` records (logger ``lllm_domain``: e.g. each retry of a
+    failed model request) are routed through the same processors at the same level.
     """
     out = stream if stream is not None else sys.stderr
     if renderer is None:
@@ -73,6 +75,37 @@ def configure_logging(
         logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )
+    _route_domain_logging(numeric_level)
+
+
+DOMAIN_LOGGER = "lllm_domain"
+"""The standard ``logging`` logger the domain reports through (it cannot import structlog):
+e.g. each retry of a failed model request (``lllm_domain.agent_call.RETRY_LOGGER``)."""
+
+
+class StdlibToStructlog(logging.Handler):
+    """Passes the domain's standard ``logging`` records on to structlog, so they are rendered
+    (and redacted) like every other framework line. A record's ``event`` and ``fields`` extras
+    become the event name and its key-value pairs; otherwise the message is the event."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Log ``record`` through structlog at its level."""
+        try:
+            event = getattr(record, "event", None) or record.getMessage()
+            fields = getattr(record, "fields", None)
+            extra = dict(fields) if isinstance(fields, dict) else {}
+            structlog.get_logger().log(record.levelno, event, logger=record.name, **extra)
+        except Exception:
+            self.handleError(record)
+
+
+def _route_domain_logging(level: int) -> None:
+    logger = logging.getLogger(DOMAIN_LOGGER)
+    for handler in list(logger.handlers):
+        if isinstance(handler, StdlibToStructlog):
+            logger.removeHandler(handler)
+    logger.addHandler(StdlibToStructlog())
+    logger.setLevel(level)
 
 
 def get_logger(name: str | None = None, **context: Any) -> Any:

@@ -46,6 +46,9 @@ from lllm_adapters.openai.silence import SilenceMonitor, StreamWatch
 
 _encoder = msgspec.json.Encoder()
 
+_MAX_TRACKED_REQUESTS = 1024
+"""Requests whose connection failures a caller remembers at once (oldest forgotten first)."""
+
 
 class _Assembler(Protocol):
     delivered: bool
@@ -89,6 +92,10 @@ class _CallerCore:
         self.catalog = catalog if catalog is not None else ModelCatalog.builtin()
         """The model cards used for arguments, features, snapshots and cost."""
         self._routes: dict[tuple[str, bool], _Route] = {}
+        # Connection failures per request, keyed by its messages tuple: the machine retries a
+        # turn with the same tuple (wrappers such as RecordingCaller may copy the request
+        # around it); the tuple is held so its id is not reused while counted.
+        self._connect_failures: dict[int, tuple[object, int]] = {}
         threshold = self.settings.stream_silence_warning
         self._silence = (
             SilenceMonitor(threshold, self.settings.read_timeout) if threshold is not None else None
@@ -190,10 +197,44 @@ class _CallerCore:
             retry_after_cap=self.settings.retry_after_cap,
         )
 
-    @staticmethod
+    def _connected(self, request: LLMRequest) -> None:
+        """``request`` reached the server: forget its connection failures."""
+        if self._connect_failures:
+            self._connect_failures.pop(id(request.messages), None)
+
+    def _connect_error(self, request: LLMRequest, route: _Route, exc: BaseException) -> LLMAPIError:
+        """A connection that could not be opened: retryable ``connect_retries`` times per
+        request, then not (nothing answers there; waiting longer rarely helps)."""
+        failures = self._connect_failures
+        key = id(request.messages)
+        seen = failures.pop(key, (request.messages, 0))[1] + 1
+        detail = f"{type(exc).__name__}: {str(exc) or type(exc).__name__}"
+        # Still counted once over the limit: a recall of the same request (max_llm_recall)
+        # fails at once instead of starting the retries over.
+        failures[key] = (request.messages, seen)
+        while len(failures) > _MAX_TRACKED_REQUESTS:
+            del failures[next(iter(failures))]
+        if seen <= self.settings.connect_retries:
+            return APIConnectionError(
+                f"{route.where}: could not connect ({detail})", retryable=True, code="connect"
+            )
+        return APIConnectionError(
+            f"{route.where}: could not connect ({detail}), {seen} attempts; nothing answers "
+            "there: start the server or correct the base URL (OPENAI_BASE_URL)",
+            retryable=False,
+            code="connect",
+        )
+
     def _transport_error(
-        route: _Route, exc: BaseException, assembler: _Assembler | None = None
+        self,
+        request: LLMRequest,
+        route: _Route,
+        exc: BaseException,
+        assembler: _Assembler | None = None,
     ) -> LLMAPIError:
+        if isinstance(exc, httpx2.ConnectError):
+            return self._connect_error(request, route, exc)
+        self._connected(request)
         what = type(exc).__name__
         detail = str(exc) or what
         if assembler is not None and assembler.delivered:
@@ -276,7 +317,8 @@ class OpenAICaller(_CallerCore):
         try:
             response = self._client.post(route.url, content=body, headers=route.headers)
         except httpx2.HTTPError as exc:
-            raise self._transport_error(route, exc) from None
+            raise self._transport_error(request, route, exc) from None
+        self._connected(request)
         if response.status_code >= 400:
             raise self._status_error(route, response)
         return self._decode(response.content, request, route)
@@ -304,7 +346,8 @@ class OpenAICaller(_CallerCore):
                     if deadline is not None and time.monotonic() > deadline:
                         raise httpx2.ReadTimeout(f"total timeout of {total} s exceeded")
         except httpx2.HTTPError as exc:
-            raise self._transport_error(route, exc, assembler) from None
+            raise self._transport_error(request, route, exc, assembler) from None
+        self._connected(request)
         return self._finish_stream(request, route, assembler)
 
     def close(self) -> None:
@@ -361,13 +404,15 @@ class AsyncOpenAICaller(_CallerCore):
                 async with asyncio.timeout(total):
                     await self._stream(client, route, body, assembler)
             except (httpx2.HTTPError, TimeoutError) as exc:
-                raise self._transport_error(route, exc, assembler) from None
+                raise self._transport_error(request, route, exc, assembler) from None
+            self._connected(request)
             return self._finish_stream(request, route, assembler)
         try:
             async with asyncio.timeout(total):
                 response = await client.post(route.url, content=body, headers=route.headers)
         except (httpx2.HTTPError, TimeoutError) as exc:
-            raise self._transport_error(route, exc) from None
+            raise self._transport_error(request, route, exc) from None
+        self._connected(request)
         if response.status_code >= 400:
             raise self._status_error(route, response)
         return self._decode(response.content, request, route)

@@ -37,10 +37,20 @@ class OpenAISettings:
     max_connections: int = 100
     max_keepalive_connections: int = 100
     retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP
+    connect_retries: int = 2
+    """How many times a request whose connection cannot be opened at all (refused, unknown
+    host: nothing answers at ``base_url``) is reported retryable; the next failure is not
+    retryable and names the URL, so a dead endpoint fails in about 1.5 s rather than after the
+    retry policy's 6 retries (about 30 s). 2, as the OpenAI SDK. Rate limits, 5xx, timeouts
+    and dropped connections keep the agent's retry policy."""
     extra_headers: Mapping[str, str] = field(factory=dict, repr=False)
     """Sent with every request (e.g. ``OpenAI-Organization``); never logged."""
 
     def __attrs_post_init__(self) -> None:
+        if self.connect_retries < 0:
+            raise ConfigError(
+                f"OpenAISettings.connect_retries must be >= 0, not {self.connect_retries}"
+            )
         warn = self.stream_silence_warning
         if warn is not None and not warn > 0:
             raise ConfigError(

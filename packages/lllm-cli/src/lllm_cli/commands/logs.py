@@ -237,11 +237,12 @@ def export(
             raise CommandError(
                 f"the folder of --html {str(html)!r} does not exist; create it first"
             )
-        html.write_text(page, encoding="utf-8")
+        data = page.encode("utf-8")
+        html.write_bytes(data)
     except OSError as exc:
         raise CommandError(
             f"cannot write --html {str(html)!r}: {exc.strerror or exc}; choose a writable path"
             + (" with a shorter name" if exc.errno == errno.ENAMETOOLONG else "")
         ) from None
-    print(f"Wrote {html} ({len(page)} bytes); open it in a browser.")
+    print(f"Wrote {html} ({len(data)} bytes); open it in a browser.")
     return 0

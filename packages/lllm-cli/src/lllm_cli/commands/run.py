@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from cyclopts import Parameter
 
 from lllm_cli.errors import CommandError
+
+if TYPE_CHECKING:
+    from lllm_domain.config import SystemConfig
+    from lllm_domain.errors import BudgetExceededError
+    from lllm_domain.ports import LogStore
 
 
 def run(
@@ -23,6 +27,11 @@ def run(
     stream: bool = False,
     session: str | None = None,
     replay: str | None = None,
+    max_requests: int | None = None,
+    max_tokens: int | None = None,
+    max_cost: float | None = None,
+    max_retries: int | None = None,
+    max_retry_wait: float | None = None,
 ) -> int:
     """Run the project's system on a task: show its events, print the result and its cost.
 
@@ -45,8 +54,21 @@ def run(
     replay
         Re-run the task offline with the model answers recorded in this session (no API key,
         no network); exits 2 with where the run diverged when it no longer matches.
+    max_requests
+        Budget: model requests per agent call (default: budget.max_requests in the system
+        config, else no limit).
+    max_tokens
+        Budget: tokens (input + output) per agent call (default: budget.max_tokens).
+    max_cost
+        Budget: US dollars per agent call (default: budget.max_cost_usd).
+    max_retries
+        Retries of a transient API failure (rate limit, 5xx, timeout) per request (default:
+        retry.max_attempts in the system config, else 6).
+    max_retry_wait
+        Seconds an agent call may sleep between such retries in all (default:
+        retry.max_total_wait, else 300).
     """
-    from lllm_domain.errors import RegistryError
+    from lllm_domain.errors import BudgetExceededError, RegistryError
     from lllm_domain.registry import default_systems
     from lllm_domain.replay import ReplaySession
     from lllm_domain.system import AsyncSystem, build_system
@@ -59,10 +81,13 @@ def run(
         open_logs,
         open_replay,
         open_tools,
+        with_limits,
         with_model,
     )
+    from lllm_cli.hints import command_hint
     from lllm_cli.project import open_project
     from lllm_cli.scripted_model import LABEL
+    from lllm_cli.stream_view import StreamView
     from lllm_cli.terminal import make_frontend
 
     if not task.strip():
@@ -82,6 +107,11 @@ def run(
     opened = open_project(project)
     opened.import_system_module()
     system_config = with_model(opened.load_system_config(config), choice.override)
+    system_config = with_limits(
+        system_config,
+        budget={"max_requests": max_requests, "max_tokens": max_tokens, "max_cost_usd": max_cost},
+        retry={"max_attempts": max_retries, "max_total_wait": max_retry_wait},
+    )
     try:
         system_cls = default_systems.get(system_config.type_name)
     except RegistryError as exc:
@@ -95,6 +125,7 @@ def run(
     recorded = open_replay(store, replay) if replay is not None else None
     label = _replay_label(replay) if replay is not None else (LABEL if choice.scripted else None)
     frontend = make_frontend(store, name)
+    view = StreamView() if stream else None
     tools = open_tools(opened, system_config)
     try:
         runtime = make_runtime(
@@ -107,6 +138,7 @@ def run(
             session=name,
             replay=recorded,
             tools=tools,
+            stream_view=view,
         )
         ckpt = Path(system_config.ckpt_dir)
         system = build_system(
@@ -117,18 +149,22 @@ def run(
             print(label)
         print(f"session {name} · system {system_config.name} ({system_config.type_name})")
         kwargs: dict[str, Any] = {}
-        if stream:
-            kwargs["on_delta"] = _print_delta
-        if is_async:
-            import asyncio
+        if view is not None:
+            kwargs["on_delta"] = view
+        try:
+            if is_async:
+                import asyncio
 
-            assert isinstance(system, AsyncSystem)
-            result = asyncio.run(system.acall(task, session=name, **kwargs))
-        else:
-            result = system.call(task, session=name, **kwargs)
-        if stream:
-            print()
+                assert isinstance(system, AsyncSystem)
+                result = asyncio.run(system.acall(task, session=name, **kwargs))
+            else:
+                result = system.call(task, session=name, **kwargs)
+        except BudgetExceededError as exc:
+            show = command_hint(["logs", "show", name], project=opened.root, config=config)
+            raise CommandError(_budget_message(exc, store, name, show, system_config)) from None
     finally:
+        if view is not None:
+            view.end()
         if tools is not None:
             tools.close()
 
@@ -143,9 +179,13 @@ def run(
             + (" — scripted model, no money spent" if choice.scripted and recorded is None else "")
             + (" — as recorded; the replay spent nothing" if recorded is not None else "")
         )
-        print(f"logs: {log_dir(opened, system_config)} — see them with: lllm logs show {name}")
+        show = command_hint(["logs", "show", name], project=opened.root, config=config)
+        print(f"logs: {log_dir(opened, system_config)} — see them with: {show}")
         if recorded is None:
-            print(f"replay it offline with: lllm run {_quote(task)} --replay {name}")
+            again = command_hint(
+                ["run", task, "--replay", name], project=opened.root, config=config
+            )
+            print(f"replay it offline with: {again}")
     if recorded is not None and recorded.remaining:
         print(
             f"note: {recorded.remaining} recorded model call(s) were not replayed: this run "
@@ -156,19 +196,50 @@ def run(
     return 0
 
 
+_LIMIT_SETTINGS = {
+    "requests": ("max_requests", "--max-requests"),
+    "tokens": ("max_tokens", "--max-tokens"),
+    "cost": ("max_cost_usd", "--max-cost"),
+}
+
+
+def _budget_message(
+    exc: BudgetExceededError,
+    store: LogStore | None,
+    session: str,
+    show: str,
+    config: SystemConfig,
+) -> str:
+    """One line: which agent stopped, at which limit, what the run spent, how to go on."""
+    from lllm_domain.replay import ReplaySession
+
+    key, option = _LIMIT_SETTINGS.get(exc.limit, (exc.limit, "--max-" + exc.limit))
+    agent = exc.dialog.agent_name if exc.dialog is not None else None
+    who = f"agent {agent!r}" if agent else "an agent call"
+    if store is not None:
+        costs = ReplaySession(store, session).costs().session
+        spent = (
+            f"spent ${costs.cost.total_usd:.6f} on {costs.replies} model replies "
+            f"({costs.usage.input_tokens} input + {costs.usage.output_tokens} output tokens)"
+        )
+    elif exc.dialog is not None:  # no log store: what the stopped call's dialog holds
+        dialog = exc.dialog
+        spent = (
+            f"spent ${dialog.cost.total_usd:.6f} in this call's dialog "
+            f"({dialog.usage.input_tokens} input + {dialog.usage.output_tokens} output tokens)"
+        )
+    else:
+        spent = "spent an unknown amount (no log store)"
+    logs = f"; the session so far: {show}" if store is not None else ""
+    return (
+        f"budget reached: {who} stopped before its next model request "
+        f"({key}={getattr(config.budget, key, '?')}); this run {spent}; raise {option} or "
+        f"budget.{key} in the system config{logs}"
+    )
+
+
 def _replay_label(session: str) -> str:
     return f"[replay of session {session}: answers come from the recording]"
-
-
-def _quote(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
-
-
-def _print_delta(text: str) -> None:
-    sys.stdout.write(text)
-    sys.stdout.flush()
 
 
 def _session_name(prefix: str) -> str:
