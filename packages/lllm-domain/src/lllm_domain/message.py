@@ -128,11 +128,26 @@ class FunctionCall:
 
     def with_result(self, result: Any, result_text: str) -> FunctionCall:
         """A copy carrying a successful result."""
-        return evolve(self, result=result, result_text=result_text, error=None)
+        return self._with_outcome(result, result_text, None)
 
     def with_error(self, error: str) -> FunctionCall:
         """A copy carrying an error the model can read."""
-        return evolve(self, result=None, result_text=f"Error: {error}", error=error)
+        return self._with_outcome(None, f"Error: {error}", error)
+
+    def _with_outcome(self, result: Any, text: str, error: str | None) -> FunctionCall:
+        # Built directly rather than with attrs.evolve: every tool call makes one of these, and
+        # evolve's per-call introspection costs more than the rest of the copy.
+        return FunctionCall(
+            self.id,
+            self.name,
+            self.arguments,
+            self.raw_arguments,
+            self.arguments_error,
+            result,
+            text,
+            error,
+            self.repeated_of,
+        )
 
 
 @define(frozen=True, slots=True)
