@@ -423,3 +423,17 @@ def test_a_dialog_dropped_with_records_in_its_outbox_hands_them_over() -> None:
     assert [r.data["message"]["content"] for r in store.read(MESSAGES, "s")] == [
         "never flushed by hand"
     ]
+
+
+def test_closing_a_sqlite_store_writes_what_was_handed_to_it(tmp_path: Any) -> None:
+    from lllm_adapters.logs import SQLiteLogStore
+    from lllm_domain.recording import RecordingCaller
+
+    store = SQLiteLogStore(tmp_path / "logs.sqlite3")
+    recorder = RecordingCaller(ScriptedCaller(["hello"]), store, session="rec")
+    agent, _, _ = make_agent()  # logs nowhere: only the recorder writes to the store
+    agent.caller = recorder
+    agent.call(agent.init_dialog(), "hi")
+    store.close()
+    with SQLiteLogStore(tmp_path / "logs.sqlite3") as again:
+        assert len(again.read("calls", "rec")) == 1

@@ -104,7 +104,11 @@ class SQLiteLogStore:
         self.close()
 
     def close(self) -> None:
-        """Close the database connection (further use raises)."""
+        """Write the records already handed to this store's log writer, then close the database
+        connection (further use raises)."""
+        from lllm_domain.log_writer import writer_for
+
+        writer_for(self).flush()
         with self._lock:
             self._db.close()
 
