@@ -283,5 +283,6 @@ def _check_screenshot_text(shot: Path) -> None:
         [tesseract, str(shot), "stdout"], capture_output=True, text=True, timeout=120, check=False
     ).stdout
     words = " ".join(seen.split())
-    for expected in ("LLLM session", "What is 2 + 3?", "calls add", "model replies"):
+    # Without the question mark: tesseract reads "3?" as "37" now and then.
+    for expected in ("LLLM session", "What is 2 + 3", "calls add", "model replies"):
         assert expected in words, f"{expected!r} not in the screenshot's text: {words[:500]!r}"
