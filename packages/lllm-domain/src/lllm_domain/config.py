@@ -17,6 +17,22 @@ from lllm_domain.errors import ConfigError
 from lllm_domain.limits import Budget, RetryPolicy
 from lllm_domain.message import EMPTY_MAPPING
 
+
+def as_date(value: Any) -> dt.date | None:
+    """``value`` as a date — a date, a datetime's date, or a ``"YYYY-MM-DD"`` string — or
+    ``None`` when it is none of these (the config loaders name the key at fault)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
 ApiType = Literal["completion", "response"]
 LogType = Literal["localfile", "sqlite", "none"]
 

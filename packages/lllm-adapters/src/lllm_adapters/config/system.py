@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import attrs
-from lllm_domain.config import SystemConfig
+from lllm_domain.config import SystemConfig, as_date
 from lllm_domain.errors import ConfigError
 from lllm_domain.registry import PromptRegistry
 
@@ -307,16 +307,10 @@ def _convert(value: Any, tp: Any, where: _Located, path: KeyPath) -> Any:
             return str(value)
         raise wrong()
     if tp is dt.date:
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        if isinstance(value, str):
-            try:
-                return dt.date.fromisoformat(value)
-            except ValueError:
-                raise wrong() from None
-        raise wrong()
+        date = as_date(value)
+        if date is None:
+            raise wrong()
+        return date
     if origin is tuple:
         if isinstance(value, str):
             value = [value]

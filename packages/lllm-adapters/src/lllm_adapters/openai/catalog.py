@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from attrs import evolve
+from lllm_domain.config import as_date
 from lllm_domain.errors import ConfigError
 from lllm_domain.model_card import MODALITIES, ModelCard, Pricing
 
@@ -234,15 +235,9 @@ def _typed(value: Any, kind: type, where: str, key: str) -> Any:
 
 def _date(value: Any, where: str, key: str) -> dt.date:
     """A TOML date (``2024-09-30``) or a ``"YYYY-MM-DD"`` string (YAML, JSON, dicts)."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
+    date = as_date(value)
+    if date is not None:
+        return date
     raise ConfigError(f"{where}: {key} must be a date (YYYY-MM-DD), not {value!r}")
 
 
