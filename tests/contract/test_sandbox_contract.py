@@ -21,8 +21,6 @@ from typing import Any
 
 import nbformat
 import pytest
-from jupyter_client.kernelspec import KernelSpec
-from jupyter_client.manager import KernelManager
 from lllm_adapters.jupyter import (
     AsyncJupyterSandbox,
     AsyncJupyterSession,
@@ -33,6 +31,8 @@ from lllm_adapters.jupyter import (
 )
 from lllm_domain.errors import SandboxError
 from lllm_domain.sandbox import CellIndexError, CellKind, RunResult, RunStatus
+
+from tests.support.external_kernel import external_kernel as start_external_kernel
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_CHARS = 20_000
@@ -312,24 +312,8 @@ def test_a_cell_deleted_before_its_run_started_is_not_run(session: Driven) -> No
 @pytest.fixture(scope="module")
 def external_kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A kernel someone else started (shared by both forms); yields its connection file."""
-    folder = tmp_path_factory.mktemp("external")
-    km = KernelManager(connection_file=str(folder / "kernel.json"))
-    km._kernel_spec = KernelSpec(  # the machine's installed specs may not use this venv
-        argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        language="python",
-        display_name="test",
-    )
-    km.start_kernel(cwd=str(folder))
-    try:
-        ready = km.blocking_client()
-        ready.start_channels()
-        try:
-            ready.wait_for_ready(timeout=60)
-        finally:
-            ready.stop_channels()
-        yield km.connection_file
-    finally:
-        km.shutdown_kernel(now=True)
+    with start_external_kernel(tmp_path_factory.mktemp("external")) as connection_file:
+        yield connection_file
 
 
 def test_a_remote_kernel_runs_interrupts_resets_and_outlives_the_session(

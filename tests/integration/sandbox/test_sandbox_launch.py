@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from jupyter_client.kernelspec import KernelSpec
-from jupyter_client.manager import KernelManager
 from lllm_adapters.jupyter import JupyterSession, KernelLaunch
 from lllm_domain.sandbox import RunStatus
+
+from tests.support.external_kernel import external_kernel as start_external_kernel
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS is enforced on Linux")
@@ -29,26 +29,8 @@ def test_memory_limit_turns_a_huge_allocation_into_memory_error(tmp_path: Path) 
 @pytest.fixture
 def external_kernel(tmp_path: Path) -> Iterator[str]:
     """A kernel someone else started; yields its connection file."""
-    km = KernelManager(connection_file=str(tmp_path / "kernel.json"))
-    km._kernel_spec = KernelSpec(  # the machine's installed specs may not use this venv
-        argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        language="python",
-        display_name="test",
-    )
-    km.start_kernel(cwd=str(tmp_path))
-    # Someone else's kernel is up before we are pointed at it. (A client without the process
-    # judges liveness by heartbeat, and jupyter_client calls a kernel dead that has not answered
-    # within a second of connecting: on a loaded machine, one still starting.)
-    try:
-        ready = km.blocking_client()
-        ready.start_channels()
-        try:
-            ready.wait_for_ready(timeout=60)
-        finally:
-            ready.stop_channels()
-        yield km.connection_file
-    finally:
-        km.shutdown_kernel(now=True)
+    with start_external_kernel(tmp_path) as connection_file:
+        yield connection_file
 
 
 def test_a_kernel_reached_through_its_connection_file(tmp_path: Path, external_kernel: str) -> None:

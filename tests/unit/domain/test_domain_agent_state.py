@@ -176,15 +176,13 @@ EVENTS = {
 }
 
 
-@pytest.mark.parametrize("event_type", list(EVENTS))
+@pytest.mark.parametrize("event_type", [t for t in EVENTS if t not in ACCEPTS[Phase.CALLING_MODEL]])
 def test_an_event_the_phase_does_not_accept_is_a_typed_error_naming_the_phase(
     event_type: type,
 ) -> None:
     machine = _machine()
     assert isinstance(machine.start(), CallModel)
     assert machine.state.phase is Phase.CALLING_MODEL
-    if event_type in ACCEPTS[Phase.CALLING_MODEL]:
-        return
     with pytest.raises(
         AgentCallProtocolError, match="phase 'calling_model'.*" + event_type.__name__
     ):
