@@ -58,8 +58,9 @@ class _Route:
 
     def __init__(self, card: ModelCard, url: str, headers: dict[str, str], responses: bool) -> None:
         self.card = card
-        self.url = url
-        self.headers = headers
+        # Parsed once: a string URL is parsed again by every request.
+        self.url = httpx2.URL(url)
+        self.headers = httpx2.Headers(headers)
         self.responses = responses
         self.where = f"{url} (model {card.model_id})"
 
