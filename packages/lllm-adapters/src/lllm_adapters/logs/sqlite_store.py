@@ -61,8 +61,9 @@ class SQLiteLogStore:
     crash of the machine within one disk sync (:meth:`sync` waits for it). With
     ``wait_for_sync=True`` every commit waits for its own sync (``synchronous=FULL``).
     ``durable=False`` never syncs but at checkpoints (``synchronous=NORMAL``): still safe if
-    the process is killed, but the last commits may be lost if the machine goes down. ``redactor`` removes secrets from every
-    record before it is written (by default: built from the environment now).
+    the process is killed, but the last commits may be lost if the machine goes down.
+    ``redactor`` removes secrets from every record before it is written (by default: built from
+    the environment now).
     Close the store with :meth:`close` or use it as a context manager.
     """
 
