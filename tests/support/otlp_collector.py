@@ -91,3 +91,39 @@ def otlp_collector() -> Iterator[Collector]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve a collector on ``--port`` until interrupted, counting spans (for benchmarks)."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(description="A local OTLP/HTTP trace collector")
+    parser.add_argument("--port", type=int, required=True)
+    port = parser.parse_args(argv).port
+
+    class _Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            self.rfile.read(length)
+            payload = ExportTraceServiceResponse().SerializeToString()
+            self.send_response(200)
+            self.send_header("content-type", "application/x-protobuf")
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        time.sleep(0)
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

@@ -119,7 +119,7 @@ def test_a_parse_retry_is_two_chat_spans_and_an_event_on_the_agent_span(
     assert chat_attrs["gen_ai.request.model"] == "scripted-model"
     assert chat_attrs["gen_ai.response.model"] == "scripted-model"
     assert chat_attrs["gen_ai.response.finish_reasons"] == ("stop",)
-    assert chat_attrs["lllm.session.id"] == "s-1"
+    assert chat_attrs["gen_ai.conversation.id"] == "s-1"
     assert chat_attrs["gen_ai.usage.output_tokens"] >= 1
     assert "gen_ai.input.messages" not in chat_attrs
 

@@ -24,7 +24,7 @@ Needs the ``otel`` extra: ``pip install "lllm-adapters[otel]"``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,7 @@ from lllm_adapters.extras import requires_extra
 from lllm_adapters.observability.redaction import Redactor
 
 with requires_extra("otel", __name__):
+    from opentelemetry import context as otel_context
     from opentelemetry import trace
     from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
@@ -141,6 +142,36 @@ class OtelTracer:
         return msgspec.json.encode(self.redactor.redact(value)).decode("utf-8")
 
 
+def _request_args(args: Mapping[str, Any], attributes: dict[str, Any]) -> None:
+    """The request arguments the conventions name (temperature, max tokens, ...)."""
+    for arg, name in _REQUEST_ARGS.items():
+        value = args.get(arg)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            attributes[name] = value
+    stop = args.get("stop")
+    if isinstance(stop, str):
+        attributes["gen_ai.request.stop_sequences"] = (stop,)
+    elif isinstance(stop, list | tuple) and all(isinstance(s, str) for s in stop):
+        attributes["gen_ai.request.stop_sequences"] = tuple(stop)
+
+
+class _Current:
+    """Makes a span the current one for a block (what ``trace.use_span`` does, without its
+    generator and exception bookkeeping: this runs around every model request and tool)."""
+
+    __slots__ = ("_context", "_token")
+
+    def __init__(self, span: Span) -> None:
+        self._context = trace.set_span_in_context(span)
+        self._token: object = None
+
+    def __enter__(self) -> None:
+        self._token = otel_context.attach(self._context)
+
+    def __exit__(self, *exc: object) -> None:
+        otel_context.detach(self._token)  # type: ignore[arg-type]
+
+
 def _constant(name: str) -> ProviderOf:
     def provider(model: str) -> str:
         return name
@@ -165,7 +196,6 @@ class _CallTrace:
             "gen_ai.conversation.id": dialog.session,
             "lllm.session.id": dialog.session,
             "lllm.dialog.id": dialog.dialog_id,
-            "lllm.prompt.path": call.prompt.path,
         }
         if dialog.parent_id:
             attributes["lllm.dialog.parent_id"] = dialog.parent_id
@@ -186,9 +216,7 @@ class _CallTrace:
             self._end_chat(None)
             self._chat = self._start_chat(request)
             self._request = request
-        return trace.use_span(
-            self._chat, end_on_exit=False, record_exception=False, set_status_on_exception=False
-        )
+        return _Current(self._chat)
 
     def _start_chat(self, request: LLMRequest) -> Span:
         owner = self._owner
@@ -197,21 +225,9 @@ class _CallTrace:
             "gen_ai.provider.name": owner.provider_of(request.model),
             "gen_ai.request.model": request.model,
             "gen_ai.conversation.id": request.session,
-            "lllm.session.id": request.session,
-            "lllm.dialog.id": request.dialog_id,
-            "lllm.turn": request.turn,
         }
-        if request.agent_name:
-            attributes["gen_ai.agent.name"] = request.agent_name
-        for arg, name in _REQUEST_ARGS.items():
-            value = request.model_args.get(arg)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                attributes[name] = value
-        stop = request.model_args.get("stop")
-        if isinstance(stop, str):
-            attributes["gen_ai.request.stop_sequences"] = (stop,)
-        elif isinstance(stop, list | tuple) and all(isinstance(s, str) for s in stop):
-            attributes["gen_ai.request.stop_sequences"] = tuple(stop)
+        if request.model_args:
+            _request_args(request.model_args, attributes)
         if owner.capture_content:
             system, messages = _split_system(request.messages)
             if system:
@@ -304,10 +320,7 @@ class _CallTrace:
             "gen_ai.tool.name": call.name,
             "gen_ai.tool.call.id": call.id,
             "gen_ai.tool.type": "function",
-            "lllm.session.id": self._call.dialog.session,
         }
-        if run.function.description:
-            attributes["gen_ai.tool.description"] = run.function.description
         if self._owner.capture_content:
             attributes["gen_ai.tool.call.arguments"] = self._owner._json(dict(call.arguments))
         return self._owner._tracer.start_span(
@@ -336,9 +349,7 @@ class _CallTrace:
 
     def run_tool(self, run: ToolRun) -> FunctionCall:
         span = self._start_tool(run)
-        with trace.use_span(
-            span, end_on_exit=False, record_exception=False, set_status_on_exception=False
-        ):
+        with _Current(span):
             try:
                 outcome = run.function.invoke(run.call)
             except BaseException as error:
@@ -349,9 +360,7 @@ class _CallTrace:
 
     async def arun_tool(self, run: ToolRun) -> FunctionCall:
         span = self._start_tool(run)
-        with trace.use_span(
-            span, end_on_exit=False, record_exception=False, set_status_on_exception=False
-        ):
+        with _Current(span):
             try:
                 outcome = await run.function.ainvoke(run.call)
             except BaseException as error:
@@ -383,11 +392,8 @@ class _CallTrace:
                 "gen_ai.usage.output_tokens": usage.output_tokens,
                 "lllm.cost.usd": cost.total_usd,
                 "lllm.requests": call.requests,
-                "lllm.tool_calls": len(call.trace),
             }
         )
-        if result is not None and result.message.model:
-            span.set_attribute("gen_ai.response.model", result.message.model)
         if error is not None:
             span.set_attribute("error.type", _error_type(error))
             if isinstance(error, BudgetExceededError) and error.limit:
