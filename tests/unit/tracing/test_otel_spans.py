@@ -399,3 +399,43 @@ def test_content_is_captured_only_when_asked_and_then_redacted(
     (agent_span,) = named(spans, "invoke_agent tester")
     (failure,) = events(agent_span, "lllm.parse_failure")
     assert failure["lllm.parse.errors"]
+
+
+def test_sub_agents_run_at_once_keep_their_own_spans_under_the_workflow(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    first, _, _ = make_agent(["<answer>a</answer>"])
+    second, _, _ = make_agent([tool_calls(call("add", a=1, b=1)), "<answer>b</answer>"])
+    first.name, second.name = "first", "second"
+    tracer = traced(first, provider)
+    second.tracer = tracer
+
+    async def run() -> None:
+        with tracer.workflow("pair", session="s-2"):
+            await asyncio.gather(
+                first.acall(first.init_dialog(), answer_prompt(), {"question": "?"}),
+                second.acall(
+                    second.init_dialog(), answer_prompt(functions=(add,)), {"question": "?"}
+                ),
+            )
+
+    asyncio.run(run())
+
+    lines = tree(exporter.get_finished_spans())
+    assert lines[0] == "invoke_workflow pair"
+    assert sorted(lines[1:]) == sorted(
+        [
+            "  invoke_agent first",
+            "    chat scripted-model",
+            "  invoke_agent second",
+            "    chat scripted-model",
+            "    execute_tool add",
+            "    chat scripted-model",
+        ]
+    )
+    i = lines.index("  invoke_agent second")
+    assert lines[i + 1 : i + 4] == [
+        "    chat scripted-model",
+        "    execute_tool add",
+        "    chat scripted-model",
+    ]
