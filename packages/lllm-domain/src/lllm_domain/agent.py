@@ -35,6 +35,7 @@ from lllm_domain.ports import (
 )
 from lllm_domain.prompt import Prompt, literal_prompt
 from lllm_domain.request import DeltaCallback
+from lllm_domain.tracing import Tracer
 
 ERRORS = "errors"
 """The log collection that receives a structured report for every failed agent call."""
@@ -75,7 +76,8 @@ class Agent:
 
     ``system_prompt`` may be a :class:`Prompt` or plain text (taken literally, braces included).
     ``tokenizers`` finds the model's tokenizer when a caller needs one (classification); the
-    composition root supplies it.
+    composition root supplies it. ``tracer`` is told every step of every call (spans, with
+    ``lllm_adapters.tracing``); without one, calls are not traced.
     """
 
     name: str
@@ -91,6 +93,7 @@ class Agent:
     ids: IdGenerator = field(default=uuid_ids, repr=False)
     model_card: ModelCard | None = field(default=None, repr=False)
     tokenizers: TokenizerProvider | None = field(default=None, repr=False)
+    tracer: Tracer | None = field(default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.system_prompt.path == _INLINE_SYSTEM:
@@ -190,7 +193,7 @@ class Agent:
             )
         machine = self._machine(dialog, prompt, args, options)
         try:
-            return run_sync(machine, self.caller, self.clock)
+            return run_sync(machine, self.caller, self.clock, self.tracer)
         except AgentCallError as exc:
             self._report(exc)
             raise
@@ -210,7 +213,7 @@ class Agent:
             )
         machine = self._machine(dialog, prompt, args, options)
         try:
-            return await run_async(machine, self.caller, self.clock)
+            return await run_async(machine, self.caller, self.clock, self.tracer)
         except AgentCallError as exc:
             await self._areport(exc)
             raise
