@@ -224,7 +224,10 @@ def test_wrong_types(tmp_path: Path) -> None:
         "name: x\nrandom_seed: lots\n": ("random_seed: expected an integer or null", 2),
         "name: x\ndeploy_mode: 3\n": ("deploy_mode: expected true or false", 2),
         "name: x\ncutoff_date: soon\n": ("cutoff_date: expected a date (YYYY-MM-DD)", 2),
-        "name: x\nlog_type: files\n": ("log_type: expected 'localfile' or 'sqlite' or 'none'", 2),
+        "name: x\nlog_type: files\n": (
+            "log_type: expected 'localfile' or 'sqlite' or 'postgres' or 'none'",
+            2,
+        ),
         "name: x\nagent_configs: [a]\n": ("agent_configs: expected a mapping of names", 2),
         "name: x\nagent_configs:\n  a:\n    model_name: m\n    system_prompt_path: p\n"
         "    temperature: hot\n": ("agent_configs.a.temperature: expected a number", 6),

@@ -22,6 +22,7 @@ EXTRAS: Mapping[str, tuple[str, ...]] = {
     "jupyter": ("jupyter_client", "nbformat", "ipykernel"),
     "yaml": ("yaml",),
     "terminal": ("rich",),
+    "postgres": ("psycopg",),
     "streamlit": ("streamlit",),
 }
 """Each extra of ``lllm-adapters`` → the modules its distributions provide (the extras'
