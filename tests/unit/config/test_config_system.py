@@ -156,6 +156,23 @@ def test_secrets_are_never_written_back(tmp_path: Path) -> None:
     assert data["cutoff_date"] == "2024-01-31"
 
 
+def test_a_postgres_connection_string_from_the_environment_is_never_shown_or_written_back(
+    tmp_path: Path,
+) -> None:
+    dsn = "postgresql://lllm:pg-password-123@db:5432/logs"
+    config = load(
+        tmp_path,
+        "c.yaml",
+        "name: r\nlog_type: postgres\nlog_dsn: ${LLLM_POSTGRES_DSN}\n",
+        env={"LLLM_POSTGRES_DSN": dsn},
+    )
+    assert config.log_type == "postgres"
+    assert config.log_dsn == dsn
+    assert "pg-password-123" not in repr(config)
+    data = system_config_to_data(config, environ={"LLLM_POSTGRES_DSN": dsn})
+    assert data["log_dsn"] == "${LLLM_POSTGRES_DSN}"
+
+
 def test_malformed_yaml_names_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load(tmp_path, "c.yaml", "name: x\nagent_configs:\n  a: [1, 2\n  b: 3\n")

@@ -249,8 +249,26 @@ class PostgresLogStore:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
             conn.execute(_SCHEMA)
 
-    def _run(self, what: Callable[[], str], action: Callable[[Connection[Any]], _T]) -> _T:
+    def _run(
+        self,
+        what: Callable[[], str],
+        action: Callable[[Connection[Any]], _T],
+        *,
+        retry: bool = False,
+    ) -> _T:
+        """``action`` on this process's connection, under the lock. A connection found lost
+        is opened again on the next call; ``retry`` (for reads) runs ``action`` again at once
+        on a new connection. Writes are not retried: a write cut off in flight may have been
+        committed, and a record must not be stored twice."""
         with self._lock:
+            conn = self._connected()
+            try:
+                return action(conn)
+            except psycopg.OperationalError as error:
+                if not (retry and conn.closed):
+                    raise self._fail(what(), error) from None
+            except (psycopg.Error, UnicodeError) as error:
+                raise self._fail(what(), error) from None
             conn = self._connected()
             try:
                 return action(conn)
@@ -332,7 +350,9 @@ class PostgresLogStore:
                     rows = conn.execute(_READ, (collection, keys[0][0]), binary=True).fetchall()
             return rows
 
-        rows = self._run(lambda: f"cannot read {collection!r} for session {session!r}", query)
+        rows = self._run(
+            lambda: f"cannot read {collection!r} for session {session!r}", query, retry=True
+        )
         where = f"record {{}} of {collection!r} for session {session!r} in {self._shown}"
         return [
             LogRecord(seq, float(t), decode_data(bytes(data), where=where.format(seq)))
@@ -344,6 +364,7 @@ class PostgresLogStore:
         rows = self._run(
             lambda: "cannot list the logged sessions",
             lambda conn: conn.execute(_SESSIONS, binary=True).fetchall(),
+            retry=True,
         )
         return sorted({_name_text(bytes(raw)) for (raw,) in rows})
 
