@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import glob
 import hashlib
 import os
@@ -30,6 +29,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -88,11 +88,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _die_with_parent() -> None:
-    # Linux: the server gets SIGINT (a fast shutdown) if the test process dies without
-    # stopping it (after the switch of user, which would reset the setting).
-    with contextlib.suppress(Exception):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG
+def _with_death_signal(command: list[str]) -> list[str]:
+    """``command`` run so that it gets SIGINT (PostgreSQL's fast shutdown) if the thread that
+    started it dies without stopping it (a test process killed by a timeout), when the test
+    runs on the main thread and util-linux's ``setpriv`` is there; else ``command`` as it is."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None or threading.current_thread() is not threading.main_thread():
+        return command
+    return [setpriv, "--pdeathsig", "INT", *command]
 
 
 class PostgresServer:
@@ -125,7 +128,7 @@ class PostgresServer:
             {"user": run_as[0], "group": run_as[1], "extra_groups": []} if run_as else {}
         )
         data = folder / "data"
-        subprocess.run(
+        initdb = subprocess.run(
             [
                 str(bin_dir / "initdb"),
                 "-D",
@@ -140,15 +143,18 @@ class PostgresServer:
                 "--locale=C",
                 "--no-sync",
             ],
-            check=True,
+            check=False,
             capture_output=True,
+            text=True,
             cwd=folder,
             **as_user,  # type: ignore[call-overload]
         )
+        if initdb.returncode != 0:
+            raise RuntimeError(f"initdb failed in {folder}:\n{initdb.stdout}{initdb.stderr}")
         port = _free_port()
         options = [f"-c{s}" for s in settings]
         log = open(folder / "server.log", "wb")  # noqa: SIM115 - closed with the server
-        proc = subprocess.Popen(
+        command = _with_death_signal(
             [
                 str(bin_dir / "postgres"),
                 "-D",
@@ -161,11 +167,13 @@ class PostgresServer:
                 str(folder),
                 "-cmax_connections=200",
                 *options,
-            ],
+            ]
+        )
+        proc = subprocess.Popen(
+            command,
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=folder,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets the death signal
             **as_user,  # type: ignore[call-overload]
         )
         log.close()
