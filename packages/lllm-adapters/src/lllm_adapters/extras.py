@@ -23,6 +23,7 @@ EXTRAS: Mapping[str, tuple[str, ...]] = {
     "yaml": ("yaml",),
     "terminal": ("rich",),
     "otel": ("opentelemetry.sdk", "opentelemetry.exporter.otlp.proto.http"),
+    "postgres": ("psycopg",),
     "streamlit": ("streamlit",),
 }
 """Each extra of ``lllm-adapters`` → the modules its distributions provide (the extras'

@@ -138,7 +138,7 @@ def open_logs(project: Project, config: SystemConfig) -> LogStore | None:
         return None
     from lllm_adapters.logs import open_log_store
 
-    return open_log_store(config.log_type, log_dir(project, config))
+    return open_log_store(config.log_type, log_dir(project, config), dsn=config.log_dsn)
 
 
 def find_logs(project: Project, config: SystemConfig | None) -> LogStore:
