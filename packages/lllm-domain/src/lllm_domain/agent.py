@@ -16,6 +16,7 @@ from lllm_domain.agent_call import (
     run_async,
     run_sync,
 )
+from lllm_domain.computer import ComputerUse
 from lllm_domain.dialog import Dialog
 from lllm_domain.errors import AgentCallError, ConfigError, PromptError
 from lllm_domain.limits import Budget, CallLimits
@@ -58,7 +59,8 @@ class Agent:
 
     ``system_prompt`` may be a :class:`Prompt` or plain text (taken literally, braces included).
     ``tokenizers`` finds the model's tokenizer when a caller needs one (classification); the
-    composition root supplies it.
+    composition root supplies it. ``computer`` is the screen a computer-use prompt (one with
+    ``computer_use_config``) drives; see :mod:`lllm_domain.computer`.
     """
 
     name: str
@@ -74,6 +76,7 @@ class Agent:
     ids: IdGenerator = field(default=uuid_ids, repr=False)
     model_card: ModelCard | None = field(default=None, repr=False)
     tokenizers: TokenizerProvider | None = field(default=None, repr=False)
+    computer: ComputerUse | None = field(default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.system_prompt.path == _INLINE_SYSTEM:
@@ -175,7 +178,7 @@ class Agent:
             dialog, prompt, args, budget, reply_parser, on_delta, model_args, parser_args, extra
         )
         try:
-            return run_sync(machine, self.caller, self.clock)
+            return run_sync(machine, self.caller, self.clock, self.computer)
         except AgentCallError as exc:
             self._report(exc)
             raise
@@ -203,7 +206,7 @@ class Agent:
             dialog, prompt, args, budget, reply_parser, on_delta, model_args, parser_args, extra
         )
         try:
-            return await run_async(machine, self.caller, self.clock)
+            return await run_async(machine, self.caller, self.clock, self.computer)
         except AgentCallError as exc:
             await self._areport(exc)
             raise
