@@ -8,6 +8,7 @@ from types import MappingProxyType
 from typing import Any
 
 import msgspec
+from lllm_domain.computer import ComputerCall
 from lllm_domain.message import (
     ARGUMENTS_TOO_DEEP,
     EMPTY_MAPPING,
@@ -59,9 +60,11 @@ class Reply:
 
     ``tool_calls`` holds ``(id, name, raw_arguments)`` triples; ``truncated`` is set when the
     output token limit cut the reply short, ``refusal`` when the model refused.
+    ``computer_calls`` are the computer actions asked for (Responses API computer use).
     """
 
     __slots__ = (
+        "computer_calls",
         "finish_reason",
         "hosted_calls",
         "logprobs",
@@ -87,7 +90,9 @@ class Reply:
         truncated: bool = False,
         logprobs: tuple[TokenLogprob, ...] = (),
         hosted_calls: tuple[Mapping[str, Any], ...] = (),
+        computer_calls: tuple[ComputerCall, ...] = (),
     ) -> None:
+        self.computer_calls = computer_calls
         self.text = text
         self.tool_calls = tool_calls
         self.usage = usage
@@ -138,8 +143,9 @@ def to_message(reply: Reply, request: LLMRequest, card: ModelCard, where: str) -
         if reply.hosted_calls:
             data["hosted_calls"] = reply.hosted_calls
         extra = MappingProxyType(data)
+    acts = bool(calls or reply.computer_calls)
     message = Message(
-        Role.TOOL_CALL if calls else Role.ASSISTANT,
+        Role.TOOL_CALL if acts else Role.ASSISTANT,
         reply.text,
         request.agent_name or "assistant",
         Modality.FUNCTION_CALL if calls else Modality.TEXT,
@@ -151,6 +157,7 @@ def to_message(reply: Reply, request: LLMRequest, card: ModelCard, where: str) -
         model_args=request.model_args,
         extra=extra,
         prompt_path=request.prompt_path,
+        computer_calls=reply.computer_calls,
     )
     if reply.refusal is not None:
         raise RefusalError(
