@@ -28,7 +28,10 @@ body { margin: 0; font: 32px sans-serif; background: #fff; color: #000; }
 #out { position: absolute; left: 40px; top: 140px; margin: 0; font-size: 40px; }
 """
 
-FORM = f"""<!DOCTYPE html><html><head><title>Search</title><style>{_STYLE}</style></head>
+# The empty icon keeps the browser from asking for /favicon.ico.
+_HEAD = '<link rel="icon" href="data:,">'
+
+FORM = f"""<!DOCTYPE html><html><head><title>Search</title>{_HEAD}<style>{_STYLE}</style></head>
 <body><form action="/result" method="get"><input id="q" name="q" autocomplete="off"></form>
 <a id="away" href="{BLOCKED_URL}">away</a></body></html>"""
 
@@ -41,7 +44,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif parts.path == "/result":
             query = parse_qs(parts.query).get("q", [""])[0]
             body = (
-                f"<!DOCTYPE html><html><head><title>Result</title><style>{_STYLE}</style>"
+                f"<!DOCTYPE html><html><head><title>Result</title>{_HEAD}<style>{_STYLE}</style>"
                 f'</head><body><p id="out">You searched: {escape(query)}</p></body></html>'
             )
         else:

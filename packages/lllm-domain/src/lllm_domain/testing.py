@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from lllm_domain.computer import ComputerAction, ComputerCall
 from lllm_domain.errors import LLMAPIError
 
 # Defined with the other errors; importable from here too, where it is raised.
@@ -177,6 +178,15 @@ def tool_calls(*calls: FunctionCall, content: str = "") -> Message:
     return Message(
         Role.TOOL_CALL, content, "assistant", modality=Modality.FUNCTION_CALL, function_calls=calls
     )
+
+
+def computer_actions(*actions: ComputerAction, content: str = "", start: int = 1) -> Message:
+    """An assistant turn asking the computer for ``actions`` (computer use), with call ids
+    ``cu_<start>``, ``cu_<start + 1>``, ..."""
+    calls = tuple(
+        ComputerCall(f"cu_{n}", action.as_data()) for n, action in enumerate(actions, start)
+    )
+    return Message(Role.TOOL_CALL, content, "assistant", computer_calls=calls)
 
 
 def text(content: str, **kwargs: Any) -> Message:

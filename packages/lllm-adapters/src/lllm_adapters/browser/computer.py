@@ -81,6 +81,9 @@ _KEYS = {
 }
 _BUTTONS = {"left": "left", "right": "right", "middle": "middle", "wheel": "middle"}
 _JPEG_QUALITIES = (85, 70, 50, 30, 15)
+_MAY_NAVIGATE = (Click, DoubleClick, Drag, Type, KeyPress)
+"""Actions that can start a navigation (a link, a form submitted), so the screenshot after them
+waits for it; a pointer move, a scroll or a wait cannot."""
 
 
 def playwright_key(key: str) -> str:
@@ -127,7 +130,8 @@ class AsyncBrowserComputer:
         self._refused.clear()
         try:
             await self._act(page, action)
-            await self._settle(page)
+            if isinstance(action, _MAY_NAVIGATE):
+                await self._settle(page)
         except PlaywrightError as exc:
             raise ComputerError(
                 f"the browser could not perform {action.as_data()}: {exc.message}"

@@ -40,9 +40,10 @@ class BrowserSettings:
     blocked, and a navigation to another host is refused with a
     :class:`~lllm_domain.errors.ComputerError` naming the host and this setting.
     ``max_screenshot_bytes`` caps each screenshot: a PNG over it is sent as a JPEG of falling
-    quality. ``settle_ms`` is how long after an action the browser waits for a navigation it
-    started; ``timeout_s`` bounds every browser operation, and ``element_timeout_s`` how long
-    a tool waits for an element named by a CSS selector to appear.
+    quality. ``settle_ms`` is how long after an input that may navigate (a click, typing, a
+    key) the browser looks for a navigation it started, and waits for that page to load;
+    ``timeout_s`` bounds every browser operation, and ``element_timeout_s`` how long a tool
+    waits for an element named by a CSS selector to appear.
     """
 
     start_url: str = ""

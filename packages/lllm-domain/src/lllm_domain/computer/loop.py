@@ -9,7 +9,6 @@ the dialog's tool message (the screenshot that goes back to the model, and into 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 from attrs import define, field
@@ -103,6 +102,8 @@ async def arun_computer_call(use: ComputerUse, call: ComputerCall) -> ComputerOu
     thread)."""
     computer = use.computer
     if not isinstance(computer, AsyncComputer):
+        import asyncio  # not at start-up: ``import lllm_domain`` stays light
+
         return await asyncio.to_thread(run_computer_call, use, call)
     approved, refused = _review(use, call)
     if refused:
