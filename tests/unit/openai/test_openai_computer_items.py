@@ -34,10 +34,16 @@ def test_a_malformed_item_still_becomes_a_call_whose_action_fails_when_run() -> 
     assert call.action == {"type": None}
 
 
+REASONING = {"type": "reasoning", "id": "rs_1", "summary": []}
+
+
 def test_a_computer_turn_and_its_screenshot_are_sent_back_as_they_came() -> None:
-    [call] = reply_from_response({"status": "completed", "output": [ITEM]}, "t").computer_calls
-    turn = Message(Role.TOOL_CALL, "", "assistant", computer_calls=(call,))
-    assert input_items(turn) == [ITEM]
+    response = {"status": "completed", "output": [REASONING, ITEM]}
+    reply = reply_from_response(response, "t")
+    [call] = reply.computer_calls
+    extra = {"reasoning_items": reply.reasoning_items}
+    turn = Message(Role.TOOL_CALL, "", "assistant", computer_calls=(call,), extra=extra)
+    assert input_items(turn) == [REASONING, ITEM]
     checks = [{"id": "sc", "code": "sensitive_domain", "message": "Bank."}]
     shot = Message(
         Role.TOOL,

@@ -57,7 +57,10 @@ def input_items(message: Message) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         if message.content:
             items.append({"role": "assistant", "content": message.content})
-        items.extend(_computer_call_item(call) for call in message.computer_calls)
+        if message.computer_calls:
+            # A computer call is refused without the reasoning item that preceded it.
+            items.extend(dict(r) for r in message.extra.get("reasoning_items") or ())
+            items.extend(_computer_call_item(call) for call in message.computer_calls)
         for call in message.function_calls:
             items.append(
                 {
@@ -248,6 +251,7 @@ def reply_from_response(response: Mapping[str, Any], where: str) -> Reply:
     logprobs: list[TokenLogprob] = []
     hosted: list[Mapping[str, Any]] = []
     computer: list[ComputerCall] = []
+    reasoning: list[Mapping[str, Any]] = []
     for item in response.get("output") or ():
         kind = item.get("type")
         if kind == "message":
@@ -268,6 +272,8 @@ def reply_from_response(response: Mapping[str, Any], where: str) -> Reply:
             )
         elif kind == "computer_call":
             computer.append(computer_call_from_item(item))
+        elif kind == "reasoning":
+            reasoning.append(item)
         elif kind in HOSTED_CALL_TYPES:
             hosted.append(item)
     incomplete = (response.get("incomplete_details") or {}).get("reason")
@@ -283,6 +289,7 @@ def reply_from_response(response: Mapping[str, Any], where: str) -> Reply:
         logprobs=tuple(logprobs),
         hosted_calls=tuple(hosted),
         computer_calls=tuple(computer),
+        reasoning_items=tuple(reasoning) if computer else (),
     )
 
 
