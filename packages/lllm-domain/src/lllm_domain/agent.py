@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import define, evolve, field
 
@@ -16,7 +16,6 @@ from lllm_domain.agent_call import (
     run_async,
     run_sync,
 )
-from lllm_domain.computer import ComputerUse
 from lllm_domain.dialog import Dialog
 from lllm_domain.errors import AgentCallError, ConfigError, PromptError
 from lllm_domain.limits import Budget, CallLimits
@@ -36,6 +35,9 @@ from lllm_domain.ports import (
 )
 from lllm_domain.prompt import Prompt, literal_prompt
 from lllm_domain.request import DeltaCallback
+
+if TYPE_CHECKING:
+    from lllm_domain.computer.loop import ComputerUse
 
 ERRORS = "errors"
 """The log collection that receives a structured report for every failed agent call."""

@@ -36,7 +36,7 @@ from __future__ import annotations
 import base64
 import random
 from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import define, evolve, field
 
@@ -56,13 +56,7 @@ from lllm_domain.agent_state import (
     start_computer_round,
     start_tool_round,
 )
-from lllm_domain.computer import (
-    ComputerCall,
-    ComputerOutput,
-    ComputerUse,
-    arun_computer_call,
-    run_computer_call,
-)
+from lllm_domain.computer.call import ComputerCall
 from lllm_domain.dialog import Dialog
 from lllm_domain.errors import (
     AgentCallError,
@@ -93,6 +87,9 @@ from lllm_domain.ports import AsyncLLMCaller, Clock, LLMCaller
 from lllm_domain.prompt import Prompt
 from lllm_domain.request import DeltaCallback, LLMRequest
 from lllm_domain.usage import Cost, Usage
+
+if TYPE_CHECKING:
+    from lllm_domain.computer.loop import ComputerOutput, ComputerUse
 
 ReplyParser = Callable[..., Any]
 """``parser(reply, prompt, **parser_args)`` turns a model reply into its parsed payload or raises
@@ -787,6 +784,8 @@ def _drive_sync(
                 hand_over.at_boundary()
                 if computer is None:
                     raise _no_computer(call)
+                from lllm_domain.computer.loop import run_computer_call
+
                 event = ComputerFinished(
                     tuple(run_computer_call(computer, c) for c in action.calls)
                 )
@@ -864,6 +863,8 @@ async def _drive_async(
                 hand_over.at_boundary()
                 if computer is None:
                     raise _no_computer(call)
+                from lllm_domain.computer.loop import arun_computer_call
+
                 outputs = [await arun_computer_call(computer, c) for c in action.calls]
                 event = ComputerFinished(tuple(outputs))
             elif type(action) is Sleep:

@@ -19,9 +19,9 @@ import json
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lllm_domain.computer import ComputerAction, ComputerCall
+from lllm_domain.computer.call import ComputerCall
 from lllm_domain.errors import LLMAPIError
 
 # Defined with the other errors; importable from here too, where it is raised.
@@ -39,6 +39,9 @@ from lllm_domain.message import (
 from lllm_domain.model_card import ModelCard
 from lllm_domain.request import LLMRequest
 from lllm_domain.usage import Usage
+
+if TYPE_CHECKING:
+    from lllm_domain.computer.actions import ComputerAction
 
 ScriptItem = str | Message | LLMAPIError | Callable[[LLMRequest], Any]
 """One scripted reply: text, a full Message, an error to raise, or a function of the request

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import define, field
 
-from lllm_domain.computer.actions import ComputerAction, action_from_data
+if TYPE_CHECKING:
+    from lllm_domain.computer.actions import ComputerAction
 
 
 def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -42,4 +43,6 @@ class ComputerCall:
     def parsed_action(self) -> ComputerAction:
         """The typed action (raises :class:`~lllm_domain.errors.ComputerError` when the model
         sent a malformed one)."""
+        from lllm_domain.computer.actions import action_from_data
+
         return action_from_data(self.action, f"computer call {self.call_id!r}")
