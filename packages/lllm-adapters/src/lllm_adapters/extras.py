@@ -25,6 +25,7 @@ EXTRAS: Mapping[str, tuple[str, ...]] = {
     "otel": ("opentelemetry.sdk", "opentelemetry.exporter.otlp.proto.http"),
     "postgres": ("psycopg",),
     "streamlit": ("streamlit",),
+    "browser": ("playwright",),
 }
 """Each extra of ``lllm-adapters`` → the modules its distributions provide (the extras'
 requirements are in ``packages/lllm-adapters/pyproject.toml``; ``all`` is every one)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from attrs import define, evolve, field
 
@@ -36,6 +36,9 @@ from lllm_domain.ports import (
 from lllm_domain.prompt import Prompt, literal_prompt
 from lllm_domain.request import DeltaCallback
 from lllm_domain.tracing import Tracer
+
+if TYPE_CHECKING:
+    from lllm_domain.computer.loop import ComputerUse
 
 ERRORS = "errors"
 """The log collection that receives a structured report for every failed agent call."""
@@ -77,7 +80,9 @@ class Agent:
     ``system_prompt`` may be a :class:`Prompt` or plain text (taken literally, braces included).
     ``tokenizers`` finds the model's tokenizer when a caller needs one (classification); the
     composition root supplies it. ``tracer`` is told every step of every call (spans, with
-    ``lllm_adapters.tracing``); without one, calls are not traced.
+    ``lllm_adapters.tracing``); without one, calls are not traced. ``computer`` is the screen a
+    computer-use prompt (one with ``computer_use_config``) drives; see
+    :mod:`lllm_domain.computer`.
     """
 
     name: str
@@ -94,6 +99,7 @@ class Agent:
     model_card: ModelCard | None = field(default=None, repr=False)
     tokenizers: TokenizerProvider | None = field(default=None, repr=False)
     tracer: Tracer | None = field(default=None, repr=False)
+    computer: ComputerUse | None = field(default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.system_prompt.path == _INLINE_SYSTEM:
@@ -193,7 +199,7 @@ class Agent:
             )
         machine = self._machine(dialog, prompt, args, options)
         try:
-            return run_sync(machine, self.caller, self.clock, self.tracer)
+            return run_sync(machine, self.caller, self.clock, self.tracer, computer=self.computer)
         except AgentCallError as exc:
             self._report(exc)
             raise
@@ -213,7 +219,9 @@ class Agent:
             )
         machine = self._machine(dialog, prompt, args, options)
         try:
-            return await run_async(machine, self.caller, self.clock, self.tracer)
+            return await run_async(
+                machine, self.caller, self.clock, self.tracer, computer=self.computer
+            )
         except AgentCallError as exc:
             await self._areport(exc)
             raise
