@@ -64,7 +64,14 @@ from lllm_domain.errors import (
 )
 from lllm_domain.function import Function
 from lllm_domain.limits import CallLimits
-from lllm_domain.message import EMPTY_MAPPING, Creator, FunctionCall, Message, Role
+from lllm_domain.message import (
+    EMPTY_MAPPING,
+    TOOL_ERROR_EXTRA,
+    Creator,
+    FunctionCall,
+    Message,
+    Role,
+)
 from lllm_domain.ports import AsyncLLMCaller, Clock, LLMCaller
 from lllm_domain.prompt import Prompt
 from lllm_domain.request import DeltaCallback, LLMRequest
@@ -380,6 +387,7 @@ class AgentCall:
                 role=Role.TOOL,
                 creator=Creator.FUNCTION,
                 tool_call_id=call.id,
+                extra=TOOL_ERROR_EXTRA,
                 set_top=False,
             )
         work.send_prompt(
@@ -536,6 +544,7 @@ class AgentCall:
                 role=Role.TOOL,
                 creator=Creator.FUNCTION,
                 tool_call_id=outcome.id,
+                extra=EMPTY_MAPPING if outcome.error is None else TOOL_ERROR_EXTRA,
                 set_top=False,
             )
 
