@@ -209,9 +209,7 @@ def generic_card(model: str, *, base_url: str | None = None) -> ModelCard:
 
 def _pricing(data: Any, base: Pricing, where: str) -> Pricing:
     if not isinstance(data, Mapping):
-        raise ConfigError(
-            f"{where}: pricing must be a table of {', '.join(sorted(_PRICING_KEYS))}"
-        )
+        raise ConfigError(f"{where}: pricing must be a table of {', '.join(sorted(_PRICING_KEYS))}")
     unknown = sorted(set(data) - _PRICING_KEYS)
     if unknown:
         raise ConfigError(f"{where}: pricing has unknown key(s) {unknown}; use {_PRICING_KEYS}")
