@@ -148,3 +148,14 @@ def test_a_non_object_schema_is_wrapped() -> None:
     assert tool["input_schema"]["type"] == "object"
     assert tool["input_schema"]["properties"]["value"]["type"] == "array"
     assert sent["tool_choice"] == {"type": "tool", "name": "Numbers"}
+
+
+def test_a_model_that_thinks_by_default_is_not_forced_to_call_the_output_tool() -> None:
+    sonnet5 = ModelCatalog.builtin().card("claude-sonnet-5")
+    req = LLMRequest(
+        (user_message("hi"),),
+        sonnet5.name,
+        output_format={"title": "Out", "type": "object", "properties": {}},
+    )
+    sent = messages_body(req, sonnet5, default_max_tokens=1000, stream=False)
+    assert sent["tools"][-1]["name"] == "Out" and "tool_choice" not in sent

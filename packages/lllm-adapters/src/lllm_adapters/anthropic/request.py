@@ -19,6 +19,10 @@ THINKING_KEY = "thinking"
 """Where a reply's thinking and redacted-thinking blocks are kept on ``Message.extra``: a tuple
 of the blocks as the API sent them (signature included), sent back with the turn."""
 
+ADAPTIVE_THINKING = "adaptive_thinking"
+"""The card feature of models that think by default (Claude Opus 5, Sonnet 5): they refuse
+forced tool use, so structured output leaves the choice of its tool to the model."""
+
 CACHE_PLACES = ("system", "tools", "messages")
 """Where the ``cache_control`` model argument may put a prompt-cache breakpoint."""
 
@@ -245,8 +249,9 @@ def messages_body(
     if forced is not None:
         name, definition = forced
         tools.append(definition)
-        if choice is None and thinking is None:
-            # Forced use of one tool is refused with thinking on; then the model is asked.
+        thinks = thinking is not None or card.supports(ADAPTIVE_THINKING)
+        if choice is None and not thinks:
+            # Forced tool use is refused while the model thinks; then the model is asked.
             choice = {"type": "tool", "name": name} if not request.tools else {"type": "any"}
     parallel = args.pop("parallel_tool_calls", None)
     if tools:
