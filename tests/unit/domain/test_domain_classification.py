@@ -222,3 +222,15 @@ def test_strength_sets_the_logit_bias_of_the_class_tokens() -> None:
                 agent, agent.init_dialog(), ["A", "B"], tokenizer=VocabTokenizer(), strength=bad
             )
     assert len(caller.requests) == 1
+
+
+def test_a_misspelt_option_is_refused_before_anything_is_sent() -> None:
+    agent, caller, _ = make_agent([logprob_reply({"A": 1.0})])
+    dialog = agent.init_dialog()
+    before = len(dialog.messages)
+    with pytest.raises(TypeError, match="unknown classification options strenght"):
+        classify(agent, dialog, ["A", "B"], tokenizer=VocabTokenizer(), strenght=3)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="unknown call options budjet"):
+        agent.call(dialog, "hi", budjet=None)  # type: ignore[call-arg]
+    assert len(dialog.messages) == before
+    assert caller.requests == []

@@ -124,3 +124,14 @@ def test_redaction_keeps_ordinary_data_that_merely_looks_sensitive() -> None:
     assert redactor.redact_text("Authorization: Bearer abcdefgh1234") == (
         "Authorization: [REDACTED]"
     )
+
+
+def test_stored_documents_hide_every_sensitive_key_that_redact_hides() -> None:
+    """Regression: ``passwd`` values were hidden by ``redact`` but stored as they were by
+    ``redact_json`` (its quick check knew no hint for that key)."""
+    redactor = Redactor.from_environment({})
+    for key in ("passwd", "password", "api-key", "client_secret", "refresh_token", "DB_PASSWORD"):
+        data = {key: "hunter2hunter2"}
+        assert redactor.redact(data) == {key: "[REDACTED]"}, key
+        document = f'{{"{key}": "hunter2hunter2"}}'.encode()
+        assert b"hunter2" not in redactor.redact_json(document), key

@@ -106,3 +106,17 @@ def test_both_jupyter_sandboxes_satisfy_their_ports(tmp_path: Path) -> None:
     assert isinstance(JupyterSandbox(tmp_path / "s"), ports.Sandbox)
     assert isinstance(AsyncJupyterSandbox(tmp_path / "a"), ports.AsyncSandbox)
     assert inspect.iscoroutinefunction(AsyncJupyterSandbox.delete_session)
+
+
+def test_a_manager_refuses_an_unknown_session_option_at_once(tmp_path: Path) -> None:
+    for manager in (JupyterSandbox, AsyncJupyterSandbox):
+        try:
+            manager(tmp_path, timeout=3)  # type: ignore[call-arg]
+        except TypeError as exc:
+            assert "unknown options timeout" in str(exc)
+            assert "default_timeout" in str(exc)
+        else:
+            raise AssertionError(f"{manager.__name__} took an unknown option")
+    opened = JupyterSandbox(tmp_path, default_timeout=3, max_output_chars=10)
+    session = opened.create_session("s")
+    assert (session.default_timeout, session.max_output_chars) == (3, 10)

@@ -23,6 +23,8 @@ EXTRAS: Mapping[str, tuple[str, ...]] = {
     "jupyter": ("jupyter_client", "nbformat", "ipykernel"),
     "yaml": ("yaml",),
     "terminal": ("rich",),
+    "otel": ("opentelemetry.sdk", "opentelemetry.exporter.otlp.proto.http"),
+    "postgres": ("psycopg",),
     "streamlit": ("streamlit",),
 }
 """Each extra of ``lllm-adapters`` → the modules its distributions provide (the extras'

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from attrs import define, evolve, field
 
@@ -35,12 +35,30 @@ from lllm_domain.ports import (
 )
 from lllm_domain.prompt import Prompt, literal_prompt
 from lllm_domain.request import DeltaCallback
+from lllm_domain.tracing import Tracer
 
 ERRORS = "errors"
 """The log collection that receives a structured report for every failed agent call."""
 
 
 _INLINE_SYSTEM = "__inline__/system"
+
+
+class CallOptions(TypedDict, total=False):
+    """The keyword options of :meth:`Agent.call` and :meth:`Agent.acall`, all optional."""
+
+    budget: Budget | None
+    """This call's budget instead of the agent's (requests, tokens, cost)."""
+    reply_parser: ReplyParser
+    """Turns each reply into its parsed payload (default: the prompt's parser)."""
+    on_delta: DeltaCallback | None
+    """Called with each piece of streamed text, as it arrives."""
+    model_args: Mapping[str, Any] | None
+    """Override the agent's model arguments for this call."""
+    parser_args: Mapping[str, Any] | None
+    """Keywords for the prompt's parser."""
+    extra: Mapping[str, Any] | None
+    """Merged into every reply's ``extra`` (the original's per-call arguments)."""
 
 
 def _as_system_prompt(value: Prompt | str) -> Prompt:
@@ -58,7 +76,8 @@ class Agent:
 
     ``system_prompt`` may be a :class:`Prompt` or plain text (taken literally, braces included).
     ``tokenizers`` finds the model's tokenizer when a caller needs one (classification); the
-    composition root supplies it.
+    composition root supplies it. ``tracer`` is told every step of every call (spans, with
+    ``lllm_adapters.tracing``); without one, calls are not traced.
     """
 
     name: str
@@ -74,6 +93,7 @@ class Agent:
     ids: IdGenerator = field(default=uuid_ids, repr=False)
     model_card: ModelCard | None = field(default=None, repr=False)
     tokenizers: TokenizerProvider | None = field(default=None, repr=False)
+    tracer: Tracer | None = field(default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.system_prompt.path == _INLINE_SYSTEM:
@@ -101,14 +121,19 @@ class Agent:
         dialog: Dialog,
         prompt: Prompt | str | None,
         args: Mapping[str, Any],
-        budget: Budget | None,
-        reply_parser: ReplyParser,
-        on_delta: DeltaCallback | None,
-        model_args: Mapping[str, Any] | None,
-        parser_args: Mapping[str, Any] | None,
-        extra: Mapping[str, Any] | None,
+        options: CallOptions,
     ) -> AgentCall:
         # Check the arguments before touching the dialog, so a typo leaves no half-sent turn.
+        unknown = options.keys() - CallOptions.__optional_keys__
+        if unknown:
+            raise TypeError(
+                f"agent {self.name!r}: unknown call options {', '.join(sorted(unknown))}; the "
+                f"options are {', '.join(sorted(CallOptions.__optional_keys__))}"
+            )
+        reply_parser = options.get("reply_parser", parse_with_prompt)
+        parser_args = options.get("parser_args")
+        model_args = options.get("model_args")
+        budget = options.get("budget")
         target = prompt if isinstance(prompt, Prompt) else dialog.top_prompt
         if isinstance(prompt, str):
             target = None
@@ -141,9 +166,9 @@ class Agent:
             api_type=self.api_type,
             rng=self.rng,
             reply_parser=reply_parser,
-            on_delta=on_delta,
+            on_delta=options.get("on_delta"),
             parser_args=parser_args or EMPTY_MAPPING,
-            extra=extra or EMPTY_MAPPING,
+            extra=options.get("extra") or EMPTY_MAPPING,
         )
 
     def call(
@@ -151,31 +176,24 @@ class Agent:
         dialog: Dialog,
         prompt: Prompt | str | None = None,
         args: Mapping[str, Any] = EMPTY_MAPPING,
-        *,
-        budget: Budget | None = None,
-        reply_parser: ReplyParser = parse_with_prompt,
-        on_delta: DeltaCallback | None = None,
-        model_args: Mapping[str, Any] | None = None,
-        parser_args: Mapping[str, Any] | None = None,
-        extra: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> AgentResult:
         """Run one agent call on ``dialog`` (after sending ``prompt`` rendered with ``args``, if
         given; plain text is sent as it is) and return the parsed final response, or raise
         :class:`~lllm_domain.errors.AgentCallError`.
 
-        ``model_args`` override the agent's for this call; ``parser_args`` go to the prompt's
-        parser as keywords; ``extra`` is merged into every reply's ``extra`` (the original's
-        per-call arguments)."""
+        ``options`` are those of :class:`CallOptions`: ``budget``, ``reply_parser``,
+        ``on_delta``, ``model_args`` (override the agent's for this call), ``parser_args`` (to
+        the prompt's parser as keywords) and ``extra`` (merged into every reply's ``extra``, the
+        original's per-call arguments)."""
         if not isinstance(self.caller, LLMCaller):
             raise ConfigError(
                 f"agent {self.name!r}: its caller {type(self.caller).__name__} has no sync "
                 "call(); use acall() or give the agent a sync caller"
             )
-        machine = self._machine(
-            dialog, prompt, args, budget, reply_parser, on_delta, model_args, parser_args, extra
-        )
+        machine = self._machine(dialog, prompt, args, options)
         try:
-            return run_sync(machine, self.caller, self.clock)
+            return run_sync(machine, self.caller, self.clock, self.tracer)
         except AgentCallError as exc:
             self._report(exc)
             raise
@@ -185,13 +203,7 @@ class Agent:
         dialog: Dialog,
         prompt: Prompt | str | None = None,
         args: Mapping[str, Any] = EMPTY_MAPPING,
-        *,
-        budget: Budget | None = None,
-        reply_parser: ReplyParser = parse_with_prompt,
-        on_delta: DeltaCallback | None = None,
-        model_args: Mapping[str, Any] | None = None,
-        parser_args: Mapping[str, Any] | None = None,
-        extra: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> AgentResult:
         """The async form of :meth:`call`: same machine, same transcript."""
         if not isinstance(self.caller, AsyncLLMCaller):
@@ -199,11 +211,9 @@ class Agent:
                 f"agent {self.name!r}: its caller {type(self.caller).__name__} has no async "
                 "acall(); use call() or give the agent an async caller"
             )
-        machine = self._machine(
-            dialog, prompt, args, budget, reply_parser, on_delta, model_args, parser_args, extra
-        )
+        machine = self._machine(dialog, prompt, args, options)
         try:
-            return await run_async(machine, self.caller, self.clock)
+            return await run_async(machine, self.caller, self.clock, self.tracer)
         except AgentCallError as exc:
             await self._areport(exc)
             raise

@@ -75,6 +75,7 @@ from lllm_domain.message import (
 from lllm_domain.ports import AsyncLLMCaller, Clock, LLMCaller
 from lllm_domain.prompt import Prompt
 from lllm_domain.request import DeltaCallback, LLMRequest
+from lllm_domain.tracing import NO_TRACE, CallTrace, Tracer
 from lllm_domain.usage import Cost, Usage
 
 ReplyParser = Callable[..., Any]
@@ -597,13 +598,14 @@ configures no handler: the composition root routes it
 (``lllm_adapters.observability.configure_logging`` does, so ``lllm run`` shows it)."""
 
 
-def _report_retry(call: AgentCall, action: Sleep) -> None:
+def _report_retry(call: AgentCall, action: Sleep, trace: CallTrace) -> None:
     import logging
 
+    attempt, limit = call.state.transient_errors, call.limits.retry.max_attempts
+    trace.retrying(action, attempt, limit)
     logger = logging.getLogger(RETRY_LOGGER)
     if not logger.isEnabledFor(logging.WARNING):
         return
-    attempt, limit = call.state.transient_errors, call.limits.retry.max_attempts
     retry = {
         "agent": call.agent_name,
         "attempt": attempt,
@@ -644,26 +646,36 @@ class _HandOver:
         self.due = (self.clock.now() if now is None else now) + HAND_OVER_AFTER
 
 
-def _model_event(reply: object) -> Event:
+def _model_event(reply: object) -> ModelReplied | CallerFailed:
     if isinstance(reply, Message):
         return ModelReplied(reply)
     return CallerFailed(f"returned {type(reply).__name__} ({reply!r:.80}), not a Message")
 
 
-def run_sync(call: AgentCall, caller: LLMCaller, clock: Clock) -> AgentResult:
+def run_sync(
+    call: AgentCall, caller: LLMCaller, clock: Clock, tracer: Tracer | None = None
+) -> AgentResult:
     """Drive ``call`` to its end with blocking I/O. Tool calls run one after another; the
     call's log records are handed to the log writer at step boundaries (see
-    :data:`HAND_OVER_AFTER`) and all stored before this returns or raises."""
+    :data:`HAND_OVER_AFTER`) and all stored before this returns or raises. ``tracer`` (none by
+    default) is told each step (see :mod:`lllm_domain.tracing`)."""
+    trace = NO_TRACE if tracer is None else tracer.agent_call(call)
     try:
-        result = _drive_sync(call, caller, clock)
+        result = _drive_sync(call, caller, clock, trace)
     except BaseException as error:
         _flush_noting(call, error)
+        trace.end(None, error)
         raise
-    call.flush()
+    try:
+        call.flush()
+    except BaseException as error:
+        trace.end(None, error)
+        raise
+    trace.end(result, None)
     return result
 
 
-def _drive_sync(call: AgentCall, caller: LLMCaller, clock: Clock) -> AgentResult:
+def _drive_sync(call: AgentCall, caller: LLMCaller, clock: Clock, trace: CallTrace) -> AgentResult:
     hand_over = _HandOver(call, clock)
     try:
         action = call.start()
@@ -671,20 +683,27 @@ def _drive_sync(call: AgentCall, caller: LLMCaller, clock: Clock) -> AgentResult
             event: Event
             if type(action) is CallModel:
                 hand_over.at_boundary()
-                try:
-                    event = _model_event(caller.call(action.request))
-                except LLMAPIError as exc:
-                    event = ModelFailed(exc)
-                except LLLMError:
-                    raise  # raised on purpose (e.g. a replay that diverged): already typed
-                except Exception as exc:
-                    event = CallerFailed(f"raised {type(exc).__name__}: {exc}", exc)
+                outcome: ModelReplied | ModelFailed | CallerFailed
+                with trace.model_request(action.request):
+                    try:
+                        outcome = _model_event(caller.call(action.request))
+                    except LLMAPIError as exc:
+                        outcome = ModelFailed(exc)
+                    except LLLMError:
+                        raise  # raised on purpose (e.g. a replay that diverged): already typed
+                    except Exception as exc:
+                        outcome = CallerFailed(f"raised {type(exc).__name__}: {exc}", exc)
+                trace.model_outcome(outcome)
+                if trace is not NO_TRACE and type(outcome) is ModelReplied:
+                    action = _send_reply(call, outcome, trace)
+                    continue
+                event = outcome
             elif type(action) is RunTools:
                 hand_over.at_boundary()
-                event = ToolsFinished(tuple(r.function.invoke(r.call) for r in action.runs))
+                event = ToolsFinished(tuple(trace.run_tool(r) for r in action.runs))
             elif type(action) is Sleep:
                 hand_over.now()
-                _report_retry(call, action)
+                _report_retry(call, action, trace)
                 clock.sleep(action.seconds)
                 event = SLEPT
             else:  # pragma: no cover - the machine emits only the actions above
@@ -695,6 +714,19 @@ def _drive_sync(call: AgentCall, caller: LLMCaller, clock: Clock) -> AgentResult
         return result
     finally:
         call.close()
+
+
+def _send_reply(call: AgentCall, event: ModelReplied, trace: CallTrace) -> Action:
+    """Send a reply to a traced call, telling ``trace`` when it failed to parse."""
+    failures = call.state.parse_failures
+    try:
+        action = call.send(event)
+    except ParseRetriesExhaustedError:
+        trace.parse_failed(call.attempts[-1])
+        raise
+    if call.state.parse_failures > failures and call.attempts:
+        trace.parse_failed(call.attempts[-1])
+    return action
 
 
 def _flush_noting(call: AgentCall, error: BaseException) -> None:
@@ -708,14 +740,17 @@ def _flush_noting(call: AgentCall, error: BaseException) -> None:
         )
 
 
-async def run_async(call: AgentCall, caller: AsyncLLMCaller, clock: Clock) -> AgentResult:
+async def run_async(
+    call: AgentCall, caller: AsyncLLMCaller, clock: Clock, tracer: Tracer | None = None
+) -> AgentResult:
     """Drive ``call`` to its end with async I/O. The tool calls of one reply run at once (at
     most ``max_parallel_tools``; async tools awaited together, blocking ones in worker threads),
     their results kept in the model's order. Log records are handed over as in
     :func:`run_sync`, written off the event loop, and all stored before this returns, raises or
-    is cancelled."""
+    is cancelled. ``tracer`` is told each step, as in :func:`run_sync`."""
+    trace = NO_TRACE if tracer is None else tracer.agent_call(call)
     try:
-        result = await _drive_async(call, caller, clock)
+        result = await _drive_async(call, caller, clock, trace)
     except BaseException as error:
         try:
             await call.aflush()
@@ -724,12 +759,20 @@ async def run_async(call: AgentCall, caller: AsyncLLMCaller, clock: Clock) -> Ag
                 f"Log records of this call could not all be written: "
                 f"{type(flush_error).__name__}: {flush_error}"
             )
+        trace.end(None, error)
         raise
-    await call.aflush()
+    try:
+        await call.aflush()
+    except BaseException as error:
+        trace.end(None, error)
+        raise
+    trace.end(result, None)
     return result
 
 
-async def _drive_async(call: AgentCall, caller: AsyncLLMCaller, clock: Clock) -> AgentResult:
+async def _drive_async(
+    call: AgentCall, caller: AsyncLLMCaller, clock: Clock, trace: CallTrace
+) -> AgentResult:
     hand_over = _HandOver(call, clock)
     try:
         action = call.start()
@@ -737,20 +780,27 @@ async def _drive_async(call: AgentCall, caller: AsyncLLMCaller, clock: Clock) ->
             event: Event
             if type(action) is CallModel:
                 hand_over.at_boundary()
-                try:
-                    event = _model_event(await caller.acall(action.request))
-                except LLMAPIError as exc:
-                    event = ModelFailed(exc)
-                except LLLMError:
-                    raise  # raised on purpose (e.g. a replay that diverged): already typed
-                except Exception as exc:
-                    event = CallerFailed(f"raised {type(exc).__name__}: {exc}", exc)
+                outcome: ModelReplied | ModelFailed | CallerFailed
+                with trace.model_request(action.request):
+                    try:
+                        outcome = _model_event(await caller.acall(action.request))
+                    except LLMAPIError as exc:
+                        outcome = ModelFailed(exc)
+                    except LLLMError:
+                        raise  # raised on purpose (e.g. a replay that diverged): already typed
+                    except Exception as exc:
+                        outcome = CallerFailed(f"raised {type(exc).__name__}: {exc}", exc)
+                trace.model_outcome(outcome)
+                if trace is not NO_TRACE and type(outcome) is ModelReplied:
+                    action = _send_reply(call, outcome, trace)
+                    continue
+                event = outcome
             elif type(action) is RunTools:
                 hand_over.at_boundary()
-                event = ToolsFinished(await _run_tools_async(action))
+                event = ToolsFinished(await _run_tools_async(action, trace))
             elif type(action) is Sleep:
                 hand_over.now()
-                _report_retry(call, action)
+                _report_retry(call, action, trace)
                 await clock.asleep(action.seconds)
                 event = SLEPT
             else:  # pragma: no cover
@@ -763,16 +813,16 @@ async def _drive_async(call: AgentCall, caller: AsyncLLMCaller, clock: Clock) ->
         call.close()
 
 
-async def _run_tools_async(action: RunTools) -> tuple[FunctionCall, ...]:
+async def _run_tools_async(action: RunTools, trace: CallTrace) -> tuple[FunctionCall, ...]:
     runs = action.runs
     if len(runs) == 1:
-        return (await runs[0].function.ainvoke(runs[0].call),)
+        return (await trace.arun_tool(runs[0]),)
     import asyncio
 
     limit = asyncio.Semaphore(action.max_parallel)
 
     async def run(step: ToolRun) -> FunctionCall:
         async with limit:
-            return await step.function.ainvoke(step.call)
+            return await trace.arun_tool(step)
 
     return tuple(await asyncio.gather(*(run(step) for step in runs)))

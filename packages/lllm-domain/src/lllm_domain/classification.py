@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from lllm_domain.agent import Agent
 from lllm_domain.dialog import Dialog
@@ -126,6 +126,29 @@ def probabilities_from_reply(message: Message, classes: Sequence[str]) -> dict[s
     return {c: found.get(c, 0.0) / total for c in classes}
 
 
+class ClassifyOptions(TypedDict, total=False):
+    """The keyword options of :func:`classify` and its siblings, all optional."""
+
+    tokenizer: Tokenizer | None
+    """Tokenizes the classes (default: the model's, see :func:`model_tokenizer`)."""
+    prompt: Prompt | str | None
+    """The question (rendered with ``args``; plain text is sent as it is); default: the
+    dialog's last turn."""
+    args: Mapping[str, Any] | None
+    """The question prompt's variables."""
+    instruction: str | None
+    """Sent as a user turn after the question, ``{classes}`` filled in; ``None``: send none.
+    Default: :data:`CLASSIFICATION_INSTRUCTION` (:data:`BINARY_INSTRUCTION` for the binary
+    forms)."""
+    strength: float
+    """The logit bias given to the class tokens (default: :data:`DEFAULT_STRENGTH`)."""
+
+
+def _binary(options: ClassifyOptions) -> ClassifyOptions:
+    """``options`` with the binary forms' default instruction."""
+    return {"instruction": BINARY_INSTRUCTION, **options}
+
+
 def _parser(classes: Sequence[str]) -> Any:
     def parse(message: Message, prompt: Prompt) -> dict[str, float]:
         return probabilities_from_reply(message, classes)
@@ -134,16 +157,20 @@ def _parser(classes: Sequence[str]) -> Any:
 
 
 def _prepare(
-    agent: Agent,
-    dialog: Dialog,
-    classes: Sequence[str],
-    tokenizer: Tokenizer | None,
-    prompt: Prompt | str | None,
-    args: Mapping[str, Any] | None,
-    instruction: str | None,
-    strength: float,
+    agent: Agent, dialog: Dialog, classes: Sequence[str], options: ClassifyOptions
 ) -> tuple[Prompt | str | None, Mapping[str, Any], dict[str, Any]]:
     """Check everything, send the question (if any) and return what to call the agent with."""
+    unknown = options.keys() - ClassifyOptions.__optional_keys__
+    if unknown:
+        raise TypeError(
+            f"unknown classification options {', '.join(sorted(unknown))}; the options are "
+            f"{', '.join(sorted(ClassifyOptions.__optional_keys__))}"
+        )
+    tokenizer = options.get("tokenizer")
+    prompt = options.get("prompt")
+    args = options.get("args")
+    instruction = options.get("instruction", CLASSIFICATION_INSTRUCTION)
+    strength = options.get("strength", DEFAULT_STRENGTH)
     token_ids = class_token_ids(classes, tokenizer or model_tokenizer(agent))
     model_args = classification_args(token_ids, strength=strength)
     if not instruction:
@@ -162,12 +189,7 @@ def classify(
     agent: Agent,
     dialog: Dialog,
     classes: Sequence[str],
-    *,
-    tokenizer: Tokenizer | None = None,
-    prompt: Prompt | str | None = None,
-    args: Mapping[str, Any] | None = None,
-    instruction: str | None = CLASSIFICATION_INSTRUCTION,
-    strength: float = DEFAULT_STRENGTH,
+    **options: Unpack[ClassifyOptions],
 ) -> dict[str, float]:
     """Ask ``agent`` for one token restricted to ``classes`` and return a probability per class.
 
@@ -176,9 +198,7 @@ def classify(
     original LLLM did; pass ``instruction=None`` to send none. Class tokens get a logit bias of
     ``strength``. ``tokenizer`` defaults to the model's (see :func:`model_tokenizer`).
     """
-    question, question_args, model_args = _prepare(
-        agent, dialog, classes, tokenizer, prompt, args, instruction, strength
-    )
+    question, question_args, model_args = _prepare(agent, dialog, classes, options)
     result = agent.call(
         dialog, question, question_args, reply_parser=_parser(classes), model_args=model_args
     )
@@ -190,17 +210,10 @@ async def aclassify(
     agent: Agent,
     dialog: Dialog,
     classes: Sequence[str],
-    *,
-    tokenizer: Tokenizer | None = None,
-    prompt: Prompt | str | None = None,
-    args: Mapping[str, Any] | None = None,
-    instruction: str | None = CLASSIFICATION_INSTRUCTION,
-    strength: float = DEFAULT_STRENGTH,
+    **options: Unpack[ClassifyOptions],
 ) -> dict[str, float]:
     """The async form of :func:`classify`."""
-    question, question_args, model_args = _prepare(
-        agent, dialog, classes, tokenizer, prompt, args, instruction, strength
-    )
+    question, question_args, model_args = _prepare(agent, dialog, classes, options)
     result = await agent.acall(
         dialog, question, question_args, reply_parser=_parser(classes), model_args=model_args
     )
@@ -211,45 +224,17 @@ async def aclassify(
 def binary_classify(
     agent: Agent,
     dialog: Dialog,
-    *,
-    tokenizer: Tokenizer | None = None,
-    prompt: Prompt | str | None = None,
-    args: Mapping[str, Any] | None = None,
-    instruction: str | None = BINARY_INSTRUCTION,
-    strength: float = DEFAULT_STRENGTH,
+    **options: Unpack[ClassifyOptions],
 ) -> float:
     """p(True), normalised over True/False."""
-    return classify(
-        agent,
-        dialog,
-        BINARY_CLASSES,
-        tokenizer=tokenizer,
-        prompt=prompt,
-        args=args,
-        instruction=instruction,
-        strength=strength,
-    )["True"]
+    return classify(agent, dialog, BINARY_CLASSES, **_binary(options))["True"]
 
 
 async def abinary_classify(
     agent: Agent,
     dialog: Dialog,
-    *,
-    tokenizer: Tokenizer | None = None,
-    prompt: Prompt | str | None = None,
-    args: Mapping[str, Any] | None = None,
-    instruction: str | None = BINARY_INSTRUCTION,
-    strength: float = DEFAULT_STRENGTH,
+    **options: Unpack[ClassifyOptions],
 ) -> float:
     """The async form of :func:`binary_classify`."""
-    probs = await aclassify(
-        agent,
-        dialog,
-        BINARY_CLASSES,
-        tokenizer=tokenizer,
-        prompt=prompt,
-        args=args,
-        instruction=instruction,
-        strength=strength,
-    )
+    probs = await aclassify(agent, dialog, BINARY_CLASSES, **_binary(options))
     return probs["True"]

@@ -34,6 +34,7 @@ from lllm_domain.ports import (
     uuid_ids,
 )
 from lllm_domain.registry import PromptRegistry, SystemRegistry, default_prompts, default_systems
+from lllm_domain.tracing import Tracer
 
 
 class CallerFactory(Protocol):
@@ -63,6 +64,8 @@ class Runtime:
     documentation in a prompt. The composition root that opens it also closes it."""
     tokenizers: TokenizerProvider | None = None
     """Finds each agent's tokenizer (used by classification when none is passed)."""
+    tracer: Tracer | None = None
+    """Traces every agent call of the system (``None``: no tracing)."""
 
 
 class AgentTable(dict[str, Agent]):
@@ -164,6 +167,7 @@ class System:
             ids=runtime.ids,
             model_card=card,
             tokenizers=runtime.tokenizers,
+            tracer=runtime.tracer,
         )
 
     def open_session(self, task: str, session: str | None = None) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 
 from lllm_domain.errors import SandboxError
 from lllm_domain.sandbox import (
@@ -20,18 +20,15 @@ from lllm_domain.sandbox import (
 )
 
 from lllm_adapters.jupyter.async_session import AsyncJupyterSession
-from lllm_adapters.jupyter.kernel import KernelLaunch
 from lllm_adapters.jupyter.metadata import SessionMetadata
 from lllm_adapters.jupyter.notebook_session import (
-    DEFAULT_TIMEOUT,
     NOTEBOOK_NAME,
+    NotebookOptions,
     NotebookSession,
     check_metadata,
     check_session_name,
 )
-from lllm_adapters.jupyter.output_collector import DEFAULT_MAX_OUTPUT_CHARS
 from lllm_adapters.jupyter.session import JupyterSession
-from lllm_adapters.observability.redaction import Redactor
 
 S = TypeVar("S", bound=NotebookSession)
 
@@ -42,24 +39,15 @@ class _Sessions(Generic[S]):
 
     _session_type: type[S]
 
-    def __init__(
-        self,
-        root: Path | str,
-        *,
-        launch: KernelLaunch | None = None,
-        default_timeout: float | None = DEFAULT_TIMEOUT,
-        max_output_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS,
-        validate_on_save: bool = True,
-        redactor: Redactor | None = None,
-    ) -> None:
+    def __init__(self, root: Path | str, **options: Unpack[NotebookOptions]) -> None:
+        unknown = sorted(set(options) - NotebookOptions.__optional_keys__)
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}() got unknown options {', '.join(unknown)}; the options "
+                f"are {', '.join(sorted(NotebookOptions.__optional_keys__))}"
+            )
         self.root = Path(root).resolve()
-        self._options: dict[str, Any] = {
-            "launch": launch or KernelLaunch(),
-            "default_timeout": default_timeout,
-            "max_output_chars": max_output_chars,
-            "validate_on_save": validate_on_save,
-            "redactor": redactor,
-        }
+        self._options = options
         self._open: dict[str, S] = {}
 
     def _folder(self, name: str) -> Path:

@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from lllm_domain.errors import SandboxError
 from lllm_domain.sandbox import (
@@ -80,6 +80,17 @@ def check_metadata(value: SessionMetadata | Mapping[str, Any] | None) -> Session
     metadata = _metadata(value)
     init_cell_source(metadata)
     return metadata
+
+
+class NotebookOptions(TypedDict, total=False):
+    """The options of a :class:`NotebookSession` that a session manager passes on to each
+    session it opens (see the session for their meaning and defaults)."""
+
+    launch: KernelLaunch | None
+    default_timeout: float | None
+    max_output_chars: int | None
+    validate_on_save: bool
+    redactor: Redactor | None
 
 
 class NotebookSession:

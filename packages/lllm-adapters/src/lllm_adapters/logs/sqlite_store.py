@@ -23,6 +23,7 @@ from typing import Any
 
 from lllm_domain.ports import LogEntry, LogRecord
 
+from lllm_adapters.logs.background_sync import BackgroundSync, fsync_path
 from lllm_adapters.logs.record_codec import LogStoreError, decode_data, encode_data
 from lllm_adapters.logs.session_key import session_hash
 from lllm_adapters.observability.redaction import Redactor
@@ -54,10 +55,15 @@ def _insert_sql(rows: int) -> str:
 class SQLiteLogStore:
     """Records in the SQLite database at ``path`` (created if missing).
 
-    ``durable=True`` (the default) syncs every commit to disk (``synchronous=FULL``);
-    ``durable=False`` uses ``synchronous=NORMAL``: still safe if the process is killed, but the
-    last commits may be lost if the machine goes down. ``redactor`` removes secrets from every
-    record before it is written (by default: built from the environment now).
+    ``durable=True`` (the default) syncs every commit to disk. A commit returns once it is
+    written, which is safe if the process is killed; a background thread syncs the database's
+    write-ahead log moments later, once for every commit made meanwhile, so a commit survives a
+    crash of the machine within one disk sync (:meth:`sync` waits for it). With
+    ``wait_for_sync=True`` every commit waits for its own sync (``synchronous=FULL``).
+    ``durable=False`` never syncs but at checkpoints (``synchronous=NORMAL``): still safe if
+    the process is killed, but the last commits may be lost if the machine goes down.
+    ``redactor`` removes secrets from every record before it is written (by default: built from
+    the environment now).
     Close the store with :meth:`close` or use it as a context manager.
     """
 
@@ -66,12 +72,18 @@ class SQLiteLogStore:
         path: str | os.PathLike[str],
         *,
         durable: bool = True,
+        wait_for_sync: bool = False,
         redactor: Redactor | None = None,
         clock: Callable[[], float] = _time.time,
         busy_timeout: float = 30.0,
     ) -> None:
         self.path = Path(path)
         self.durable = durable
+        self.wait_for_sync = wait_for_sync
+        self._syncer: BackgroundSync | None = None
+        if durable and not wait_for_sync:
+            wal = self.path.with_name(self.path.name + "-wal")
+            self._syncer = BackgroundSync(lambda: fsync_path(wal), f"the SQLite log {wal}")
         self._redactor = redactor if redactor is not None else Redactor.from_environment()
         self._clock = clock
         self._lock = threading.Lock()
@@ -81,7 +93,8 @@ class SQLiteLogStore:
                 self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
             )
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            full = durable and wait_for_sync
+            self._db.execute(f"PRAGMA synchronous={'FULL' if full else 'NORMAL'}")
             self._db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as error:
             raise LogStoreError(
@@ -90,7 +103,10 @@ class SQLiteLogStore:
             ) from error
 
     def __repr__(self) -> str:
-        return f"SQLiteLogStore({str(self.path)!r}, durable={self.durable})"
+        return (
+            f"SQLiteLogStore({str(self.path)!r}, durable={self.durable}, "
+            f"wait_for_sync={self.wait_for_sync})"
+        )
 
     def __enter__(self) -> SQLiteLogStore:
         return self
@@ -109,8 +125,17 @@ class SQLiteLogStore:
         from lllm_domain.log_writer import writer_for
 
         writer_for(self).flush()
-        with self._lock:
-            self._db.close()
+        try:
+            self.sync()
+        finally:
+            with self._lock:
+                self._db.close()
+
+    def sync(self) -> None:
+        """Wait until every commit so far is synced to disk (at once when ``durable=False`` or
+        ``wait_for_sync=True``: then there is nothing to wait for)."""
+        if self._syncer is not None:
+            self._syncer.wait()
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -179,6 +204,8 @@ class SQLiteLogStore:
         return session_hash(session), self._redactor.redact_text(session)
 
     def _execute(self, collection: str, session: str, action: Callable[[], object]) -> None:
+        if self._syncer is not None:
+            self._syncer.check()
         try:
             action()
         except sqlite3.Error as error:
@@ -186,6 +213,8 @@ class SQLiteLogStore:
                 f"cannot store a record in {collection!r} for session {session!r} in "
                 f"{self.path}: {error}"
             ) from error
+        if self._syncer is not None:
+            self._syncer.request()
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -71,6 +71,7 @@ _JSON_HINTS = (
     b'token"',
     b'secret"',
     b'password"',
+    b'passwd"',
 )
 
 

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import os
 import time
-from typing import Any, Protocol
+from typing import Any
 
 import httpx2
 import msgspec
@@ -35,7 +35,7 @@ from lllm_adapters.openai.errors import (
     StreamInterruptedError,
     error_from_status,
 )
-from lllm_adapters.openai.reply import Reply, to_message
+from lllm_adapters.openai.reply import to_message
 from lllm_adapters.openai.responses import (
     ResponsesStreamAssembler,
     decode_response,
@@ -43,31 +43,12 @@ from lllm_adapters.openai.responses import (
 )
 from lllm_adapters.openai.settings import OpenAISettings
 from lllm_adapters.openai.silence import SilenceMonitor, StreamWatch
+from lllm_adapters.openai.stream import StreamAssembler
 
 _encoder = msgspec.json.Encoder()
 
 _MAX_TRACKED_REQUESTS = 1024
 """Requests whose connection failures a caller remembers at once (oldest forgotten first)."""
-
-
-class _Assembler(Protocol):
-    delivered: bool
-
-    @property
-    def done(self) -> bool: ...
-
-    @property
-    def missing(self) -> str: ...
-
-    @property
-    def ended(self) -> bool: ...
-
-    @property
-    def partial_text(self) -> str: ...
-
-    def feed(self, data: str) -> None: ...
-
-    def reply(self) -> Reply: ...
 
 
 class _Route:
@@ -77,8 +58,9 @@ class _Route:
 
     def __init__(self, card: ModelCard, url: str, headers: dict[str, str], responses: bool) -> None:
         self.card = card
-        self.url = url
-        self.headers = headers
+        # Parsed once: a string URL is parsed again by every request.
+        self.url = httpx2.URL(url)
+        self.headers = httpx2.Headers(headers)
         self.responses = responses
         self.where = f"{url} (model {card.model_id})"
 
@@ -177,7 +159,7 @@ class _CallerCore:
         return to_message(reply, request, route.card, route.where)
 
     @staticmethod
-    def _assembler(request: LLMRequest, route: _Route) -> _Assembler:
+    def _assembler(request: LLMRequest, route: _Route) -> StreamAssembler:
         if route.responses:
             return ResponsesStreamAssembler(request.on_delta, route.where)
         return ChatStreamAssembler(request.on_delta, route.where)
@@ -230,7 +212,7 @@ class _CallerCore:
         request: LLMRequest,
         route: _Route,
         exc: BaseException,
-        assembler: _Assembler | None = None,
+        assembler: StreamAssembler | None = None,
     ) -> LLMAPIError:
         if isinstance(exc, httpx2.ConnectError):
             return self._connect_error(request, route, exc)
@@ -258,7 +240,7 @@ class _CallerCore:
         )
 
     @staticmethod
-    def _finish_stream(request: LLMRequest, route: _Route, assembler: _Assembler) -> Message:
+    def _finish_stream(request: LLMRequest, route: _Route, assembler: StreamAssembler) -> Message:
         if not assembler.done:
             # "[DONE]" (or a final event) that still leaves the reply unfinished is an incomplete
             # stream; a stream that just stops is a truncated one. Both are retryable only while
@@ -418,7 +400,7 @@ class AsyncOpenAICaller(_CallerCore):
         return self._decode(response.content, request, route)
 
     async def _stream(
-        self, client: httpx2.AsyncClient, route: _Route, body: bytes, assembler: _Assembler
+        self, client: httpx2.AsyncClient, route: _Route, body: bytes, assembler: StreamAssembler
     ) -> None:
         with self._watch(route) as watch:
             async with client.stream(

@@ -15,6 +15,7 @@ from lllm_domain.usage import Usage
 from lllm_adapters.openai.errors import InvalidResponseError
 from lllm_adapters.openai.reply import Reply, token_count
 from lllm_adapters.openai.request_args import checked_args, image_url, output_schema
+from lllm_adapters.openai.stream import StreamAssembler
 
 _encoder = msgspec.json.Encoder()
 
@@ -290,7 +291,7 @@ class _Chunk(msgspec.Struct):
 _chunk_decoder = msgspec.json.Decoder(_Chunk)
 
 
-class ChatStreamAssembler:
+class ChatStreamAssembler(StreamAssembler):
     """Builds one reply from Chat Completions SSE chunks, passing text deltas on as they come.
 
     ``delivered`` turns true once any text reached ``on_delta``; ``done`` once the stream is a
@@ -300,9 +301,7 @@ class ChatStreamAssembler:
     """
 
     def __init__(self, on_delta: Callable[[str], None] | None, where: str) -> None:
-        self._on_delta = on_delta
-        self._where = where
-        self._text: list[str] = []
+        super().__init__(on_delta, where)
         self._refusal: list[str] = []
         self._calls: dict[int, list[Any]] = {}
         self._logprobs: list[_TokenLogprob] = []
@@ -312,12 +311,6 @@ class ChatStreamAssembler:
         self._model = ""
         self._saw_done = False
         self._saw_choice = False
-        self.delivered = False
-
-    @property
-    def partial_text(self) -> str:
-        """The text received so far."""
-        return "".join(self._text)
 
     @property
     def done(self) -> bool:
@@ -348,17 +341,10 @@ class ChatStreamAssembler:
         try:
             chunk = _chunk_decoder.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise InvalidResponseError(
-                f"{self._where} sent a stream chunk that is not valid JSON ({exc})",
-                retryable=not self.delivered,
-                code="invalid_response",
-            ) from None
+            raise self._not_json("chunk", exc) from None
         if chunk.error is not None:
-            raise InvalidResponseError(
-                f"{self._where} reported an error mid-stream: {chunk.error.message}",
-                retryable=not self.delivered,
-                code=None if chunk.error.code is None else str(chunk.error.code),
-            )
+            code = chunk.error.code
+            raise self._failed(chunk.error.message, None if code is None else str(code))
         if chunk.id:
             self._id = chunk.id
         if chunk.model:
@@ -371,10 +357,7 @@ class ChatStreamAssembler:
             self._saw_choice = True
             delta = choice.delta
             if delta.content:
-                self._text.append(delta.content)
-                if self._on_delta is not None:
-                    self.delivered = True
-                    self._on_delta(delta.content)
+                self._add_text(delta.content)
             if delta.refusal:
                 self._refusal.append(delta.refusal)
             if delta.tool_calls:

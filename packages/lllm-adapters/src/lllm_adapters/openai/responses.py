@@ -20,6 +20,7 @@ from lllm_adapters.openai.request_args import (
     output_schema,
     require_feature,
 )
+from lllm_adapters.openai.stream import StreamAssembler
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
@@ -249,7 +250,7 @@ def decode_response(raw: bytes, where: str) -> Reply:
 # -- streamed replies ------------------------------------------------------------------------
 
 
-class ResponsesStreamAssembler:
+class ResponsesStreamAssembler(StreamAssembler):
     """Follows Responses API SSE events, passing text deltas on; the final reply is decoded from
     the ``response.completed`` event so it equals the non-streamed one.
 
@@ -259,17 +260,9 @@ class ResponsesStreamAssembler:
     """
 
     def __init__(self, on_delta: Callable[[str], None] | None, where: str) -> None:
-        self._on_delta = on_delta
-        self._where = where
-        self._text: list[str] = []
+        super().__init__(on_delta, where)
         self._final: Mapping[str, Any] | None = None
         self._empty_final: str | None = None
-        self.delivered = False
-
-    @property
-    def partial_text(self) -> str:
-        """The text received so far."""
-        return "".join(self._text)
 
     @property
     def done(self) -> bool:
@@ -297,19 +290,12 @@ class ResponsesStreamAssembler:
         try:
             event = _decoder.decode(data)
         except msgspec.DecodeError as exc:
-            raise InvalidResponseError(
-                f"{self._where} sent a stream event that is not valid JSON ({exc})",
-                retryable=not self.delivered,
-                code="invalid_response",
-            ) from None
+            raise self._not_json("event", exc) from None
         kind = event.get("type") if isinstance(event, dict) else None
         if kind == "response.output_text.delta":
             delta = event.get("delta") or ""
             if delta:
-                self._text.append(delta)
-                if self._on_delta is not None:
-                    self.delivered = True
-                    self._on_delta(delta)
+                self._add_text(delta)
         elif kind in ("response.completed", "response.incomplete", "response.failed"):
             final = event.get("response")
             if isinstance(final, Mapping) and (kind == "response.failed" or "output" in final):
@@ -317,11 +303,7 @@ class ResponsesStreamAssembler:
             else:
                 self._empty_final = kind
         elif kind == "error":
-            raise InvalidResponseError(
-                f"{self._where} reported an error mid-stream: {event.get('message')}",
-                retryable=not self.delivered,
-                code=event.get("code"),
-            )
+            raise self._failed(event.get("message"), event.get("code"))
 
     def reply(self) -> Reply:
         """The final reply (call once the stream is done)."""

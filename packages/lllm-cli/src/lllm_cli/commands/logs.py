@@ -9,19 +9,18 @@ from typing import TYPE_CHECKING, Annotated
 
 from cyclopts import Parameter
 
+from lllm_cli.commands.options import LogSource, LogSourceOptions, SessionArgument
 from lllm_cli.errors import CommandError
 
 if TYPE_CHECKING:
     from lllm_domain.ports import LogStore
     from lllm_domain.replay import ReplaySession
 
-ProjectOption = Annotated[Path | None, Parameter(name=["--project", "-p"])]
-ConfigOption = Annotated[Path | None, Parameter(name=["--config", "-c"])]
-LogDirOption = Annotated[Path | None, Parameter(name=["--log-dir"])]
 
-
-def _store(project: Path | None, config: Path | None, log_dir: Path | None) -> LogStore:
+def _store(source: LogSource | None) -> LogStore:
     """The log store: ``--log-dir`` (local files) or the project's system config."""
+    source = source or LogSource()
+    project, config, log_dir = source.project, source.config, source.log_dir
     if log_dir is not None:
         from lllm_adapters.logs import SQLITE_FILE, open_log_store
 
@@ -91,22 +90,13 @@ def _session(store: LogStore, session: str | None) -> ReplaySession:
 
 
 def list_sessions(
-    *, project: ProjectOption = None, config: ConfigOption = None, log_dir: LogDirOption = None
+    *,
+    source: LogSourceOptions = None,
 ) -> int:
-    """List the logged sessions, oldest first, with their task and cost.
-
-    Parameters
-    ----------
-    project
-        The project folder (default: found from the current folder upwards).
-    config
-        The system config whose log settings to use.
-    log_dir
-        Read this log folder directly instead of the project's.
-    """
+    """List the logged sessions, oldest first, with their task and cost."""
     from lllm_domain.replay import ReplaySession
 
-    store = _store(project, config, log_dir)
+    store = _store(source)
     rows = []
     for name in store.sessions():
         replay = ReplaySession(store, name)
@@ -129,28 +119,14 @@ def list_sessions(
 
 
 def show(
-    session: str | None = None,
+    session: SessionArgument = None,
     *,
-    project: ProjectOption = None,
-    config: ConfigOption = None,
-    log_dir: LogDirOption = None,
+    source: LogSourceOptions = None,
 ) -> int:
-    """Show a session as a readable transcript.
-
-    Parameters
-    ----------
-    session
-        The session name (see `lllm logs list`); `last` or nothing: the most recent session.
-    project
-        The project folder (default: found from the current folder upwards).
-    config
-        The system config whose log settings to use.
-    log_dir
-        Read this log folder directly instead of the project's.
-    """
+    """Show a session as a readable transcript."""
     from lllm_cli.transcript import render_text, transcript_entries
 
-    replay = _session(_store(project, config, log_dir), session)
+    replay = _session(_store(source), session)
     print(f"session {replay.session}")
     print(render_text(transcript_entries(replay.activities())))
     totals = replay.costs().session
@@ -162,60 +138,35 @@ def show(
 
 
 def cost(
-    session: str | None = None,
+    session: SessionArgument = None,
     *,
-    project: ProjectOption = None,
-    config: ConfigOption = None,
-    log_dir: LogDirOption = None,
+    source: LogSourceOptions = None,
 ) -> int:
-    """Show a session's token usage and cost, in total, per agent and per model.
-
-    Parameters
-    ----------
-    session
-        The session name (see `lllm logs list`); `last` or nothing: the most recent session.
-    project
-        The project folder (default: found from the current folder upwards).
-    config
-        The system config whose log settings to use.
-    log_dir
-        Read this log folder directly instead of the project's.
-    """
-    replay = _session(_store(project, config, log_dir), session)
+    """Show a session's token usage and cost, in total, per agent and per model."""
+    replay = _session(_store(source), session)
     print(replay.costs().table())
     return 0
 
 
 def export(
-    session: str | None = None,
+    session: SessionArgument = None,
     *,
     html: Annotated[Path | None, Parameter(name=["--html"])] = None,
-    project: ProjectOption = None,
-    config: ConfigOption = None,
-    log_dir: LogDirOption = None,
+    source: LogSourceOptions = None,
 ) -> int:
     """Export a session as a self-contained HTML timeline (open it in any browser).
 
     Parameters
     ----------
-    session
-        The session name (see `lllm logs list`); `last` or nothing: the most recent session.
     html
-        The HTML file to write (default: <session>.html in the current folder; a session
-        name that is not a plain file name is made into one).
-    project
-        The project folder (default: found from the current folder upwards).
-    config
-        The system config whose log settings to use.
-    log_dir
-        Read this log folder directly instead of the project's.
+        The HTML file to write (default: <session>.html here, made from the session name).
     """
     from lllm_adapters.observability.redaction import Redactor
 
     from lllm_cli.html_timeline import render_html
     from lllm_cli.transcript import transcript_entries
 
-    replay = _session(_store(project, config, log_dir), session)
+    replay = _session(_store(source), session)
     # The name may be the real one of a session listed redacted: show the redacted one.
     shown = Redactor.from_environment().redact_text(replay.session)
     if html is None:

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
-from cyclopts import Parameter
+from lllm_cli.commands.options import ProjectOption
 
 
-def list_prompts(
-    *, project: Annotated[Path | None, Parameter(name=["--project", "-p"])] = None
-) -> int:
-    """List the project's registered prompts: path, variables, tools, tags and origin.
-
-    Parameters
-    ----------
-    project
-        The project folder (default: found from the current folder upwards).
-    """
+def list_prompts(*, project: ProjectOption = None) -> int:
+    """List the project's registered prompts: path, variables, tools, tags and origin."""
     from lllm_cli.project import open_project
 
     opened = open_project(project)

@@ -7,19 +7,12 @@ from typing import Annotated
 
 from cyclopts import Parameter
 
+from lllm_cli.commands.options import ProjectOption, ProxyOption
 from lllm_cli.errors import CommandError
-
-ProjectOption = Annotated[Path | None, Parameter(name=["--project", "-p"])]
 
 
 def list_proxies(*, project: ProjectOption = None) -> int:
-    """List the project's registered proxies and their endpoints.
-
-    Parameters
-    ----------
-    project
-        The project folder (default: found from the current folder upwards).
-    """
+    """List the project's registered proxies and their endpoints."""
     from lllm_cli.project import open_project
 
     opened = open_project(project)
@@ -43,14 +36,12 @@ def list_proxies(*, project: ProjectOption = None) -> int:
 def catalog(
     *,
     project: ProjectOption = None,
-    proxy: Annotated[tuple[str, ...], Parameter(name=["--proxy"], consume_multiple=True)] = (),
+    proxy: ProxyOption = (),
 ) -> int:
     """Print the API catalog of the proxies, as an agent's prompt would include it.
 
     Parameters
     ----------
-    project
-        The project folder (default: found from the current folder upwards).
     proxy
         Only these proxy paths (default: all registered).
     """
@@ -75,7 +66,7 @@ def test(
     *,
     project: ProjectOption = None,
     config: Annotated[Path | None, Parameter(name=["--config", "-c"])] = None,
-    proxy: Annotated[tuple[str, ...], Parameter(name=["--proxy"], consume_multiple=True)] = (),
+    proxy: ProxyOption = (),
 ) -> int:
     """Call every endpoint of the activated proxies with its declared examples.
 
@@ -84,8 +75,6 @@ def test(
 
     Parameters
     ----------
-    project
-        The project folder (default: found from the current folder upwards).
     config
         The system config whose activate_proxies, cutoff_date and deploy_mode to use.
     proxy
