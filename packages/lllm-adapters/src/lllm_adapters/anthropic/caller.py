@@ -47,8 +47,9 @@ class _Route:
 
     def __init__(self, card: ModelCard, url: str, headers: dict[str, str]) -> None:
         self.card = card
-        self.url = url
-        self.headers = headers
+        # Parsed once: a string URL (and a dict of headers) is parsed again by every request.
+        self.url = httpx2.URL(url)
+        self.headers = httpx2.Headers(headers)
         self.where = f"{url} (model {card.model_id})"
 
 
