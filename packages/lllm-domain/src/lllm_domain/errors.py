@@ -45,6 +45,24 @@ class ConfigError(LLLMError):
         super().__init__(where + message)
 
 
+class UnsupportedFeatureError(ConfigError):
+    """A request asks a model for something its provider does not offer (logprob
+    classification on Anthropic, hosted web search on a Messages model, ...).
+
+    ``feature`` names the feature, ``model`` and ``provider`` who refused it. Raised before
+    any request is sent; pick a model whose provider offers the feature, or drop it.
+    """
+
+    def __init__(self, feature: str, *, model: str, provider: str, hint: str = "") -> None:
+        self.feature = feature
+        self.model = model
+        self.provider = provider
+        super().__init__(
+            f"{feature} is not supported by this provider ({provider}, model {model!r})"
+            + (f"; {hint}" if hint else "; use a model of a provider that offers it")
+        )
+
+
 class MissingExtraError(LLLMError, ImportError):
     """An optional adapter's library is not installed.
 
