@@ -169,3 +169,26 @@ def test_5xx_errors_and_a_raising_tool_end_as_recorded_rows(
     assert by_key["no-task"]["status"] == "failed"
     assert "'task'" in str(by_key["no-task"]["error_message"])
     assert "sk-batch-test-key" not in run.results_path.read_text(encoding="utf-8")
+
+
+def test_the_batch_budget_stops_launching_rows_and_a_rerun_goes_on(
+    project: Path, env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = write_rows(
+        project / "rows.jsonl",
+        [{"id": f"r{i}", "task": "weather", "city": f"City{i}"} for i in range(20)],
+    )
+    with OpenAIServer(handler=weather_handler()) as server:
+        # Every row makes 2 requests; rows in flight when the limit is reached finish.
+        run = _run(server, project, rows, monkeypatch, concurrency=2, max_requests=6)
+        assert run.summary.stopped is not None and "--max-requests 6" in run.summary.stopped
+        assert 3 <= len(run.recorded_now) <= 4
+        assert run.summary.pending == 20 - len(run.recorded_now)
+        assert len(server.requests) == 2 * len(run.recorded_now)  # nothing cut off mid-row
+
+        by_cost = _run(server, project, rows, monkeypatch, concurrency=1, max_cost=0.0)
+        assert by_cost.recorded_now == () and "--max-cost" in str(by_cost.summary.stopped)
+
+        rest = _run(server, project, rows, monkeypatch, concurrency=4)
+    assert rest.summary.stopped is None
+    assert (rest.summary.ok, rest.summary.pending) == (20, 0)
