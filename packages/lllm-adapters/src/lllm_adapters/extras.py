@@ -23,6 +23,7 @@ EXTRAS: Mapping[str, tuple[str, ...]] = {
     "yaml": ("yaml",),
     "terminal": ("rich",),
     "streamlit": ("streamlit",),
+    "ray": ("ray",),
 }
 """Each extra of ``lllm-adapters`` → the modules its distributions provide (the extras'
 requirements are in ``packages/lllm-adapters/pyproject.toml``; ``all`` is every one)."""

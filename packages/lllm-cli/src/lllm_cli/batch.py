@@ -47,6 +47,8 @@ class BatchRun:
     recorded_now: tuple[RowResult, ...]
     skipped: int
     """Rows already recorded before this run (not run again)."""
+    requeued: int = 0
+    """Rows whose worker died under them (Ray), run again on another worker."""
 
 
 def read_rows(path: str | os.PathLike[str]) -> list[BatchRow]:
@@ -127,7 +129,11 @@ def run_batch(
     in_input = {row.key for row in rows}
     already = sum(1 for key in recorded if key in in_input) - (len(todo) if retry_failed else 0)
     if engine == "ray":
-        raise CommandError("--engine ray is not available yet; use --engine local")
+        from lllm_adapters.batch.ray_engine import RayEngine
+
+        report = RayEngine(concurrency=concurrency, budget=budget, address=address).run(
+            todo, factory, journal, batch=name, progress=progress, already=already
+        )
     else:
         report = LocalEngine(concurrency=concurrency, budget=budget).run(
             todo, factory, journal, batch=name, progress=progress, already=already
@@ -135,7 +141,9 @@ def run_batch(
     final = {**recorded, **{r.key: r for r in report.results}}
     mine = [final[row.key] for row in rows if row.key in final]
     summary = BatchSummary.of(mine, stopped=report.stopped, pending=len(rows) - len(mine))
-    return BatchRun(name, out, summary, report.results, skipped=max(0, already))
+    return BatchRun(
+        name, out, summary, report.results, skipped=max(0, already), requeued=report.requeued
+    )
 
 
 def batch_results(store: LogStore, batch: str) -> tuple[dict[str, object], list[RowResult]]:

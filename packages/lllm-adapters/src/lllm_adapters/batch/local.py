@@ -37,6 +37,8 @@ class RunReport:
 
     results: tuple[RowResult, ...]
     stopped: str | None = None
+    requeued: int = 0
+    """Rows sent to a worker that died before returning them, and so run again elsewhere."""
 
 
 def to_result(row: BatchRow, session: str, outcome: RowOutcome, latency: float) -> RowResult:
