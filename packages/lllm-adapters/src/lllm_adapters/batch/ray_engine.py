@@ -155,8 +155,21 @@ class RayEngine:
         per_worker = max(1, math.ceil(self.concurrency / count))
         actor_cls = ray.remote(num_cpus=0, max_restarts=0, max_task_retries=0)(_Worker)
 
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        spawned = 0
+
         def spawn() -> Any:
-            return actor_cls.options(scheduling_strategy="SPREAD").remote(factory, env, per_worker)
+            # Round-robin over the nodes alive now, so every node gets workers (Ray's SPREAD
+            # may leave a node idle); soft, so a node that just died is no obstacle.
+            nonlocal spawned
+            nodes = sorted(n["NodeID"] for n in ray.nodes() if n.get("Alive"))
+            spawned += 1
+            strategy: Any = "SPREAD"
+            if nodes:
+                node = nodes[(spawned - 1) % len(nodes)]
+                strategy = NodeAffinitySchedulingStrategy(node_id=node, soft=True)
+            return actor_cls.options(scheduling_strategy=strategy).remote(factory, env, per_worker)
 
         progress.started(len(rows), already)
         queue: deque[list[BatchRow]] = deque(
