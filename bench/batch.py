@@ -187,6 +187,12 @@ def main() -> None:
         {"OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": "http://127.0.0.1:18742/v1"}
     )
     figures: list[tuple[str, str]] = []
+
+    def show(*new: tuple[str, str]) -> None:
+        figures.extend(new)
+        for name, value in new:
+            print(f"{name:<58}  {value:>16}", flush=True)
+
     try:
         cpu = client_cpu_per_run(18741)
         latency_floor = rows / concurrency * REQUESTS_PER_ROW * LATENCY
@@ -199,38 +205,37 @@ def main() -> None:
                 wall, ok = local_run(project, concurrency)
                 assert ok == rows
                 walls.append(wall)
+                print(f"  local run {i + 1}: {wall:.1f} s", flush=True)
             local = statistics.median(walls)
-            figures += [
+            show(
                 ("client CPU per run (0 ms server, SQLite log)", f"{cpu * 1e3:.2f} ms"),
                 ("floor: latency / client CPU", f"{latency_floor:.1f} s / {cpu_floor:.1f} s"),
                 (f"local engine, {rows} rows, concurrency {concurrency}: wall", f"{local:.1f} s"),
                 ("local engine: rows per second", f"{rows / local:.0f}"),
                 ("local engine: ratio to the floor (target <= 1.3)", f"{local / floor:.2f}x"),
-            ]
+            )
             if not options.skip_ray:
                 project = make_project(Path(folder) / "ray", rows)
                 ray_dir = Path(folder) / "ray-cluster"
                 ray_dir.mkdir()
                 wall, ok = ray_run(project, concurrency, ray_dir)
                 assert ok == rows
-                figures += [
+                show(
                     ("Ray, 2-node local cluster: wall", f"{wall:.1f} s"),
                     ("Ray: ratio to the local engine", f"{wall / local:.2f}x"),
-                ]
+                )
             project = make_project(Path(folder) / "resume", rows)
             before, rerun, recorded, duplicates = resume_after_kill(project, rows, concurrency)
-            figures += [
+            show(
                 ("resume: rows recorded before SIGKILL", str(before)),
                 (f"resume: rows run twice (target <= {concurrency})", str(rerun)),
                 ("resume: rows recorded / duplicated", f"{recorded} / {duplicates}"),
-            ]
+            )
     finally:
         for proc in (fast, slow):
             proc.terminate()
             proc.wait()
-    width = max(len(name) for name, _ in figures)
-    for name, value in figures:
-        print(f"{name:<{width}}  {value:>14}")
+    print(f"({len(figures)} figures)")
 
 
 if __name__ == "__main__":

@@ -101,11 +101,12 @@ class RayEngine:
     ) -> RunReport:
         """Run ``rows`` on the cluster; see the class docstring."""
         require_extra("ray", __name__)
+        # Under `uv run`, Ray would otherwise ship this folder to every worker and run each in
+        # a `uv run` of its own (minutes); workers use the cluster's own Python instead. Ray
+        # reads the switch when it is imported.
+        os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
         import ray
 
-        # Under `uv run`, Ray would otherwise ship this folder to every worker and build a
-        # virtual environment there (minutes); workers use the cluster's own Python instead.
-        os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
         started_here = not ray.is_initialized()
         if started_here:
             try:
@@ -203,7 +204,8 @@ class RayEngine:
                 actor, chunk = inflight.pop(ref)
                 try:
                     results: list[RowResult] = ray.get(ref)
-                except dead_errors:
+                except dead_errors as exc:
+                    last_death = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                     # The worker (or its node) died: its chunks go back to the queue, to run on
                     # the others and on a replacement.
                     lost = [chunk] + [c for r, (a, c) in list(inflight.items()) if a is actor]
@@ -220,7 +222,9 @@ class RayEngine:
                             actors.append(spawn())
                     if not actors:
                         raise BatchError(
-                            "every Ray worker died and no more may be started; see `ray status`"
+                            "every Ray worker died and no more may be started (the last: "
+                            f"{last_death or 'no reason given'}); see `ray status` and the "
+                            "workers' logs"
                         ) from None
                     continue
                 except RayTaskError as exc:
