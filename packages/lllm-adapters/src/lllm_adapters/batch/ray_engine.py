@@ -197,46 +197,53 @@ class RayEngine:
                     chunk = queue.popleft()
                     inflight[actor.run_chunk.remote(chunk, batch)] = (actor, chunk)
 
-        dispatch()
-        while inflight:
-            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=1.0)
-            for ref in ready:
-                actor, chunk = inflight.pop(ref)
-                try:
-                    results: list[RowResult] = ray.get(ref)
-                except dead_errors as exc:
-                    last_death = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                    # The worker (or its node) died: its chunks go back to the queue, to run on
-                    # the others and on a replacement.
-                    lost = [chunk] + [c for r, (a, c) in list(inflight.items()) if a is actor]
-                    for r in [r for r, (a, _) in inflight.items() if a is actor]:
-                        inflight.pop(r)
-                    for c in lost:
-                        again = [row for row in c if row.key not in recorded]
-                        requeued += len(again)
-                        queue.appendleft(again)
-                    if actor in actors:
-                        actors.remove(actor)
-                        if restarts < self.max_worker_restarts:
-                            restarts += 1
-                            actors.append(spawn())
-                    if not actors:
-                        raise BatchError(
-                            "every Ray worker died and no more may be started (the last: "
-                            f"{last_death or 'no reason given'}); see `ray status` and the "
-                            "workers' logs"
-                        ) from None
-                    continue
-                except RayTaskError as exc:
-                    raise BatchError(f"a Ray worker failed outside any row: {exc}") from None
-                fresh = [r for r in results if r.key not in recorded]
-                journal.record(fresh)
-                for result in fresh:
-                    recorded.add(result.key)
-                    spend = spend.plus(result.cost_usd, result.requests)
-                    done.append(result)
-                    progress.finished_row(result)
+        try:
             dispatch()
-        for actor in actors:
-            ray.kill(actor)
+            while inflight:
+                ready, _ = ray.wait(list(inflight), num_returns=1, timeout=1.0)
+                for ref in ready:
+                    if ref not in inflight:  # another chunk of a worker that died, already requeued
+                        continue
+                    actor, chunk = inflight.pop(ref)
+                    try:
+                        results: list[RowResult] = ray.get(ref)
+                    except dead_errors as exc:
+                        last_death = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                        # The worker (or its node) died: its chunks go back to the queue, to run on
+                        # the others and on a replacement.
+                        lost = [chunk] + [c for r, (a, c) in list(inflight.items()) if a is actor]
+                        for r in [r for r, (a, _) in inflight.items() if a is actor]:
+                            inflight.pop(r)
+                        for c in lost:
+                            again = [row for row in c if row.key not in recorded]
+                            requeued += len(again)
+                            if again:
+                                queue.appendleft(again)
+                        if actor in actors:
+                            actors.remove(actor)
+                            if restarts < self.max_worker_restarts:
+                                restarts += 1
+                                actors.append(spawn())
+                        if not actors:
+                            raise BatchError(
+                                "every Ray worker died and no more may be started (the last: "
+                                f"{last_death or 'no reason given'}); see `ray status` and the "
+                                "workers' logs"
+                            ) from None
+                        continue
+                    except RayTaskError as exc:
+                        raise BatchError(f"a Ray worker failed outside any row: {exc}") from None
+                    fresh = [r for r in results if r.key not in recorded]
+                    journal.record(fresh)
+                    for result in fresh:
+                        recorded.add(result.key)
+                        spend = spend.plus(result.cost_usd, result.requests)
+                        done.append(result)
+                        progress.finished_row(result)
+                dispatch()
+        finally:
+            # Workers of an existing cluster outlive this driver unless ended here (a local Ray
+            # started for the run ends with it anyway).
+            for actor in actors:
+                ray.kill(actor)
         return RunReport(tuple(done), stopped, requeued=requeued)
