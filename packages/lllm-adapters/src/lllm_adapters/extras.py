@@ -27,6 +27,7 @@ EXTRAS: Mapping[str, tuple[str, ...]] = {
     "postgres": ("psycopg",),
     "streamlit": ("streamlit",),
     "browser": ("playwright",),
+    "ray": ("ray",),
 }
 """Each extra of ``lllm-adapters`` → the modules its distributions provide (the extras'
 requirements are in ``packages/lllm-adapters/pyproject.toml``; ``all`` is every one)."""

@@ -276,3 +276,18 @@ class ReplaySessionError(LLLMError):
 
 class ScriptExhaustedError(LLLMError):
     """The scripted caller got more requests than it has replies."""
+
+
+class BatchError(LLLMError):
+    """A batch run cannot go on as asked (a bad input file, a results file of another batch,
+    an engine that cannot start)."""
+
+
+class BatchInputError(BatchError):
+    """A line of a batch's input file is not a JSON object, or two rows share one key."""
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None) -> None:
+        self.file = file
+        self.line = line
+        where = f"{file}:{line}: " if file and line else f"{file}: " if file else ""
+        super().__init__(where + message)
