@@ -54,7 +54,7 @@ from lllm_domain.message import (
     TokenLogprob,
     TopLogprob,
 )
-from lllm_domain.model_card import ModelCard, Pricing
+from lllm_domain.model_card import LongPromptPricing, ModelCard, Pricing
 from lllm_domain.parsing import TagSpec, parse_tags
 from lllm_domain.ports import (
     AsyncLLMCaller,
@@ -152,6 +152,7 @@ __all__ = [
     "LLMRetriesExhaustedError",
     "LogRecord",
     "LogStore",
+    "LongPromptPricing",
     "MCPServer",
     "Message",
     "MissingExtraError",
