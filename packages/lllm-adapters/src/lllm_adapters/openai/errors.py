@@ -152,6 +152,32 @@ def error_from_status(
     turns into a non-retryable :class:`RetryDelayTooLongError`.
     """
     text, code = _api_error_text(body)
+    return status_error(
+        status,
+        headers,
+        f"{text}{_STATUS_HINTS.get(status, '')}",
+        code,
+        where=where,
+        retry_after_cap=retry_after_cap,
+    )
+
+
+def status_error(
+    status: int,
+    headers: Mapping[str, str],
+    detail: str,
+    code: str | None,
+    *,
+    where: str,
+    retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP,
+) -> LLMAPIError:
+    """The retry policy every provider's status mapping shares, once the API's text is read.
+
+    ``detail`` is the API's message with any hint; ``code`` becomes the error's ``code``.
+    ``x-should-retry`` overrides the status rules; 408/409/429 and every 5xx are retryable,
+    other 4xx are not. ``retry-after`` is honoured up to ``retry_after_cap``; a longer requested
+    delay turns into a non-retryable :class:`RetryDelayTooLongError`.
+    """
     should = headers.get("x-should-retry")
     if should == "true":
         retryable = True
@@ -160,8 +186,7 @@ def error_from_status(
     else:
         retryable = status in RETRYABLE_STATUSES or status >= 500
     retry_after = parse_retry_after(headers)
-    hint = _status_hint(status)
-    message = f"{where} returned HTTP {status}: {text}{hint}"
+    message = f"{where} returned HTTP {status}: {detail}"
     if retryable and retry_after is not None and retry_after > retry_after_cap:
         return RetryDelayTooLongError(
             f"{message} — the server asked to wait {retry_after:.0f} s before retrying, longer "
@@ -175,11 +200,11 @@ def error_from_status(
     return cls(message, retryable=retryable, status=status, retry_after=retry_after, code=code)
 
 
-def _status_hint(status: int) -> str:
-    if status == 401:
-        return " (check the API key: OPENAI_API_KEY or the model card's api_key_env)"
-    if status == 403:
-        return " (the key has no access to this model or endpoint)"
-    if status == 404:
-        return " (check the model name and the base URL)"
-    return ""
+NO_ACCESS_HINT = " (the key has no access to this model or endpoint)"
+"""The hint every provider adds to HTTP 403."""
+
+_STATUS_HINTS = {
+    401: " (check the API key: OPENAI_API_KEY or the model card's api_key_env)",
+    403: NO_ACCESS_HINT,
+    404: " (check the model name and the base URL)",
+}
