@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 import httpx2
@@ -26,7 +27,7 @@ from lllm_domain.message import Message
 from lllm_domain.model_card import ModelCard
 from lllm_domain.request import LLMRequest
 
-from lllm_adapters.openai.errors import (
+from lllm_adapters.api_errors import (
     APIConnectionError,
     APITimeoutError,
     InvalidResponseError,
@@ -127,6 +128,28 @@ class Route:
 S = TypeVar("S", bound=HTTPSettings)
 R = TypeVar("R", bound=Route)
 A = TypeVar("A", bound=StreamAssembly)
+T = TypeVar("T")
+
+
+def settings_from_env(
+    cls: Callable[..., T],
+    environ: Mapping[str, str] | None,
+    overrides: Mapping[str, object],
+    *,
+    key_variable: str,
+    url_variable: str,
+    default_url: str,
+) -> T:
+    """Provider settings ``cls`` with ``api_key`` from ``key_variable`` and ``base_url`` from
+    ``url_variable`` (else ``default_url``) of ``environ`` (default: the process environment);
+    keyword ``overrides`` win."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {
+        "api_key": env.get(key_variable) or None,
+        "base_url": env.get(url_variable) or default_url,
+    }
+    values.update(overrides)
+    return cls(**values)
 
 
 def sse_data(line: str) -> str | None:

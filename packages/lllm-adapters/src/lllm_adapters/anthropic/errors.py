@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import msgspec
 from lllm_domain.errors import LLMAPIError
 
-from lllm_adapters.openai.errors import DEFAULT_RETRY_AFTER_CAP, NO_ACCESS_HINT, status_error
+from lllm_adapters.api_errors import DEFAULT_RETRY_AFTER_CAP, NO_ACCESS_HINT, status_error
 
 __all__ = ["error_from_status", "error_text"]
 

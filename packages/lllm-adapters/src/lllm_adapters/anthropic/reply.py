@@ -15,7 +15,7 @@ from lllm_domain.request import LLMRequest
 from lllm_domain.usage import Usage
 
 from lllm_adapters.anthropic.request import THINKING_KEY
-from lllm_adapters.openai.errors import (
+from lllm_adapters.api_errors import (
     InvalidResponseError,
     OutputTruncatedError,
     RefusalError,

@@ -11,7 +11,7 @@ import msgspec
 
 from lllm_adapters.anthropic.errors import error_text
 from lllm_adapters.anthropic.reply import Block, Reply, WireUsage, thinking_block, usage_from
-from lllm_adapters.openai.errors import InvalidResponseError
+from lllm_adapters.api_errors import InvalidResponseError
 
 
 class _Delta(msgspec.Struct):
