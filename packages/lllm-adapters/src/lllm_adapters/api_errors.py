@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from attrs import define, field
 from lllm_domain.errors import LLMAPIError
 
 if TYPE_CHECKING:
@@ -149,3 +150,37 @@ def status_error(
 
 NO_ACCESS_HINT = " (the key has no access to this model or endpoint)"
 """The hint every provider adds to HTTP 403."""
+
+
+@define(frozen=True, slots=True)
+class StatusErrors:
+    """How one provider's error responses become typed errors (call it with the response).
+
+    ``read_body`` gives the API's message and error code from an error body; ``hints`` add
+    advice per status; ``request_id_header`` (if set) names the header whose id the message
+    quotes. The retry policy is :func:`status_error`'s.
+    """
+
+    read_body: Callable[[bytes], tuple[str, str | None]]
+    hints: Mapping[int, str] = field(factory=dict)
+    request_id_header: str | None = None
+
+    def __call__(
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        where: str,
+        retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP,
+    ) -> LLMAPIError:
+        """Map an error response of ``where`` onto a typed error."""
+        text, code = self.read_body(body)
+        suffix = ""
+        if self.request_id_header is not None:
+            request_id = headers.get(self.request_id_header)
+            suffix = f" [{self.request_id_header} {request_id}]" if request_id else ""
+        detail = f"{text}{self.hints.get(status, '')}{suffix}"
+        return status_error(
+            status, headers, detail, code, where=where, retry_after_cap=retry_after_cap
+        )

@@ -1,22 +1,19 @@
 """Typed API errors of the Anthropic callers, and the policy that maps HTTP failures onto them.
 
-The error types are the OpenAI callers' (:mod:`lllm_adapters.openai.errors`), so an agent, a
+The error types are the OpenAI callers' (:mod:`lllm_adapters.api_errors`), so an agent, a
 retry policy or a user's ``except`` clause treats both providers alike: ``RateLimitError`` for
 429, ``APIStatusError`` for other statuses (529 ``overloaded_error`` and every 5xx retryable),
 ``OutputTruncatedError`` for ``stop_reason: max_tokens``, ``StreamInterruptedError`` for a stream
 that broke off after text was shown. The retry policy is the same too: ``x-should-retry``
 overrides the status rules, ``retry-after`` is honoured up to a cap. Import the types from
-:mod:`lllm_adapters.openai.errors` (or :mod:`lllm_adapters.openai`).
+:mod:`lllm_adapters.api_errors` (or :mod:`lllm_adapters.openai`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import msgspec
-from lllm_domain.errors import LLMAPIError
 
-from lllm_adapters.api_errors import DEFAULT_RETRY_AFTER_CAP, NO_ACCESS_HINT, status_error
+from lllm_adapters.api_errors import NO_ACCESS_HINT, StatusErrors
 
 __all__ = ["error_from_status", "error_text"]
 
@@ -48,34 +45,6 @@ def error_text(body: bytes) -> tuple[str, str | None]:
     return (f"{kind}: {text}" if kind and err.message else text), kind
 
 
-def error_from_status(
-    status: int,
-    headers: Mapping[str, str],
-    body: bytes,
-    *,
-    where: str,
-    retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP,
-) -> LLMAPIError:
-    """Map an error response of the Messages API onto a typed error.
-
-    ``x-should-retry`` overrides the status rules; 408/409/429, 529 (overloaded) and every
-    other 5xx are retryable, 400/401/403/404/413 (and other 4xx) are not. The error's ``code``
-    is the API's error type (``overloaded_error``, ``rate_limit_error``, ...). A requested delay
-    above ``retry_after_cap`` turns into a non-retryable :class:`RetryDelayTooLongError`.
-    """
-    text, kind = error_text(body)
-    request_id = headers.get("request-id")
-    suffix = f" [request-id {request_id}]" if request_id else ""
-    return status_error(
-        status,
-        headers,
-        f"{text}{_STATUS_HINTS.get(status, '')}{suffix}",
-        kind,
-        where=where,
-        retry_after_cap=retry_after_cap,
-    )
-
-
 _STATUS_HINTS = {
     401: " (check the API key: ANTHROPIC_API_KEY or the model card's api_key_env)",
     403: NO_ACCESS_HINT,
@@ -83,3 +52,13 @@ _STATUS_HINTS = {
     413: " (the request is larger than the API accepts: shorten the conversation)",
     529: " (Anthropic's API is overloaded; retried with backoff)",
 }
+
+error_from_status = StatusErrors(error_text, _STATUS_HINTS, request_id_header="request-id")
+"""Map an error response of the Messages API onto a typed error (``error_from_status(status,
+headers, body, *, where, retry_after_cap)``).
+
+``x-should-retry`` overrides the status rules; 408/409/429, 529 (overloaded) and every other
+5xx are retryable, 400/401/403/404/413 (and other 4xx) are not. The error's ``code`` is the
+API's error type (``overloaded_error``, ``rate_limit_error``, ...); the message quotes the
+``request-id``. A requested delay above ``retry_after_cap`` turns into a non-retryable
+:class:`~lllm_adapters.api_errors.RetryDelayTooLongError`."""

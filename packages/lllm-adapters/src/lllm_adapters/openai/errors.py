@@ -1,7 +1,8 @@
 """Typed API errors of the OpenAI callers, and the policy that maps HTTP failures onto them.
 
-The types and the shared retry policy live in :mod:`lllm_adapters.api_errors` (re-exported
-here); this module reads the OpenAI error body and adds OpenAI's hints.
+The types and the shared retry policy live in :mod:`lllm_adapters.api_errors` (the package
+:mod:`lllm_adapters.openai` exports them); this module reads the OpenAI error body and adds
+OpenAI's hints.
 
 Every error is an :class:`~lllm_domain.errors.LLMAPIError`: ``retryable`` tells the agent-call
 state machine whether trying again may help and ``retry_after`` carries the delay the server
@@ -10,45 +11,11 @@ asked for. The callers never retry by themselves; the state machine owns the ret
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import msgspec
-from lllm_domain.errors import LLMAPIError
 
-from lllm_adapters.api_errors import (
-    DEFAULT_RETRY_AFTER_CAP,
-    NO_ACCESS_HINT,
-    RETRYABLE_STATUSES,
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    InvalidResponseError,
-    OutputTruncatedError,
-    RateLimitError,
-    RefusalError,
-    RetryDelayTooLongError,
-    StreamInterruptedError,
-    parse_retry_after,
-    status_error,
-)
+from lllm_adapters.api_errors import NO_ACCESS_HINT, StatusErrors
 
-__all__ = [
-    "DEFAULT_RETRY_AFTER_CAP",
-    "NO_ACCESS_HINT",
-    "RETRYABLE_STATUSES",
-    "APIConnectionError",
-    "APIStatusError",
-    "APITimeoutError",
-    "InvalidResponseError",
-    "OutputTruncatedError",
-    "RateLimitError",
-    "RefusalError",
-    "RetryDelayTooLongError",
-    "StreamInterruptedError",
-    "error_from_status",
-    "parse_retry_after",
-    "status_error",
-]
+__all__ = ["error_from_status"]
 
 
 class _ErrorBody(msgspec.Struct):
@@ -80,33 +47,16 @@ def _api_error_text(body: bytes) -> tuple[str, str | None]:
     return (err.message or err.type or "(no message)"), code or err.type
 
 
-def error_from_status(
-    status: int,
-    headers: Mapping[str, str],
-    body: bytes,
-    *,
-    where: str,
-    retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP,
-) -> LLMAPIError:
-    """Map an error response onto a typed error.
-
-    ``x-should-retry`` overrides the status rules; 408/409/429/5xx are retryable and
-    400/401/403/404/422 (and other 4xx) are not. A requested delay above ``retry_after_cap``
-    turns into a non-retryable :class:`RetryDelayTooLongError`.
-    """
-    text, code = _api_error_text(body)
-    return status_error(
-        status,
-        headers,
-        f"{text}{_STATUS_HINTS.get(status, '')}",
-        code,
-        where=where,
-        retry_after_cap=retry_after_cap,
-    )
-
-
 _STATUS_HINTS = {
     401: " (check the API key: OPENAI_API_KEY or the model card's api_key_env)",
     403: NO_ACCESS_HINT,
     404: " (check the model name and the base URL)",
 }
+
+error_from_status = StatusErrors(_api_error_text, _STATUS_HINTS)
+"""Map an error response onto a typed error (``error_from_status(status, headers, body, *,
+where, retry_after_cap)``).
+
+``x-should-retry`` overrides the status rules; 408/409/429/5xx are retryable and
+400/401/403/404/422 (and other 4xx) are not. A requested delay above ``retry_after_cap`` turns
+into a non-retryable :class:`~lllm_adapters.api_errors.RetryDelayTooLongError`."""

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from attrs import define, field
 from lllm_domain.errors import ConfigError
 
+from lllm_adapters.api_errors import DEFAULT_RETRY_AFTER_CAP
 from lllm_adapters.http_caller import settings_from_env
-from lllm_adapters.openai.errors import DEFAULT_RETRY_AFTER_CAP
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 """The official endpoint; any other base URL is an OpenAI-compatible server."""
