@@ -9,10 +9,8 @@ the retry budget and reads ``retryable`` / ``retry_after`` from the error.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import time
-from typing import Any
+from collections.abc import Mapping
 
 import httpx2
 import msgspec
@@ -21,36 +19,15 @@ from lllm_domain.message import Message
 from lllm_domain.model_card import ModelCard
 from lllm_domain.request import LLMRequest
 
-from lllm_adapters.anthropic.errors import (
-    APIConnectionError,
-    APITimeoutError,
-    InvalidResponseError,
-    StreamInterruptedError,
-    error_from_status,
-)
+from lllm_adapters.anthropic.errors import error_from_status
 from lllm_adapters.anthropic.reply import decode_message, to_message
 from lllm_adapters.anthropic.request import PROVIDER, messages_body, output_tool
 from lllm_adapters.anthropic.settings import AnthropicSettings
 from lllm_adapters.anthropic.stream import MessagesStreamAssembler
+from lllm_adapters.http_caller import AsyncHTTPCaller, HTTPCallerCore, Route, SyncHTTPCaller
 from lllm_adapters.openai.catalog import GENERIC_FEATURES, ModelCatalog
 
 _encoder = msgspec.json.Encoder()
-
-_MAX_TRACKED_REQUESTS = 1024
-"""Requests whose connection failures a caller remembers at once (oldest forgotten first)."""
-
-
-class _Route:
-    """Where one model goes: its card, URL and headers (resolved once)."""
-
-    __slots__ = ("card", "headers", "url", "where")
-
-    def __init__(self, card: ModelCard, url: str, headers: dict[str, str]) -> None:
-        self.card = card
-        # Parsed once: a string URL (and a dict of headers) is parsed again by every request.
-        self.url = httpx2.URL(url)
-        self.headers = httpx2.Headers(headers)
-        self.where = f"{url} (model {card.model_id})"
 
 
 def generic_claude_card(model: str, base_url: str) -> ModelCard:
@@ -65,32 +42,20 @@ def generic_claude_card(model: str, base_url: str) -> ModelCard:
     )
 
 
-class _CallerCore:
-    """What the sync and async callers share: routing, bodies, decoding, error mapping."""
+class _CallerCore(HTTPCallerCore[AnthropicSettings, Route, MessagesStreamAssembler]):
+    """What the sync and async Anthropic callers share: routing, bodies, decoding, errors."""
+
+    _settings_name = "AnthropicSettings"
+    _base_url_env = "ANTHROPIC_BASE_URL"
 
     def __init__(self, settings: AnthropicSettings | None, catalog: ModelCatalog | None) -> None:
-        self.settings = settings if settings is not None else AnthropicSettings.from_env()
-        """Endpoint, timeouts and pool size (the key is hidden from ``repr``)."""
+        super().__init__(settings if settings is not None else AnthropicSettings.from_env())
         self.catalog = catalog if catalog is not None else ModelCatalog.builtin()
         """The model cards used for arguments, features, snapshots and cost."""
-        self._routes: dict[str, _Route] = {}
-        self._connect_failures: dict[int, tuple[object, int]] = {}
+        self._routes: dict[str, Route] = {}
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.settings.base_url!r})"
-
-    def _timeout(self) -> httpx2.Timeout:
-        s = self.settings
-        read = s.read_timeout if s.total_timeout is None else min(s.read_timeout, s.total_timeout)
-        return httpx2.Timeout(
-            connect=s.connect_timeout, read=read, write=s.write_timeout, pool=read
-        )
-
-    def _limits(self) -> httpx2.Limits:
-        return httpx2.Limits(
-            max_connections=self.settings.max_connections,
-            max_keepalive_connections=self.settings.max_keepalive_connections,
-        )
+    def _route_for(self, request: LLMRequest) -> Route:
+        return self.route(request.model)
 
     def card(self, model: str) -> ModelCard:
         """The card of ``model``: from the catalog, or a generic one on a non-official
@@ -114,7 +79,7 @@ class _CallerCore:
             )
         return card
 
-    def route(self, model: str) -> _Route:
+    def route(self, model: str) -> Route:
         """The card, URL and headers for ``model`` (cached; the environment is read once)."""
         found = self._routes.get(model)
         if found is not None:
@@ -153,11 +118,11 @@ class _CallerCore:
             headers["anthropic-beta"] = ",".join(settings.betas)
         if key:
             headers["x-api-key"] = key
-        route = _Route(card, url, headers)
+        route = Route(card, url, headers)
         self._routes[model] = route
         return route
 
-    def _body(self, request: LLMRequest, route: _Route) -> bytes:
+    def _body(self, request: LLMRequest, route: Route) -> bytes:
         body = messages_body(
             request,
             route.card,
@@ -171,105 +136,31 @@ class _CallerCore:
         forced = output_tool(request)
         return None if forced is None else forced[0]
 
-    def _decode(self, raw: bytes, request: LLMRequest, route: _Route) -> Message:
+    def _decode(self, raw: bytes, request: LLMRequest, route: Route) -> Message:
         reply = decode_message(raw, route.where)
         return to_message(reply, request, route.card, route.where, self._tool_name(request))
 
-    def _status_error(self, route: _Route, response: httpx2.Response) -> LLMAPIError:
-        return error_from_status(
-            response.status_code,
-            response.headers,
-            response.content,
-            where=route.where,
-            retry_after_cap=self.settings.retry_after_cap,
-        )
+    def _assembler(self, request: LLMRequest, route: Route) -> MessagesStreamAssembler:
+        return MessagesStreamAssembler(request.on_delta, route.where)
 
-    def _connected(self, request: LLMRequest) -> None:
-        if self._connect_failures:
-            self._connect_failures.pop(id(request.messages), None)
-
-    def _connect_error(self, request: LLMRequest, route: _Route, exc: BaseException) -> LLMAPIError:
-        failures = self._connect_failures
-        key = id(request.messages)
-        seen = failures.pop(key, (request.messages, 0))[1] + 1
-        detail = f"{type(exc).__name__}: {str(exc) or type(exc).__name__}"
-        failures[key] = (request.messages, seen)
-        while len(failures) > _MAX_TRACKED_REQUESTS:
-            del failures[next(iter(failures))]
-        if seen <= self.settings.connect_retries:
-            return APIConnectionError(
-                f"{route.where}: could not connect ({detail})", retryable=True, code="connect"
-            )
-        return APIConnectionError(
-            f"{route.where}: could not connect ({detail}), {seen} attempts; nothing answers "
-            "there: start the server or correct the base URL (ANTHROPIC_BASE_URL)",
-            retryable=False,
-            code="connect",
-        )
-
-    def _transport_error(
-        self,
-        request: LLMRequest,
-        route: _Route,
-        exc: BaseException,
-        assembler: MessagesStreamAssembler | None = None,
-    ) -> LLMAPIError:
-        if isinstance(exc, httpx2.ConnectError):
-            return self._connect_error(request, route, exc)
-        self._connected(request)
-        what = type(exc).__name__
-        detail = str(exc) or what
-        if assembler is not None and assembler.delivered:
-            return StreamInterruptedError(
-                f"{route.where}: the stream broke off after part of the reply was shown "
-                f"({what}: {detail}); it is not replayed automatically",
-                partial_text=assembler.partial_text,
-                code="stream_interrupted",
-            )
-        if isinstance(exc, httpx2.TimeoutException | TimeoutError):
-            return APITimeoutError(
-                f"{route.where} did not answer in time ({what}: {detail}); raise the timeouts "
-                "in AnthropicSettings if the model is slow",
-                retryable=True,
-                code="timeout",
-            )
-        return APIConnectionError(
-            f"{route.where}: the connection failed ({what}: {detail})",
-            retryable=True,
-            code="connection_error",
-        )
-
-    def _finish_stream(
-        self, request: LLMRequest, route: _Route, assembler: MessagesStreamAssembler
+    def _stream_message(
+        self, assembler: MessagesStreamAssembler, request: LLMRequest, route: Route
     ) -> Message:
-        if not assembler.done:
-            code = "stream_incomplete" if assembler.ended else "stream_truncated"
-            if assembler.delivered:
-                raise StreamInterruptedError(
-                    f"{route.where}: the stream ended before the reply was complete "
-                    f"({assembler.missing}), after part of it was shown; it is not replayed "
-                    "automatically",
-                    partial_text=assembler.partial_text,
-                    code=code,
-                )
-            raise InvalidResponseError(
-                f"{route.where}: the stream ended before the reply was complete "
-                f"({assembler.missing}); this is usually transient and is retried",
-                retryable=True,
-                code=code,
-            )
         return to_message(
             assembler.reply(), request, route.card, route.where, self._tool_name(request)
         )
 
+    def _map_status(
+        self, status: int, headers: Mapping[str, str], body: bytes, where: str
+    ) -> LLMAPIError:
+        return error_from_status(
+            status, headers, body, where=where, retry_after_cap=self.settings.retry_after_cap
+        )
 
-def _sse_data(line: str) -> str | None:
-    if line.startswith("data:"):
-        return line[5:].strip()
-    return None
 
-
-class AnthropicCaller(_CallerCore):
+class AnthropicCaller(
+    _CallerCore, SyncHTTPCaller[AnthropicSettings, Route, MessagesStreamAssembler]
+):
     """Synchronous caller for the Anthropic Messages API (implements ``LLMCaller``).
 
     Build it once and reuse it: it holds one connection pool. ``transport`` replaces the
@@ -285,60 +176,12 @@ class AnthropicCaller(_CallerCore):
         transport: httpx2.BaseTransport | None = None,
     ) -> None:
         super().__init__(settings, catalog)
-        self._client = httpx2.Client(
-            timeout=self._timeout(), limits=self._limits(), transport=transport
-        )
-
-    def call(self, request: LLMRequest) -> Message:
-        """Send ``request``; return the assistant (or tool-call) message or raise a typed
-        :class:`LLMAPIError`. Streams when ``request.on_delta`` is set."""
-        route = self.route(request.model)
-        body = self._body(request, route)
-        if request.on_delta is not None:
-            return self._stream(request, route, body)
-        try:
-            response = self._client.post(route.url, content=body, headers=route.headers)
-        except httpx2.HTTPError as exc:
-            raise self._transport_error(request, route, exc) from None
-        self._connected(request)
-        if response.status_code >= 400:
-            raise self._status_error(route, response)
-        return self._decode(response.content, request, route)
-
-    def _stream(self, request: LLMRequest, route: _Route, body: bytes) -> Message:
-        assembler = MessagesStreamAssembler(request.on_delta, route.where)
-        total = self.settings.total_timeout
-        deadline = None if total is None else time.monotonic() + total
-        try:
-            with self._client.stream(
-                "POST", route.url, content=body, headers=route.headers
-            ) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    raise self._status_error(route, response)
-                for line in response.iter_lines():
-                    data = _sse_data(line)
-                    if data is not None:
-                        assembler.feed(data)
-                    if deadline is not None and time.monotonic() > deadline:
-                        raise httpx2.ReadTimeout(f"total timeout of {total} s exceeded")
-        except httpx2.HTTPError as exc:
-            raise self._transport_error(request, route, exc, assembler) from None
-        self._connected(request)
-        return self._finish_stream(request, route, assembler)
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self._client.close()
-
-    def __enter__(self) -> AnthropicCaller:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        self._open(transport)
 
 
-class AsyncAnthropicCaller(_CallerCore):
+class AsyncAnthropicCaller(
+    _CallerCore, AsyncHTTPCaller[AnthropicSettings, Route, MessagesStreamAssembler]
+):
     """Asynchronous caller for the Anthropic Messages API (implements ``AsyncLLMCaller``).
 
     Holds one pooled ``httpx2.AsyncClient``, created on first use inside the running event loop
@@ -353,71 +196,4 @@ class AsyncAnthropicCaller(_CallerCore):
         transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__(settings, catalog)
-        self._transport = transport
-        self._client: httpx2.AsyncClient | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def _client_for_loop(self) -> httpx2.AsyncClient:
-        loop = asyncio.get_running_loop()
-        client = self._client
-        if client is None or self._loop is not loop:
-            client = httpx2.AsyncClient(
-                timeout=self._timeout(), limits=self._limits(), transport=self._transport
-            )
-            self._client = client
-            self._loop = loop
-        return client
-
-    async def acall(self, request: LLMRequest) -> Message:
-        """Send ``request``; return the assistant (or tool-call) message or raise a typed
-        :class:`LLMAPIError`. Streams when ``request.on_delta`` is set."""
-        route = self.route(request.model)
-        body = self._body(request, route)
-        client = self._client_for_loop()
-        total = self.settings.total_timeout
-        if request.on_delta is not None:
-            assembler = MessagesStreamAssembler(request.on_delta, route.where)
-            try:
-                async with asyncio.timeout(total):
-                    await self._stream(client, route, body, assembler)
-            except (httpx2.HTTPError, TimeoutError) as exc:
-                raise self._transport_error(request, route, exc, assembler) from None
-            self._connected(request)
-            return self._finish_stream(request, route, assembler)
-        try:
-            async with asyncio.timeout(total):
-                response = await client.post(route.url, content=body, headers=route.headers)
-        except (httpx2.HTTPError, TimeoutError) as exc:
-            raise self._transport_error(request, route, exc) from None
-        self._connected(request)
-        if response.status_code >= 400:
-            raise self._status_error(route, response)
-        return self._decode(response.content, request, route)
-
-    async def _stream(
-        self,
-        client: httpx2.AsyncClient,
-        route: _Route,
-        body: bytes,
-        assembler: MessagesStreamAssembler,
-    ) -> None:
-        async with client.stream("POST", route.url, content=body, headers=route.headers) as resp:
-            if resp.status_code >= 400:
-                await resp.aread()
-                raise self._status_error(route, resp)
-            async for line in resp.aiter_lines():
-                data = _sse_data(line)
-                if data is not None:
-                    assembler.feed(data)
-
-    async def aclose(self) -> None:
-        """Close the connection pool."""
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    async def __aenter__(self) -> AsyncAnthropicCaller:
-        return self
-
-    async def __aexit__(self, *exc: Any) -> None:
-        await self.aclose()
+        self._open(transport)

@@ -14,12 +14,12 @@ from lllm_domain.model_card import ModelCard
 from lllm_domain.request import LLMRequest
 from lllm_domain.usage import Usage
 
-from lllm_adapters.anthropic.errors import (
+from lllm_adapters.anthropic.request import THINKING_KEY
+from lllm_adapters.api_errors import (
     InvalidResponseError,
     OutputTruncatedError,
     RefusalError,
 )
-from lllm_adapters.anthropic.request import THINKING_KEY
 from lllm_adapters.openai.reply import decode_arguments, token_count
 
 # -- wire structs (shared with the stream) ---------------------------------------------------

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 from attrs import define, field
 from lllm_domain.errors import ConfigError
 
-from lllm_adapters.openai.errors import DEFAULT_RETRY_AFTER_CAP
+from lllm_adapters.api_errors import DEFAULT_RETRY_AFTER_CAP
+from lllm_adapters.http_caller import settings_from_env
 
 ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 """The official endpoint (requests go to ``{base_url}/v1/messages``)."""
@@ -66,13 +66,14 @@ class AnthropicSettings:
     ) -> AnthropicSettings:
         """Settings from ``ANTHROPIC_API_KEY`` and ``ANTHROPIC_BASE_URL`` (keyword overrides
         win)."""
-        env = os.environ if environ is None else environ
-        values: dict[str, object] = {
-            "api_key": env.get("ANTHROPIC_API_KEY") or None,
-            "base_url": env.get("ANTHROPIC_BASE_URL") or ANTHROPIC_BASE_URL,
-        }
-        values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
+        return settings_from_env(
+            cls,
+            environ,
+            overrides,
+            key_variable="ANTHROPIC_API_KEY",
+            url_variable="ANTHROPIC_BASE_URL",
+            default_url=ANTHROPIC_BASE_URL,
+        )
 
     @property
     def is_official(self) -> bool:

@@ -9,8 +9,9 @@ from typing import Any
 
 import msgspec
 
-from lllm_adapters.anthropic.errors import InvalidResponseError, error_text
+from lllm_adapters.anthropic.errors import error_text
 from lllm_adapters.anthropic.reply import Block, Reply, WireUsage, thinking_block, usage_from
+from lllm_adapters.api_errors import InvalidResponseError
 
 
 class _Delta(msgspec.Struct):

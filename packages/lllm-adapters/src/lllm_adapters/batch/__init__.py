@@ -1,6 +1,7 @@
 """Batch engines (local asyncio; Ray behind the ``[ray]`` extra) and where results are recorded
 (the results JSONL file and the log store)."""
 
+from lllm_adapters.batch.engine import RunReport
 from lllm_adapters.batch.journal import BatchJournal
 from lllm_adapters.batch.ledger import (
     BATCH_COLLECTION,
@@ -9,7 +10,7 @@ from lllm_adapters.batch.ledger import (
     batches,
     ledger_session,
 )
-from lllm_adapters.batch.local import LocalEngine, RunReport, run_one, to_result
+from lllm_adapters.batch.local import LocalEngine, run_one, to_result
 from lllm_adapters.batch.results_file import ResultsFile
 
 __all__ = [

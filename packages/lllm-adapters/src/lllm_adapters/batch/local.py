@@ -9,36 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Sequence
 
-from attrs import define, field
+from attrs import define
 from lllm_domain.batch import (
-    BatchBudget,
-    BatchProgress,
     BatchRow,
     BatchSpend,
-    NoProgress,
     ResultJournal,
     RowOutcome,
     RowResult,
     RowRunner,
     RowStatus,
-    RunnerFactory,
     budget_stop,
     session_name,
 )
-from lllm_domain.errors import ConfigError
 
+from lllm_adapters.batch.engine import BatchEngineBase, EngineJob, RunReport
 
-@define(frozen=True, slots=True)
-class RunReport:
-    """What one run of an engine did: the results it recorded (in finishing order) and why it
-    stopped launching rows early (``None``: it ran every row it was given)."""
-
-    results: tuple[RowResult, ...]
-    stopped: str | None = None
-    requeued: int = 0
-    """Rows sent to a worker that died before returning them, and so run again elsewhere."""
+__all__ = ["LocalEngine", "RunReport", "run_one", "to_result"]
 
 
 def to_result(row: BatchRow, session: str, outcome: RowOutcome, latency: float) -> RowResult:
@@ -105,47 +92,18 @@ class _GroupCommit:
 
 
 @define(slots=True)
-class LocalEngine:
+class LocalEngine(BatchEngineBase):
     """Runs a batch in this process with the runner's async callers."""
 
-    concurrency: int = 16
-    budget: BatchBudget = field(factory=BatchBudget)
+    def _run_job(self, job: EngineJob) -> RunReport:
+        return asyncio.run(self._arun(job))
 
-    def __attrs_post_init__(self) -> None:
-        if self.concurrency < 1:
-            raise ConfigError(f"--concurrency must be at least 1, not {self.concurrency}")
-
-    def run(
-        self,
-        rows: Sequence[BatchRow],
-        factory: RunnerFactory,
-        journal: ResultJournal,
-        *,
-        batch: str,
-        progress: BatchProgress | None = None,
-        already: int = 0,
-    ) -> RunReport:
-        """Run ``rows`` (those still to do) to the end, or until the budget stops new ones."""
-        return asyncio.run(
-            self.arun(rows, factory, journal, batch=batch, progress=progress, already=already)
-        )
-
-    async def arun(
-        self,
-        rows: Iterable[BatchRow],
-        factory: RunnerFactory,
-        journal: ResultJournal,
-        *,
-        batch: str,
-        progress: BatchProgress | None = None,
-        already: int = 0,
-    ) -> RunReport:
-        """The async form of :meth:`run`."""
-        todo = list(rows)
-        shown = progress or NoProgress()
-        shown.started(len(todo), already)
-        runner = factory()
-        commits = _GroupCommit(journal)
+    async def _arun(self, job: EngineJob) -> RunReport:
+        todo = list(job.rows)
+        shown = job.progress
+        shown.started(len(todo), job.already)
+        runner = job.factory()
+        commits = _GroupCommit(job.journal)
         slots = asyncio.Semaphore(self.concurrency)
         done: list[RowResult] = []
         spend = BatchSpend()
@@ -155,7 +113,7 @@ class LocalEngine:
         async def one(row: BatchRow) -> None:
             nonlocal spend
             try:
-                result = await run_one(runner, row, batch)
+                result = await run_one(runner, row, job.batch)
                 await commits.commit(result)
                 spend = spend.plus(result.cost_usd, result.requests)
                 done.append(result)

@@ -10,28 +10,25 @@ recorded in this run, so each row is recorded exactly once.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from attrs import define, field
+from attrs import define
 from lllm_domain.batch import (
-    BatchBudget,
-    BatchProgress,
     BatchRow,
     BatchSpend,
-    NoProgress,
-    ResultJournal,
     RowResult,
     RunnerFactory,
     budget_stop,
 )
 from lllm_domain.errors import BatchError, ConfigError
 
-from lllm_adapters.batch.local import RunReport
+from lllm_adapters.batch.engine import BatchEngineBase, EngineJob, RunReport
 from lllm_adapters.extras import require_extra
 
 WORKER_ENV_PREFIXES = ("OPENAI_", "LLLM_")
@@ -68,15 +65,13 @@ class _Worker:
 
 
 @define(slots=True)
-class RayEngine:
+class RayEngine(BatchEngineBase):
     """Runs a batch on Ray: the cluster at ``address``, else a local Ray started for the run.
 
     ``concurrency`` rows run at once over ``workers`` actors (default: one per CPU of the
     cluster, at most ``concurrency``); rows are shipped ``chunk_size`` at a time.
     """
 
-    concurrency: int = 16
-    budget: BatchBudget = field(factory=BatchBudget)
     address: str | None = None
     workers: int | None = None
     chunk_size: int = 8
@@ -84,22 +79,14 @@ class RayEngine:
     environ: Mapping[str, str] | None = None
 
     def __attrs_post_init__(self) -> None:
-        if self.concurrency < 1:
-            raise ConfigError(f"--concurrency must be at least 1, not {self.concurrency}")
+        super().__attrs_post_init__()
         if self.chunk_size < 1:
             raise ConfigError(f"chunk_size must be at least 1, not {self.chunk_size}")
 
-    def run(
-        self,
-        rows: Sequence[BatchRow],
-        factory: RunnerFactory,
-        journal: ResultJournal,
-        *,
-        batch: str,
-        progress: BatchProgress | None = None,
-        already: int = 0,
-    ) -> RunReport:
-        """Run ``rows`` on the cluster; see the class docstring."""
+    @contextlib.contextmanager
+    def _ray(self) -> Iterator[Any]:
+        """The ``ray`` module, connected: to the cluster at ``address`` or a local Ray started
+        here (and shut down on leaving)."""
         require_extra("ray", __name__)
         # Under `uv run`, Ray would otherwise ship this folder to every worker and run each in
         # a `uv run` of its own (minutes); workers use the cluster's own Python instead. Ray
@@ -123,7 +110,7 @@ class RayEngine:
                     "on the head node shows it) or drop --address to start a local Ray"
                 ) from None
         try:
-            return self._run(ray, rows, factory, journal, batch, progress or NoProgress(), already)
+            yield ray
         finally:
             if started_here:
                 ray.shutdown()
@@ -134,16 +121,14 @@ class RayEngine:
         cpus = int(ray.cluster_resources().get("CPU", 1))
         return max(1, min(cpus, self.concurrency))
 
-    def _run(
-        self,
-        ray: Any,
-        rows: Sequence[BatchRow],
-        factory: RunnerFactory,
-        journal: ResultJournal,
-        batch: str,
-        progress: BatchProgress,
-        already: int,
-    ) -> RunReport:
+    def _run_job(self, job: EngineJob) -> RunReport:
+        """Run ``job`` on the cluster; see the class docstring."""
+        with self._ray() as ray:
+            return self._run(ray, job)
+
+    def _run(self, ray: Any, job: EngineJob) -> RunReport:
+        rows, factory, journal = job.rows, job.factory, job.journal
+        batch, progress = job.batch, job.progress
         from ray.exceptions import RayActorError, RayTaskError, WorkerCrashedError
 
         dead_errors = (RayActorError, WorkerCrashedError)
@@ -172,7 +157,7 @@ class RayEngine:
                 strategy = NodeAffinitySchedulingStrategy(node_id=node, soft=True)
             return actor_cls.options(scheduling_strategy=strategy).remote(factory, env, per_worker)
 
-        progress.started(len(rows), already)
+        progress.started(len(rows), job.already)
         queue: deque[list[BatchRow]] = deque(
             list(rows[i : i + self.chunk_size]) for i in range(0, len(rows), self.chunk_size)
         )

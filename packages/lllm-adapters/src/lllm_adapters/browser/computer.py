@@ -14,20 +14,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from lllm_domain.computer import (
-    Click,
-    ComputerAction,
-    DoubleClick,
-    Drag,
-    KeyPress,
-    Move,
-    ScreenCapture,
-    Screenshot,
-    ScreenSize,
-    Scroll,
-    Type,
-    Wait,
-)
+import lllm_domain.computer.actions as act
 from lllm_domain.errors import ComputerError
 
 from lllm_adapters.browser.settings import BrowserSettings, refused
@@ -81,7 +68,7 @@ _KEYS = {
 }
 _BUTTONS = {"left": "left", "right": "right", "middle": "middle", "wheel": "middle"}
 _JPEG_QUALITIES = (85, 70, 50, 30, 15)
-_MAY_NAVIGATE = (Click, DoubleClick, Drag, Type, KeyPress)
+_MAY_NAVIGATE = (act.Click, act.DoubleClick, act.Drag, act.Type, act.KeyPress)
 """Actions that can start a navigation (a link, a form submitted), so the screenshot after them
 waits for it; a pointer move, a scroll or a wait cannot."""
 
@@ -119,11 +106,11 @@ class AsyncBrowserComputer:
     # -- the port ----------------------------------------------------------------------------
 
     @property
-    def screen_size(self) -> ScreenSize:
+    def screen_size(self) -> act.ScreenSize:
         """The viewport, in CSS pixels."""
         return self.settings.viewport
 
-    async def aperform(self, action: ComputerAction) -> None:
+    async def aperform(self, action: act.ComputerAction) -> None:
         """Run ``action`` in the page; a refused navigation or a browser failure raises
         :class:`~lllm_domain.errors.ComputerError` naming the action."""
         page = await self._ready()
@@ -139,7 +126,7 @@ class AsyncBrowserComputer:
         if self._refused:
             raise ComputerError(refused(self._refused[0], self.settings.hosts))
 
-    async def ascreenshot(self) -> ScreenCapture:
+    async def ascreenshot(self) -> act.ScreenCapture:
         """The viewport as a PNG, or as a JPEG when the PNG is over
         ``settings.max_screenshot_bytes``."""
         page = await self._ready()
@@ -147,11 +134,11 @@ class AsyncBrowserComputer:
         try:
             png = await page.screenshot(type="png", timeout=self._timeout_ms)
             if len(png) <= cap:
-                return ScreenCapture(png, "image/png")
+                return act.ScreenCapture(png, "image/png")
             for quality in _JPEG_QUALITIES:
                 jpeg = await page.screenshot(type="jpeg", quality=quality, timeout=self._timeout_ms)
                 if len(jpeg) <= cap:
-                    return ScreenCapture(jpeg, "image/jpeg")
+                    return act.ScreenCapture(jpeg, "image/jpeg")
         except PlaywrightError as exc:
             raise ComputerError(f"the browser could not take a screenshot: {exc.message}") from None
         raise ComputerError(
@@ -325,11 +312,11 @@ class AsyncBrowserComputer:
             # A navigation that never loads (a download, a 204) leaves the page as it is.
             await asyncio.wait({navigation}, timeout=self.settings.timeout_s)
 
-    async def _act(self, page: Page, action: ComputerAction) -> None:
+    async def _act(self, page: Page, action: act.ComputerAction) -> None:
         mouse, keyboard = page.mouse, page.keyboard
-        if isinstance(action, Screenshot):
+        if isinstance(action, act.Screenshot):
             return
-        if isinstance(action, Click):
+        if isinstance(action, act.Click):
             if action.button == "back":
                 await page.go_back()
             elif action.button == "forward":
@@ -342,25 +329,25 @@ class AsyncBrowserComputer:
                         "back or forward"
                     )
                 await mouse.click(action.x, action.y, button=button)  # type: ignore[arg-type]
-        elif isinstance(action, DoubleClick):
+        elif isinstance(action, act.DoubleClick):
             await mouse.dblclick(action.x, action.y)
-        elif isinstance(action, Move):
+        elif isinstance(action, act.Move):
             await mouse.move(action.x, action.y)
-        elif isinstance(action, Drag):
+        elif isinstance(action, act.Drag):
             (x0, y0), *rest = action.path
             await mouse.move(x0, y0)
             await mouse.down()
             for x, y in rest:
                 await mouse.move(x, y)
             await mouse.up()
-        elif isinstance(action, Scroll):
+        elif isinstance(action, act.Scroll):
             await mouse.move(action.x, action.y)
             await mouse.wheel(action.scroll_x, action.scroll_y)
-        elif isinstance(action, Type):
+        elif isinstance(action, act.Type):
             await keyboard.type(action.text)
-        elif isinstance(action, KeyPress):
+        elif isinstance(action, act.KeyPress):
             await keyboard.press("+".join(playwright_key(k) for k in action.keys))
-        elif isinstance(action, Wait):
+        elif isinstance(action, act.Wait):
             await asyncio.sleep(action.ms / 1000)
 
 
@@ -383,15 +370,15 @@ class BrowserComputer:
         return self.browser.settings
 
     @property
-    def screen_size(self) -> ScreenSize:
+    def screen_size(self) -> act.ScreenSize:
         """The viewport, in CSS pixels."""
         return self.browser.screen_size
 
-    def perform(self, action: ComputerAction) -> None:
+    def perform(self, action: act.ComputerAction) -> None:
         """Run ``action`` (see :meth:`AsyncBrowserComputer.aperform`)."""
         self._run(self.browser.aperform(action))
 
-    def screenshot(self) -> ScreenCapture:
+    def screenshot(self) -> act.ScreenCapture:
         """The viewport now (see :meth:`AsyncBrowserComputer.ascreenshot`)."""
         return self._run(self.browser.ascreenshot())
 

@@ -19,15 +19,15 @@ import os
 import threading
 import time as _time
 import weakref
-from collections.abc import Callable, Mapping, Sequence
-from types import TracebackType
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from lllm_domain.ports import LogEntry, LogRecord
+from lllm_domain.ports import LogRecord
 
 from lllm_adapters.extras import requires_extra
+from lllm_adapters.logs.database_store import DatabaseLogStore, EncodedRow, sole_key
 from lllm_adapters.logs.factory import POSTGRES_DSN_VARIABLE
-from lllm_adapters.logs.record_codec import LogStoreError, decode_data, encode_data
+from lllm_adapters.logs.record_codec import LogStoreError, decode_data
 from lllm_adapters.logs.session_key import session_hash
 from lllm_adapters.observability.redaction import Redactor
 
@@ -110,7 +110,7 @@ def _name_text(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogatepass")
 
 
-class PostgresLogStore:
+class PostgresLogStore(DatabaseLogStore):
     """Records in the PostgreSQL database that ``dsn`` (a libpq connection string or URL)
     names; the tables are created on first use.
 
@@ -166,23 +166,7 @@ class PostgresLogStore:
     def __repr__(self) -> str:
         return f"PostgresLogStore({self._shown!r}, durable={self.durable})"
 
-    def __enter__(self) -> PostgresLogStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Write the records already handed to this store's log writer, then close this
-        process's connection (further use raises)."""
-        from lllm_domain.log_writer import writer_for
-
-        writer_for(self).flush()
+    def _close(self) -> None:
         with self._lock:
             self._closed = True
             if self._conn is not None and self._pid == os.getpid():
@@ -277,44 +261,7 @@ class PostgresLogStore:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def append(self, collection: str, session: str, data: Mapping[str, Any]) -> None:
-        """Store one record (one statement, committed when this returns)."""
-        body = encode_data(collection, session, data, self._redactor)
-        self._insert(collection, session, [(collection, session, self._clock(), body)])
-
-    def append_many(
-        self, collection: str, session: str, records: Sequence[Mapping[str, Any]]
-    ) -> None:
-        """Store several records in one statement: all of them or none."""
-        if not records:
-            return
-        now = self._clock()
-        rows = [
-            (collection, session, now, encode_data(collection, session, r, self._redactor))
-            for r in records
-        ]
-        self._insert(collection, session, rows)
-
-    def append_entries(self, entries: Sequence[LogEntry]) -> None:
-        """Store records of any collections and sessions in one statement (one round trip,
-        one commit): all of them or none, each with the time it was made. The log writer
-        commits each turn's records this way."""
-        if not entries:
-            return
-        rows = [
-            (
-                e.collection,
-                e.session,
-                e.time,
-                encode_data(e.collection, e.session, e.data, self._redactor),
-            )
-            for e in entries
-        ]
-        self._insert(entries[0].collection, entries[0].session, rows)
-
-    def _insert(
-        self, collection: str, session: str, rows: Sequence[tuple[str, str, float, bytes]]
-    ) -> None:
+    def _insert(self, collection: str, session: str, rows: Sequence[EncodedRow]) -> None:
         names: dict[str, tuple[str, bytes]] = {}
         for _, name, _, _ in rows:
             if name not in names:
@@ -341,13 +288,9 @@ class PostgresLogStore:
             if not rows and self._redactor.placeholder in session:
                 # sessions() lists names redacted; accept them back when they are unambiguous.
                 keys = conn.execute(_KEYS_NAMED, (_name_bytes(session),)).fetchall()
-                if len(keys) > 1:
-                    raise LogStoreError(
-                        f"{len(keys)} sessions are listed as {session!r} (their names held "
-                        "secrets); read them by their real names"
-                    )
-                if keys:
-                    rows = conn.execute(_READ, (collection, keys[0][0]), binary=True).fetchall()
+                found = sole_key(session, keys)
+                if found is not None:
+                    rows = conn.execute(_READ, (collection, found), binary=True).fetchall()
             return rows
 
         rows = self._run(

@@ -15,16 +15,16 @@ import os
 import sqlite3
 import threading
 import time as _time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from lllm_domain.ports import LogEntry, LogRecord
+from lllm_domain.ports import LogRecord
 
 from lllm_adapters.logs.background_sync import BackgroundSync, fsync_path
-from lllm_adapters.logs.record_codec import LogStoreError, decode_data, encode_data
+from lllm_adapters.logs.database_store import DatabaseLogStore, EncodedRow, sole_key
+from lllm_adapters.logs.record_codec import LogStoreError, decode_data
 from lllm_adapters.logs.session_key import session_hash
 from lllm_adapters.observability.redaction import Redactor
 
@@ -52,7 +52,7 @@ def _insert_sql(rows: int) -> str:
     return _INSERT + ", (?, ?, ?, ?, ?)" * (rows - 1)
 
 
-class SQLiteLogStore:
+class SQLiteLogStore(DatabaseLogStore):
     """Records in the SQLite database at ``path`` (created if missing).
 
     ``durable=True`` (the default) syncs every commit to disk. A commit returns once it is
@@ -108,23 +108,7 @@ class SQLiteLogStore:
             f"wait_for_sync={self.wait_for_sync})"
         )
 
-    def __enter__(self) -> SQLiteLogStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Write the records already handed to this store's log writer, then close the database
-        connection (further use raises)."""
-        from lllm_domain.log_writer import writer_for
-
-        writer_for(self).flush()
+    def _close(self) -> None:
         try:
             self.sync()
         finally:
@@ -139,49 +123,16 @@ class SQLiteLogStore:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def append(self, collection: str, session: str, data: Mapping[str, Any]) -> None:
-        """Store one record in its own transaction."""
-        body = encode_data(collection, session, data, self._redactor)
-        now = self._clock()
-        with self._lock:
-            self._execute(
-                collection,
-                session,
-                lambda: self._db.execute(_INSERT, (collection, *self._names(session), now, body)),
-            )
-
-    def append_many(
-        self, collection: str, session: str, records: Sequence[Mapping[str, Any]]
-    ) -> None:
-        """Store several records in one transaction: all of them or none."""
-        if not records:
-            return
-        now = self._clock()
-        key, name = self._names(session)
-        rows = [
-            (collection, key, name, now, encode_data(collection, session, r, self._redactor))
-            for r in records
-        ]
-        with self._lock:
-            self._execute(collection, session, lambda: self._insert(rows))
-
-    def append_entries(self, entries: Sequence[LogEntry]) -> None:
-        """Store records of any collections and sessions in one transaction (one sync to disk):
-        all of them or none, each with the time it was made. The log writer commits each
-        turn's records this way."""
-        if not entries:
-            return
+    def _insert(self, collection: str, session: str, rows: Sequence[EncodedRow]) -> None:
         names: dict[str, tuple[str, str]] = {}
-        rows = []
-        for e in entries:
-            key_name = names.get(e.session) or names.setdefault(e.session, self._names(e.session))
-            body = encode_data(e.collection, e.session, e.data, self._redactor)
-            rows.append((e.collection, *key_name, e.time, body))
-        first = entries[0]
+        db_rows = []
+        for row_collection, name, at, body in rows:
+            key_name = names.get(name) or names.setdefault(name, self._names(name))
+            db_rows.append((row_collection, *key_name, at, body))
         with self._lock:
-            self._execute(first.collection, first.session, lambda: self._insert(rows))
+            self._execute(collection, session, lambda: self._insert_rows(db_rows))
 
-    def _insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
+    def _insert_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """Insert ``rows`` atomically. Up to :data:`_ROWS_PER_STATEMENT` rows go in one
         multi-row INSERT, which is its own transaction: one step of the SQLite engine, so the
         GIL is released and taken back once, not once per row (a writer thread that must wait
@@ -232,16 +183,12 @@ class SQLiteLogStore:
                 keys = self._db.execute(
                     "SELECT DISTINCT session_key FROM records WHERE session = ?", (session,)
                 ).fetchall()
-                if len(keys) > 1:
-                    raise LogStoreError(
-                        f"{len(keys)} sessions are listed as {session!r} (their names held "
-                        "secrets); read them by their real names"
-                    )
-                if keys:
+                found = sole_key(session, keys)
+                if found is not None:
                     rows = self._db.execute(
                         "SELECT time, data FROM records WHERE collection = ? AND session_key = ?"
                         " ORDER BY id",
-                        (collection, keys[0][0]),
+                        (collection, found),
                     ).fetchall()
         where = f"record {{}} of {collection!r} for session {session!r} in {self.path}"
         return [

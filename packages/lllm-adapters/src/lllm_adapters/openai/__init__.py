@@ -6,9 +6,7 @@ Needs the ``openai`` extra: ``pip install "lllm-adapters[openai]"``."""
 from lllm_adapters.extras import requires_extra
 
 with requires_extra("openai", "lllm_adapters.openai"):
-    from lllm_adapters.openai.caller import AsyncOpenAICaller, OpenAICaller
-    from lllm_adapters.openai.catalog import ModelCatalog, generic_card
-    from lllm_adapters.openai.errors import (
+    from lllm_adapters.api_errors import (
         APIConnectionError,
         APIStatusError,
         APITimeoutError,
@@ -18,9 +16,11 @@ with requires_extra("openai", "lllm_adapters.openai"):
         RefusalError,
         RetryDelayTooLongError,
         StreamInterruptedError,
-        error_from_status,
         parse_retry_after,
     )
+    from lllm_adapters.openai.caller import AsyncOpenAICaller, OpenAICaller
+    from lllm_adapters.openai.catalog import ModelCatalog, generic_card
+    from lllm_adapters.openai.errors import error_from_status
     from lllm_adapters.openai.settings import OPENAI_BASE_URL, OpenAISettings
 
 __all__ = [

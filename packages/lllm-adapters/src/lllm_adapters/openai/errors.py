@@ -1,5 +1,9 @@
 """Typed API errors of the OpenAI callers, and the policy that maps HTTP failures onto them.
 
+The types and the shared retry policy live in :mod:`lllm_adapters.api_errors` (the package
+:mod:`lllm_adapters.openai` exports them); this module reads the OpenAI error body and adds
+OpenAI's hints.
+
 Every error is an :class:`~lllm_domain.errors.LLMAPIError`: ``retryable`` tells the agent-call
 state machine whether trying again may help and ``retry_after`` carries the delay the server
 asked for. The callers never retry by themselves; the state machine owns the retry budget.
@@ -7,82 +11,11 @@ asked for. The callers never retry by themselves; the state machine owns the ret
 
 from __future__ import annotations
 
-import email.utils
-import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
 import msgspec
-from lllm_domain.errors import LLMAPIError
 
-if TYPE_CHECKING:
-    from lllm_domain.message import Message
+from lllm_adapters.api_errors import NO_ACCESS_HINT, StatusErrors
 
-DEFAULT_RETRY_AFTER_CAP = 120.0
-"""Longest server-requested delay (seconds) honoured before failing instead of sleeping."""
-
-RETRYABLE_STATUSES = frozenset({408, 409, 429})
-"""Status codes worth retrying besides every 5xx."""
-
-
-class APIStatusError(LLMAPIError):
-    """The API answered with an error status (4xx/5xx). The message carries the API's text."""
-
-
-class RateLimitError(APIStatusError):
-    """HTTP 429: too many requests or tokens; retry after ``retry_after`` seconds."""
-
-
-class APIConnectionError(LLMAPIError):
-    """The connection failed or dropped before a complete reply arrived."""
-
-
-class APITimeoutError(APIConnectionError):
-    """The server did not answer within the configured timeout."""
-
-
-class InvalidResponseError(LLMAPIError):
-    """The reply was not the JSON (or SSE stream) the API promises: garbled or truncated."""
-
-
-class RetryDelayTooLongError(LLMAPIError):
-    """The server asked to wait longer than the configured cap; failing beats sleeping for
-    minutes. ``retry_after`` holds the requested delay."""
-
-
-class StreamInterruptedError(LLMAPIError):
-    """A streamed reply broke off after part of it was shown to the user.
-
-    It is not retryable: replaying it would show the user the same text twice. ``partial_text``
-    is what was delivered.
-    """
-
-    def __init__(self, message: str, *, partial_text: str, **kwargs: Any) -> None:
-        self.partial_text = partial_text
-        super().__init__(message, retryable=False, **kwargs)
-
-
-class RefusalError(LLMAPIError):
-    """The model refused to answer (a ``refusal`` or a content filter stop).
-
-    Not retryable as a transient failure; ``refusal`` is the model's own explanation.
-    """
-
-    def __init__(self, message: str, *, refusal: str, **kwargs: Any) -> None:
-        self.refusal = refusal
-        super().__init__(message, retryable=False, **kwargs)
-
-
-class OutputTruncatedError(LLMAPIError):
-    """The reply hit the output token limit (``finish_reason == "length"``).
-
-    ``partial`` is the truncated reply, with its usage and cost, so nothing is lost. Raise the
-    model's ``max_completion_tokens`` or ask for a shorter answer.
-    """
-
-    def __init__(self, message: str, *, partial: Message | None, **kwargs: Any) -> None:
-        self.partial = partial
-        super().__init__(message, retryable=False, code="length", **kwargs)
+__all__ = ["error_from_status"]
 
 
 class _ErrorBody(msgspec.Struct):
@@ -96,29 +29,6 @@ class _ErrorEnvelope(msgspec.Struct):
 
 
 _envelope_decoder = msgspec.json.Decoder(_ErrorEnvelope)
-
-
-def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """The delay in seconds the server asked for: ``retry-after-ms``, then ``Retry-After``
-    (seconds or an HTTP date); ``None`` when absent or unreadable."""
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms:
-        try:
-            return max(float(raw_ms) / 1000.0, 0.0)
-        except ValueError:
-            pass
-    raw = headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return max(float(raw), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
 
 
 def _api_error_text(body: bytes) -> tuple[str, str | None]:
@@ -137,49 +47,16 @@ def _api_error_text(body: bytes) -> tuple[str, str | None]:
     return (err.message or err.type or "(no message)"), code or err.type
 
 
-def error_from_status(
-    status: int,
-    headers: Mapping[str, str],
-    body: bytes,
-    *,
-    where: str,
-    retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP,
-) -> LLMAPIError:
-    """Map an error response onto a typed error.
+_STATUS_HINTS = {
+    401: " (check the API key: OPENAI_API_KEY or the model card's api_key_env)",
+    403: NO_ACCESS_HINT,
+    404: " (check the model name and the base URL)",
+}
 
-    ``x-should-retry`` overrides the status rules; 408/409/429/5xx are retryable and
-    400/401/403/404/422 (and other 4xx) are not. A requested delay above ``retry_after_cap``
-    turns into a non-retryable :class:`RetryDelayTooLongError`.
-    """
-    text, code = _api_error_text(body)
-    should = headers.get("x-should-retry")
-    if should == "true":
-        retryable = True
-    elif should == "false":
-        retryable = False
-    else:
-        retryable = status in RETRYABLE_STATUSES or status >= 500
-    retry_after = parse_retry_after(headers)
-    hint = _status_hint(status)
-    message = f"{where} returned HTTP {status}: {text}{hint}"
-    if retryable and retry_after is not None and retry_after > retry_after_cap:
-        return RetryDelayTooLongError(
-            f"{message} — the server asked to wait {retry_after:.0f} s before retrying, longer "
-            f"than the {retry_after_cap:.0f} s cap; try again later or raise retry_after_cap",
-            retryable=False,
-            status=status,
-            retry_after=retry_after,
-            code=code,
-        )
-    cls = RateLimitError if status == 429 else APIStatusError
-    return cls(message, retryable=retryable, status=status, retry_after=retry_after, code=code)
+error_from_status = StatusErrors(_api_error_text, _STATUS_HINTS)
+"""Map an error response onto a typed error (``error_from_status(status, headers, body, *,
+where, retry_after_cap)``).
 
-
-def _status_hint(status: int) -> str:
-    if status == 401:
-        return " (check the API key: OPENAI_API_KEY or the model card's api_key_env)"
-    if status == 403:
-        return " (the key has no access to this model or endpoint)"
-    if status == 404:
-        return " (check the model name and the base URL)"
-    return ""
+``x-should-retry`` overrides the status rules; 408/409/429/5xx are retryable and
+400/401/403/404/422 (and other 4xx) are not. A requested delay above ``retry_after_cap`` turns
+into a non-retryable :class:`~lllm_adapters.api_errors.RetryDelayTooLongError`."""

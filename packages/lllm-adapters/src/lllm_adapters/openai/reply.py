@@ -22,7 +22,7 @@ from lllm_domain.model_card import ModelCard
 from lllm_domain.request import LLMRequest
 from lllm_domain.usage import Usage
 
-from lllm_adapters.openai.errors import InvalidResponseError, OutputTruncatedError, RefusalError
+from lllm_adapters.api_errors import InvalidResponseError, OutputTruncatedError, RefusalError
 
 _args_decoder = msgspec.json.Decoder()
 

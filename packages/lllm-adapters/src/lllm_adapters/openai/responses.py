@@ -13,7 +13,7 @@ from lllm_domain.model_card import ModelCard
 from lllm_domain.request import LLMRequest
 from lllm_domain.usage import Usage
 
-from lllm_adapters.openai.errors import APIStatusError, InvalidResponseError
+from lllm_adapters.api_errors import APIStatusError, InvalidResponseError
 from lllm_adapters.openai.reply import Reply, token_count
 from lllm_adapters.openai.request_args import (
     checked_args,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 from attrs import define, field
 from lllm_domain.errors import ConfigError
 
-from lllm_adapters.openai.errors import DEFAULT_RETRY_AFTER_CAP
+from lllm_adapters.api_errors import DEFAULT_RETRY_AFTER_CAP
+from lllm_adapters.http_caller import settings_from_env
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 """The official endpoint; any other base URL is an OpenAI-compatible server."""
@@ -63,13 +63,14 @@ class OpenAISettings:
         cls, environ: Mapping[str, str] | None = None, **overrides: object
     ) -> OpenAISettings:
         """Settings from ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` (keyword overrides win)."""
-        env = os.environ if environ is None else environ
-        values: dict[str, object] = {
-            "api_key": env.get("OPENAI_API_KEY") or None,
-            "base_url": env.get("OPENAI_BASE_URL") or OPENAI_BASE_URL,
-        }
-        values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
+        return settings_from_env(
+            cls,
+            environ,
+            overrides,
+            key_variable="OPENAI_API_KEY",
+            url_variable="OPENAI_BASE_URL",
+            default_url=OPENAI_BASE_URL,
+        )
 
     @property
     def is_official(self) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
-from lllm_adapters.openai.errors import InvalidResponseError
+from lllm_adapters.api_errors import InvalidResponseError
 from lllm_adapters.openai.reply import Reply
 
 
