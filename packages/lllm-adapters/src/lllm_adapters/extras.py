@@ -23,6 +23,7 @@ EXTRAS: Mapping[str, tuple[str, ...]] = {
     "yaml": ("yaml",),
     "terminal": ("rich",),
     "streamlit": ("streamlit",),
+    "mcp": ("mcp", "mcp_types", "httpx2"),
 }
 """Each extra of ``lllm-adapters`` → the modules its distributions provide (the extras'
 requirements are in ``packages/lllm-adapters/pyproject.toml``; ``all`` is every one)."""

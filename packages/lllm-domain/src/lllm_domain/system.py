@@ -34,6 +34,7 @@ from lllm_domain.ports import (
     uuid_ids,
 )
 from lllm_domain.registry import PromptRegistry, SystemRegistry, default_prompts, default_systems
+from lllm_domain.tool_source import ToolSource
 
 
 class CallerFactory(Protocol):
@@ -63,6 +64,10 @@ class Runtime:
     documentation in a prompt. The composition root that opens it also closes it."""
     tokenizers: TokenizerProvider | None = None
     """Finds each agent's tokenizer (used by classification when none is passed)."""
+    tool_sources: Mapping[str, ToolSource] = field(factory=dict)
+    """The system config's MCP servers (or any tool sources) by name: an agent whose config
+    lists a name in ``mcp_servers`` offers that source's tools. The composition root that opens
+    them also closes them."""
 
 
 class AgentTable(dict[str, Agent]):
@@ -164,7 +169,18 @@ class System:
             ids=runtime.ids,
             model_card=card,
             tokenizers=runtime.tokenizers,
+            tool_sources=self._tool_sources(name, cfg),
         )
+
+    def _tool_sources(self, name: str, cfg: AgentConfig) -> tuple[ToolSource, ...]:
+        sources = self.runtime.tool_sources
+        missing = [server for server in cfg.mcp_servers if server not in sources]
+        if missing:
+            raise ConfigError(
+                f"agent_configs.{name}.mcp_servers: no tool source named {missing} was opened "
+                f"(open: {sorted(sources) or 'none'}); declare them under mcp_servers"
+            )
+        return tuple(sources[server] for server in cfg.mcp_servers)
 
     def open_session(self, task: str, session: str | None = None) -> str:
         """Name the session for ``task`` and log its start (handed to the store's log writer:
