@@ -10,16 +10,21 @@ Run one as a program: ``python -m tests.support.mcp_servers KIND [--http PORT]``
   not JSON-RPC to stdout before answering (stdio only).
 
 Without ``--http`` the server speaks stdio; with it, streamable HTTP on 127.0.0.1:PORT/mcp.
+:func:`stdio_config` and :class:`HttpServer` declare / start them for tests and benchmarks.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import socket
+import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
+from lllm_domain.config import MCPServerConfig
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import EmbeddedResource, ImageContent, TextContent, TextResourceContents
@@ -146,6 +151,82 @@ def main(argv: list[str] | None = None) -> None:
     else:
         server.settings.log_level = "WARNING"
         server.run("streamable-http", host="127.0.0.1", port=options.http)
+
+
+# -- launching them from tests and benchmarks ------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+"""The workspace root (where ``python -m tests.support.mcp_servers`` finds the module)."""
+
+
+def stdio_config(kind: str, **settings: Any) -> MCPServerConfig:
+    """A declaration of server ``kind`` over stdio (``settings``: timeouts, tools, ...)."""
+    return MCPServerConfig(
+        command=sys.executable,
+        args=("-m", "tests.support.mcp_servers", kind),
+        cwd=str(ROOT),
+        **settings,
+    )
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 nobody listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class HttpServer:
+    """Server ``kind`` over streamable HTTP in a subprocess on 127.0.0.1 (``url``); ``stop``
+    ends it (also when it already exited, e.g. the crashy one after ``crash``)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/mcp"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> HttpServer:
+        """Start the process and wait until it listens."""
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.support.mcp_servers",
+                self.kind,
+                "--http",
+                str(self.port),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), 0.2):
+                    return self
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"MCP test server {self.kind!r} did not listen") from None
+                time.sleep(0.05)
+
+    def config(self, **settings: Any) -> MCPServerConfig:
+        """A declaration of this server."""
+        return MCPServerConfig(url=self.url, **settings)
+
+    def stop(self) -> None:
+        """End the process."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def __enter__(self) -> HttpServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from typing import Any
 
+import anyio
 import httpx2
 import structlog
 from lllm_domain.config import MCPServerConfig
@@ -26,6 +27,10 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CONNECTION_CLOSED, CallToolResult, PaginatedRequestParams, Tool
 
 _log = structlog.get_logger("lllm.mcp")
+
+OWNER_GUARD = 5.0
+"""Seconds past ``connect_timeout`` after which an owner task that neither opened the session
+nor failed is cancelled."""
 
 MAX_TOOL_PAGES = 100
 """Pages of ``tools/list`` read at most (a server whose cursor never ends cannot hang us)."""
@@ -78,18 +83,19 @@ class ServerConnection:
         self._owner = owner
         timeout = self.config.connect_timeout
         try:
-            session = await asyncio.wait_for(asyncio.shield(ready), timeout)
-        except TimeoutError:
-            await self._end(owner, stop)
-            raise MCPServerError(
-                f"{self.describe()} did not start and answer the MCP handshake within "
-                f"{timeout:g} s; check the command or URL, or raise connect_timeout"
-            ) from None
+            # The owner times the handshake out itself, so the transport is left the normal
+            # way (a stdio server is ended); this wait only guards against a stuck owner.
+            session = await asyncio.wait_for(asyncio.shield(ready), timeout + OWNER_GUARD)
         except asyncio.CancelledError:
             await self._end(owner, stop)
             raise
         except Exception as exc:
             await self._end(owner, stop)
+            if isinstance(_single(exc), TimeoutError):
+                raise MCPServerError(
+                    f"{self.describe()} did not start and answer the MCP handshake within "
+                    f"{timeout:g} s; check the command or URL, or raise connect_timeout"
+                ) from None
             raise MCPServerError(
                 f"{self.describe()} could not be opened: {_reason(exc)}; check the command or "
                 "URL and that the server speaks MCP"
@@ -105,7 +111,8 @@ class ServerConnection:
             async with AsyncExitStack() as stack:
                 streams = await stack.enter_async_context(self._transport(stack))
                 session = await stack.enter_async_context(ClientSession(*streams))
-                await session.initialize()
+                with anyio.fail_after(self.config.connect_timeout):
+                    await session.initialize()
                 self._session = session
                 if not ready.done():
                     ready.set_result(session)
@@ -233,9 +240,16 @@ class ServerConnection:
             ) from exc
 
 
-def _reason(exc: BaseException) -> str:
-    """A one-line reason, looking inside exception groups (anyio task groups raise them)."""
+def _single(exc: BaseException) -> BaseException:
+    """The one exception inside nested single-member exception groups (anyio's task groups
+    wrap what their tasks raise)."""
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]
+    return exc
+
+
+def _reason(exc: BaseException) -> str:
+    """A one-line reason, looking inside exception groups."""
+    exc = _single(exc)
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text
