@@ -25,6 +25,7 @@ from lllm_cli.project import Project
 from lllm_cli.scripted_model import SCRIPTED, scripted_caller
 
 if TYPE_CHECKING:
+    from lllm_adapters.mcp import MCPClient
     from lllm_adapters.proxies import HttpProxyRuntime
 
     from lllm_cli.stream_view import StreamView
@@ -295,6 +296,21 @@ def open_tools(project: Project, config: SystemConfig) -> HttpProxyRuntime | Non
     return HttpProxyRuntime(ProxySettings.from_system_config(config), registry=project.proxies)
 
 
+def open_mcp(config: SystemConfig) -> MCPClient | None:
+    """An MCP client over ``config.mcp_servers`` (``None`` when it declares none), started
+    (every server opened and listed at once; one that fails is logged and tried again on first
+    use). Close it after the run: that ends the servers' processes."""
+    if not config.mcp_servers:
+        return None
+    from lllm_adapters.mcp import MCPClient
+
+    client = MCPClient(config.mcp_servers)
+    used = {name for agent in config.agent_configs.values() for name in agent.mcp_servers}
+    if used:
+        client.start()
+    return client
+
+
 def make_runtime(
     project: Project,
     config: SystemConfig,
@@ -307,6 +323,7 @@ def make_runtime(
     replay: ReplayCaller | None = None,
     tools: ToolRuntime | None = None,
     stream_view: StreamView | None = None,
+    mcp: MCPClient | None = None,
 ) -> Runtime:
     """The runtime a project's system is built with.
 
@@ -340,4 +357,5 @@ def make_runtime(
         model_cards=cards,
         tools=tools,
         tokenizers=TiktokenProvider(),
+        tool_sources={source.name: source for source in mcp.sources} if mcp else {},
     )

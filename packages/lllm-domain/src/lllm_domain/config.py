@@ -159,13 +159,6 @@ class SystemConfig:
             raise ConfigError(
                 f"log_type must be 'localfile', 'sqlite' or 'none', not {self.log_type!r}"
             )
-        for agent, config in self.agent_configs.items():
-            unknown = [n for n in config.mcp_servers if n not in self.mcp_servers]
-            if unknown:
-                raise ConfigError(
-                    f"agent_configs.{agent}.mcp_servers names {unknown}, which mcp_servers does "
-                    f"not declare (declared: {sorted(self.mcp_servers) or 'none'})"
-                )
 
     @property
     def type_name(self) -> str:

@@ -28,6 +28,7 @@ _SECTIONS: dict[str, frozenset[str] | None] = {
     "proxies": frozenset({"folders"}),
     "project": None,  # free-form: name, description...
     "models": None,  # model cards to add or override: [models."name"] fields
+    "mcp_servers": None,  # [mcp_servers.NAME]: MCP servers (checked by load_mcp_servers)
 }
 
 

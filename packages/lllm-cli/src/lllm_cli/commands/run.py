@@ -79,6 +79,7 @@ def run(
         log_dir,
         make_runtime,
         open_logs,
+        open_mcp,
         open_replay,
         open_tools,
         with_limits,
@@ -127,6 +128,7 @@ def run(
     frontend = make_frontend(store, name)
     view = StreamView() if stream else None
     tools = open_tools(opened, system_config)
+    mcp = open_mcp(system_config)
     try:
         runtime = make_runtime(
             opened,
@@ -139,6 +141,7 @@ def run(
             replay=recorded,
             tools=tools,
             stream_view=view,
+            mcp=mcp,
         )
         ckpt = Path(system_config.ckpt_dir)
         system = build_system(
@@ -167,6 +170,8 @@ def run(
             view.end()
         if tools is not None:
             tools.close()
+        if mcp is not None:
+            mcp.close()
 
     print("result:")
     print(_show(result))
