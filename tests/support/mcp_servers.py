@@ -220,7 +220,11 @@ class HttpServer:
         """End the process."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(10)
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:  # uvicorn waits for a hung call's thread
+                self.process.kill()
+                self.process.wait(5)
 
     def __enter__(self) -> HttpServer:
         return self.start()

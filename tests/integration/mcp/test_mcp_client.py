@@ -269,3 +269,20 @@ def test_no_orphan_processes_when_a_program_exits_without_closing() -> None:
     assert done.returncode == 0, done.stderr
     pid = int(done.stdout.strip().splitlines()[-1])
     assert _wait_dead(pid)
+
+
+def test_header_and_environment_secrets_stay_out_of_errors_and_logs() -> None:
+    secret = "SECRET-token-0123456789"
+    dead = MCPServerConfig(
+        url="http://127.0.0.1:9/mcp", headers={"Authorization": f"Bearer {secret}"}
+    )
+    good = stdio_config("good", env={"API_TOKEN": secret})
+    with MCPClient({"dead": dead, "good": good}) as client:
+        with structlog.testing.capture_logs() as logs:
+            assert client.source("dead").functions() == ()
+            with pytest.raises(MCPServerError) as caught:
+                client.call_tool("dead", "anything", {})
+            assert _run(client, "good", "echo", text="ok").result_text == "ok"
+        assert secret not in str(caught.value)
+        assert secret not in repr(logs)
+        assert secret not in repr(client.connection("dead").config)

@@ -101,7 +101,8 @@ class ServerConnection:
                 "URL and that the server speaks MCP"
             ) from exc
         self.opened += 1
-        _log.debug("mcp.session_opened", server=self.name, count=self.opened)
+        if self.opened > 1:
+            _log.info("mcp.session_reopened", server=self.name, count=self.opened)
         return session
 
     async def _own(self, ready: asyncio.Future[ClientSession], stop: asyncio.Event) -> None:
