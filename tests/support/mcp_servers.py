@@ -3,7 +3,8 @@
 Run one as a program: ``python -m tests.support.mcp_servers KIND [--http PORT]`` where KIND is
 
 - ``good``: ``add``, ``echo``, ``picture`` (an image), ``weather`` (structured content), ``pid``
-  (the server's process id, to see a restart) and ``notes`` (text and an embedded resource);
+  (the server's process id, to see a restart), ``shift`` (a schema with ``$defs``) and ``notes``
+  (an embedded resource);
 - ``sleepy``: ``wait`` sleeps forever (a hung server);
 - ``crashy``: ``crash`` exits the server process mid-call (a crashed server), ``pid`` as above;
 - ``failing``: ``fail`` returns an error result (``isError``); ``garbage`` writes a line that is
@@ -28,6 +29,15 @@ from lllm_domain.config import MCPServerConfig
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import EmbeddedResource, ImageContent, TextContent, TextResourceContents
+from pydantic import BaseModel
+
+
+class Point(BaseModel):
+    """A point in the plane."""
+
+    x: float
+    y: float
+
 
 PIXEL_PNG = (
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAA"
@@ -67,6 +77,11 @@ def good() -> MCPServer:
     def pid() -> int:
         """The server's process id."""
         return os.getpid()
+
+    @server.tool()
+    def shift(point: Point, dx: float) -> str:
+        """Move a point right by dx (its schema has $defs)."""
+        return f"({point.x + dx}, {point.y})"
 
     @server.tool()
     def notes() -> list[Any]:

@@ -71,7 +71,7 @@ def _run(client: MCPClient, server: str, tool: str, **arguments: object) -> Func
 def test_tools_are_listed_with_their_schemas(client: MCPClient) -> None:
     functions = client.source("good").functions()
     by_name = {f.name: f for f in functions}
-    assert set(by_name) == {"add", "echo", "picture", "weather", "pid", "notes"}
+    assert set(by_name) == {"add", "echo", "picture", "weather", "pid", "shift", "notes"}
     add = by_name["add"]
     assert add.description == "Add two integers."
     assert add.required == ("a", "b")
@@ -94,6 +94,12 @@ def test_results_become_tool_results(client: MCPClient) -> None:
     assert '"celsius": 21' in (weather.result_text or "")
 
     assert _run(client, "good", "notes").result_text == "buy milk"
+
+    # A pydantic argument: the schema's $defs are inlined, so the model sees no dangling $ref.
+    shift = _functions(client, "good")["shift"]
+    assert "$ref" not in repr(shift.json_schema())  # type: ignore[attr-defined]
+    moved = _run(client, "good", "shift", point={"x": 1, "y": 2}, dx=0.5)
+    assert moved.result_text == "(1.5, 2.0)"
 
 
 def test_an_error_result_is_an_error_for_the_model_and_a_log_line(client: MCPClient) -> None:

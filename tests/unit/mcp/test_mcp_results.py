@@ -60,3 +60,26 @@ def test_resources_audio_and_links() -> None:
 def test_an_error_result_keeps_its_flag() -> None:
     result = convert_result(CallToolResult(content=[TextContent(text="no")], is_error=True))
     assert result.is_error and result.text == "no"
+
+
+def test_schema_refs_are_inlined_and_recursion_is_cut() -> None:
+    from lllm_adapters.mcp.client import inline_refs
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "point": {"$ref": "#/$defs/Point", "description": "where"},
+            "tree": {"$ref": "#/$defs/Tree"},
+        },
+        "$defs": {
+            "Point": {"type": "object", "properties": {"x": {"type": "number"}}},
+            "Tree": {"type": "object", "properties": {"child": {"$ref": "#/$defs/Tree"}}},
+        },
+    }
+    properties = inline_refs(schema["properties"], schema)
+    assert properties["point"] == {
+        "type": "object",
+        "properties": {"x": {"type": "number"}},
+        "description": "where",
+    }
+    assert "$ref" not in repr(properties)

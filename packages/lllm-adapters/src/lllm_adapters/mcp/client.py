@@ -188,6 +188,31 @@ class MCPClient:
         self.close()
 
 
+MAX_REF_DEPTH = 32
+"""How deep ``$ref`` s are inlined (a recursive schema is cut there, to an open schema)."""
+
+
+def inline_refs(value: Any, root: Mapping[str, Any], depth: int = 0) -> Any:
+    """``value`` with every local ``$ref`` (``#/$defs/X``, ``#/definitions/X``) of ``root``
+    replaced by its definition: a tool's ``properties`` travel without the schema's ``$defs``,
+    which providers would otherwise find dangling."""
+    if isinstance(value, list):
+        return [inline_refs(v, root, depth) for v in value]
+    if not isinstance(value, Mapping):
+        return value
+    ref = value.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        if depth >= MAX_REF_DEPTH:
+            return {}
+        target: Any = root
+        for part in ref[2:].split("/"):
+            target = target.get(part) if isinstance(target, Mapping) else None
+        if isinstance(target, Mapping):
+            rest = {k: v for k, v in value.items() if k != "$ref"}
+            return inline_refs({**target, **rest}, root, depth + 1)
+    return {k: inline_refs(v, root, depth) for k, v in value.items()}
+
+
 class MCPToolSource:
     """One MCP server as a :class:`~lllm_domain.tool_source.ToolSource`."""
 
@@ -239,7 +264,7 @@ class MCPToolSource:
     def _function(self, tool: Tool, *, asynchronous: bool) -> Function:
         client, server, remote = self._client, self._name, tool.name
         schema = tool.input_schema or {}
-        properties = schema.get("properties") or {}
+        properties = inline_refs(schema.get("properties") or {}, schema)
         required = tuple(r for r in schema.get("required") or () if r in properties)
         name = re.sub(r"[^A-Za-z0-9_-]", "_", remote)[:64] or "tool"
 
