@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import anyio
 from lllm_domain.config import MCPServerConfig
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -102,10 +103,10 @@ def sleepy() -> MCPServer:
     server = MCPServer("sleepy")
 
     @server.tool()
-    def wait() -> str:
-        """Sleep forever."""
-        while True:
-            time.sleep(3600)
+    async def wait() -> str:
+        """Sleep forever (cancelled when the server shuts down, so it can exit)."""
+        await anyio.sleep_forever()
+        return "never"
 
     @server.tool()
     def echo(text: str) -> str:
