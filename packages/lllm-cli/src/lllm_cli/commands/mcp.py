@@ -11,20 +11,19 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import attrs
 from cyclopts import Parameter
 
+from lllm_cli.commands.options import ProjectOption, ProxyOption
 from lllm_cli.errors import CommandError
 
 if TYPE_CHECKING:
     from lllm_domain.config import SystemConfig
     from lllm_domain.function import Function
 
-ProjectOption = Annotated[Path | None, Parameter(name=["--project", "-p"])]
-
 
 def serve(
     *,
     project: ProjectOption = None,
     config: Annotated[Path | None, Parameter(name=["--config", "-c"])] = None,
-    proxy: Annotated[tuple[str, ...], Parameter(name=["--proxy"], consume_multiple=True)] = (),
+    proxy: ProxyOption = (),
     sandbox: bool = False,
     sandbox_dir: Path | None = None,
     transport: Literal["stdio", "http"] = "stdio",
@@ -37,8 +36,6 @@ def serve(
 
     Parameters
     ----------
-    project
-        The project folder (default: found from the current folder upwards).
     config
         The system config whose activate_proxies, cutoff_date and deploy_mode to use.
     proxy
