@@ -105,7 +105,8 @@ def unanswered_tool_calls(request: RecordedRequest) -> str | None:
 
     Chat Completions: every ``tool_calls`` id of an assistant message must be answered by a
     ``tool`` message before the next non-tool message. Responses: every ``function_call`` item
-    needs a ``function_call_output`` with its ``call_id``.
+    needs a ``function_call_output`` with its ``call_id``, and every ``computer_call`` item a
+    ``computer_call_output`` (whose pending safety checks it must acknowledge).
     """
     try:
         body = request.json
@@ -120,7 +121,9 @@ def unanswered_tool_calls(request: RecordedRequest) -> str | None:
         calls = [i.get("call_id") for i in items if i.get("type") == "function_call"]
         outputs = {i.get("call_id") for i in items if i.get("type") == "function_call_output"}
         missing = [c for c in calls if c not in outputs]
-        return f"No tool output found for function call {missing[0]}." if missing else None
+        if missing:
+            return f"No tool output found for function call {missing[0]}."
+        return _unanswered_computer_calls(items)
     pending: list[str] = []
     for message in body.get("messages") or ():
         role = message.get("role")
@@ -138,6 +141,47 @@ def unanswered_tool_calls(request: RecordedRequest) -> str | None:
             f"messages: {', '.join(pending)}"
         )
     return None
+
+
+def _unanswered_computer_calls(items: list[Any]) -> str | None:
+    outputs = {i.get("call_id"): i for i in items if i.get("type") == "computer_call_output"}
+    for item in items:
+        if item.get("type") != "computer_call":
+            continue
+        output = outputs.get(item.get("call_id"))
+        if output is None:
+            return f"No computer call output found for computer call {item.get('call_id')}."
+        pending = {c.get("id") for c in item.get("pending_safety_checks") or ()}
+        acknowledged = {c.get("id") for c in output.get("acknowledged_safety_checks") or ()}
+        if pending - acknowledged:
+            return (
+                f"Computer call {item.get('call_id')} has pending safety checks that were not "
+                "acknowledged."
+            )
+    return None
+
+
+def computer_call(
+    call_id: str,
+    action: Mapping[str, Any],
+    *,
+    safety_checks: Sequence[Mapping[str, str]] = (),
+) -> dict[str, Any]:
+    """A ``computer_call`` output item (give it to :func:`response_object` as ``hosted``)."""
+    return {
+        "type": "computer_call",
+        "id": f"cu_{call_id}",
+        "call_id": call_id,
+        "action": dict(action),
+        "pending_safety_checks": [dict(c) for c in safety_checks],
+        "status": "completed",
+    }
+
+
+def computer_call_outputs(request: RecordedRequest) -> list[dict[str, Any]]:
+    """The ``computer_call_output`` items of a Responses request, in order."""
+    items = request.json.get("input") or []
+    return [i for i in items if i.get("type") == "computer_call_output"]
 
 
 def error_reply(

@@ -30,6 +30,7 @@ EVERY_EXTRA_LIBRARY = (
     "yaml",
     "rich",
     "streamlit",
+    "psycopg",
 )
 
 _PROBE = """
@@ -75,6 +76,7 @@ def _probe(body: str, blocked: tuple[str, ...]) -> dict[str, Any]:
         ("lllm_adapters.config.yaml_loader", "yaml", ("yaml",)),
         ("lllm_adapters.frontend.terminal", "terminal", ("rich",)),
         ("lllm_adapters.frontend.streamlit", "streamlit", ("streamlit",)),
+        ("lllm_adapters.logs.postgres_store", "postgres", ("psycopg",)),
     ],
 )
 def test_an_adapter_without_its_extra_names_the_extra_to_install(
@@ -101,6 +103,20 @@ def test_the_lazy_names_of_lllm_adapters_name_the_extra_too(name: str, extra: st
     found = _probe(f"from lllm_adapters import {name}", EVERY_EXTRA_LIBRARY)
 
     assert found.get("missing") == extra, found
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "from lllm_adapters.logs import PostgresLogStore",
+        "from lllm_adapters.logs import open_log_store\nopen_log_store('postgres', dsn='host=x')",
+    ],
+    ids=["lazy-name", "factory"],
+)
+def test_the_postgres_store_without_its_extra_names_the_extra(body: str) -> None:
+    found = _probe(body, EVERY_EXTRA_LIBRARY)
+
+    assert found.get("missing") == "postgres", found
 
 
 def test_the_base_install_works_without_any_extra(tmp_path: Path) -> None:

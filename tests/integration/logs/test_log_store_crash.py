@@ -14,7 +14,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from tests.support.logs_stores import PERSISTENT_KINDS, make_store
+from tests.support.logs_stores import PERSISTENT_KINDS, make_store, share_with_subprocesses
 from tests.support.logs_writer import PAYLOAD
 
 REPO = Path(__file__).resolve().parents[3]
@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[3]
 def _writer(
     kind: str, root: Path, session: str, count: int, tag: str = "w"
 ) -> subprocess.Popen[str]:
+    share_with_subprocesses(kind)
     return subprocess.Popen(
         [
             sys.executable,
@@ -72,7 +73,7 @@ def test_sigkill_mid_run_keeps_completed_records_and_no_partial_one(
     if kind == "local":
         for path in tmp_path.rglob("*.json"):
             msgspec.json.decode(path.read_bytes())  # every published file is whole JSON
-    else:
+    elif kind == "sqlite":
         db = sqlite3.connect(tmp_path / "logs.sqlite3")
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         db.close()

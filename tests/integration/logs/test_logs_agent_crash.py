@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.agent_writer import MESSAGES_PER_CALL
-from tests.support.logs_stores import PERSISTENT_KINDS, make_store
+from tests.support.logs_stores import PERSISTENT_KINDS, make_store, share_with_subprocesses
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parents[3]
 @pytest.mark.parametrize("mode", ["sync", "async"])
 @pytest.mark.parametrize("kind", PERSISTENT_KINDS)
 def test_every_returned_call_survives_sigkill_whole(kind: str, mode: str, tmp_path: Path) -> None:
+    share_with_subprocesses(kind)
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.support.agent_writer", kind, str(tmp_path), mode],
         cwd=REPO,

@@ -156,6 +156,23 @@ def test_secrets_are_never_written_back(tmp_path: Path) -> None:
     assert data["cutoff_date"] == "2024-01-31"
 
 
+def test_a_postgres_connection_string_from_the_environment_is_never_shown_or_written_back(
+    tmp_path: Path,
+) -> None:
+    dsn = "postgresql://lllm:pg-password-123@db:5432/logs"
+    config = load(
+        tmp_path,
+        "c.yaml",
+        "name: r\nlog_type: postgres\nlog_dsn: ${LLLM_POSTGRES_DSN}\n",
+        env={"LLLM_POSTGRES_DSN": dsn},
+    )
+    assert config.log_type == "postgres"
+    assert config.log_dsn == dsn
+    assert "pg-password-123" not in repr(config)
+    data = system_config_to_data(config, environ={"LLLM_POSTGRES_DSN": dsn})
+    assert data["log_dsn"] == "${LLLM_POSTGRES_DSN}"
+
+
 def test_malformed_yaml_names_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load(tmp_path, "c.yaml", "name: x\nagent_configs:\n  a: [1, 2\n  b: 3\n")
@@ -224,7 +241,10 @@ def test_wrong_types(tmp_path: Path) -> None:
         "name: x\nrandom_seed: lots\n": ("random_seed: expected an integer or null", 2),
         "name: x\ndeploy_mode: 3\n": ("deploy_mode: expected true or false", 2),
         "name: x\ncutoff_date: soon\n": ("cutoff_date: expected a date (YYYY-MM-DD)", 2),
-        "name: x\nlog_type: files\n": ("log_type: expected 'localfile' or 'sqlite' or 'none'", 2),
+        "name: x\nlog_type: files\n": (
+            "log_type: expected 'localfile' or 'sqlite' or 'postgres' or 'none'",
+            2,
+        ),
         "name: x\nagent_configs: [a]\n": ("agent_configs: expected a mapping of names", 2),
         "name: x\nagent_configs:\n  a:\n    model_name: m\n    system_prompt_path: p\n"
         "    temperature: hot\n": ("agent_configs.a.temperature: expected a number", 6),

@@ -22,7 +22,10 @@ EXTRAS: Mapping[str, tuple[str, ...]] = {
     "jupyter": ("jupyter_client", "nbformat", "ipykernel"),
     "yaml": ("yaml",),
     "terminal": ("rich",),
+    "otel": ("opentelemetry.sdk", "opentelemetry.exporter.otlp.proto.http"),
+    "postgres": ("psycopg",),
     "streamlit": ("streamlit",),
+    "browser": ("playwright",),
     "mcp": ("mcp", "mcp_types", "httpx2"),
 }
 """Each extra of ``lllm-adapters`` → the modules its distributions provide (the extras'

@@ -9,16 +9,18 @@ with ``lllm run --replay SESSION``.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from attrs import define, evolve
+from attrs import define, evolve, field
 from lllm_domain.config import AgentConfig, SystemConfig
 from lllm_domain.errors import ReplayError
 from lllm_domain.ports import AsyncLLMCaller, Frontend, LLMCaller, LogStore, ToolRuntime
 from lllm_domain.recording import RecordingCaller, ReplayCaller
 from lllm_domain.system import CallerFactory, Runtime
+from lllm_domain.tracing import Tracer
 
 from lllm_cli.errors import CommandError
 from lllm_cli.project import Project
@@ -27,6 +29,7 @@ from lllm_cli.scripted_model import SCRIPTED, scripted_caller
 if TYPE_CHECKING:
     from lllm_adapters.mcp import MCPClient
     from lllm_adapters.proxies import HttpProxyRuntime
+    from lllm_adapters.tracing import OtelTracer
 
     from lllm_cli.stream_view import StreamView
 
@@ -136,7 +139,7 @@ def open_logs(project: Project, config: SystemConfig) -> LogStore | None:
         return None
     from lllm_adapters.logs import open_log_store
 
-    return open_log_store(config.log_type, log_dir(project, config))
+    return open_log_store(config.log_type, log_dir(project, config), dsn=config.log_dsn)
 
 
 def find_logs(project: Project, config: SystemConfig | None) -> LogStore:
@@ -285,15 +288,125 @@ def announcing(callers: CallerFactory, view: StreamView) -> CallerFactory:
     return announcing_factory
 
 
-def open_tools(project: Project, config: SystemConfig) -> HttpProxyRuntime | None:
+def open_tools(
+    project: Project,
+    config: SystemConfig,
+    *,
+    propagate: Callable[[dict[str, str]], None] | None = None,
+) -> HttpProxyRuntime | None:
     """The HTTP proxy runtime for ``config.activate_proxies`` (``None`` when it activates
     none), over the project's discovered proxies. Names that are not registered are skipped
-    with the runtime's ``proxy.not_registered`` warning. Close it after the run."""
+    with the runtime's ``proxy.not_registered`` warning. ``propagate`` adds trace context to
+    its requests (:attr:`Tracing.propagate`). Close it after the run."""
     if not config.activate_proxies:
         return None
     from lllm_adapters.proxies import HttpProxyRuntime, ProxySettings
 
-    return HttpProxyRuntime(ProxySettings.from_system_config(config), registry=project.proxies)
+    return HttpProxyRuntime(
+        ProxySettings.from_system_config(config), registry=project.proxies, propagate=propagate
+    )
+
+
+CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+"""The environment variable OpenTelemetry's GenAI instrumentations read to record message
+contents; ``true`` turns :attr:`Tracing.capture_content` on, like ``[tracing]
+capture_content``."""
+
+
+@define(slots=True)
+class Tracing:
+    """OpenTelemetry tracing of one command (``lllm run --otel``; a batch run can use the
+    same): the tracer for :func:`make_runtime`, the ``propagate`` hook for :func:`open_tools`,
+    a ``workflow`` span per system run, and :meth:`shutdown`, which sends what is still queued.
+    Make it with :func:`open_tracing`."""
+
+    tracer: OtelTracer
+    provider: Any = field(repr=False)
+    """The OpenTelemetry SDK tracer provider (OTLP/HTTP export)."""
+    endpoint: str = ""
+    """Where the spans go (for the user: the OTLP endpoint the environment names)."""
+    trace_ids: list[str] = field(factory=list)
+    """The trace id of each :meth:`workflow` so far, as 32 hex digits."""
+
+    @property
+    def propagate(self) -> Callable[[dict[str, str]], None]:
+        """Adds ``traceparent`` (of the current span) to outgoing HTTP headers."""
+        from lllm_adapters.tracing import inject_trace_context
+
+        return inject_trace_context
+
+    @property
+    def capture_content(self) -> bool:
+        """Whether message contents are recorded on the spans (redacted)."""
+        return self.tracer.capture_content
+
+    @contextmanager
+    def workflow(self, system: str, *, session: str) -> Iterator[str]:
+        """Run a system inside an ``invoke_workflow {system}`` span carrying LLLM's
+        ``session`` id; its agent calls are the span's children. Yields the trace id."""
+        with self.tracer.workflow(system, session=session) as span:
+            trace_id = f"{span.get_span_context().trace_id:032x}"
+            self.trace_ids.append(trace_id)
+            yield trace_id
+
+    def shutdown(self) -> None:
+        """Send the spans still queued and stop exporting."""
+        self.provider.shutdown()
+
+
+def _true(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def open_tracing(
+    project: Project,
+    enabled: bool | None,
+    *,
+    choice: ModelChoice | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Tracing | None:
+    """The tracing of one command, or ``None`` when it is off.
+
+    ``enabled`` is the command's ``--otel`` / ``--no-otel`` (``None``: ``lllm.toml``'s
+    ``[tracing] otel``, default off). ``OTEL_SDK_DISABLED=true`` turns it off whatever the
+    rest says. Spans are exported with OTLP/HTTP to the endpoint the standard ``OTEL_*``
+    variables name (``OTEL_EXPORTER_OTLP_ENDPOINT``, default ``http://localhost:4318``;
+    ``OTEL_EXPORTER_OTLP_HEADERS``, ``OTEL_SERVICE_NAME``, ...). Message contents are recorded
+    (redacted) with ``[tracing] capture_content = true`` or
+    ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true``. The tracer provider also
+    becomes OpenTelemetry's global one when none was set, so spans of the project's own
+    code join the run's trace.
+    """
+    env = os.environ if environ is None else environ
+    wanted = project.tracing.get("otel", False) if enabled is None else enabled
+    if not wanted:
+        return None
+    from lllm_adapters.tracing import OtelTracer, otlp_tracer_provider, sdk_disabled
+    from lllm_domain.errors import ConfigError
+
+    if sdk_disabled(env):
+        return None
+    try:
+        provider = otlp_tracer_provider(env)
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from None
+    from opentelemetry import trace
+
+    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        trace.set_tracer_provider(provider)
+    capture = bool(project.tracing.get("capture_content", False)) or _true(
+        env.get(CAPTURE_CONTENT_ENV)
+    )
+    scripted = choice is not None and choice.scripted
+    tracer = OtelTracer(
+        provider, provider="lllm.scripted" if scripted else "openai", capture_content=capture
+    )
+    endpoint = (
+        env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or "http://localhost:4318"
+    )
+    return Tracing(tracer, provider, endpoint)
 
 
 def open_mcp(config: SystemConfig) -> MCPClient | None:
@@ -323,13 +436,14 @@ def make_runtime(
     replay: ReplayCaller | None = None,
     tools: ToolRuntime | None = None,
     stream_view: StreamView | None = None,
+    tracer: Tracer | None = None,
     mcp: MCPClient | None = None,
 ) -> Runtime:
     """The runtime a project's system is built with.
 
     With ``replay``, that recording is the only caller (no model, no network, no key).
     With a ``log_store``, every model call is recorded under ``session`` so the run can be
-    replayed later.
+    replayed later. With a ``tracer`` (:attr:`Tracing.tracer`) every agent call is traced.
     """
     callers: CallerFactory
     cards: Any
@@ -357,5 +471,6 @@ def make_runtime(
         model_cards=cards,
         tools=tools,
         tokenizers=TiktokenProvider(),
+        tracer=tracer,
         tool_sources={source.name: source for source in mcp.sources} if mcp else {},
     )

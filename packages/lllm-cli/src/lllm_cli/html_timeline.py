@@ -1,7 +1,8 @@
 """A logged session as one self-contained HTML page: a timeline of the transcript.
 
-The page has inline CSS and no scripts, fonts or images from elsewhere, so it opens from a
-file anywhere. Every piece of logged text is HTML-escaped: model output is data, never markup.
+The page has inline CSS and no scripts, fonts or images from elsewhere (screenshots of
+computer use are inline ``data:`` images), so it opens from a file anywhere. Every piece of
+logged text is HTML-escaped: model output is data, never markup.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ pre { white-space: pre-wrap; word-wrap: break-word; margin: 8px 0 0; font: 13.5p
       padding: 8px 10px; border-radius: 6px; }
 ul.details { margin: 8px 0 0; padding-left: 18px; font-size: 13.5px; }
 ul.details li.retry { color: #a4421a; }
+img.screenshot { display: block; max-width: 100%; margin: 8px 0 0; border: 1px solid #dde1e8;
+                 border-radius: 6px; }
 """
 
 
@@ -65,6 +68,8 @@ def _entry_html(entry: Entry) -> str:
     parts.append("</div>")
     if entry.body.strip():
         parts.append(f"<pre>{escape(entry.body.strip())}</pre>")
+    if entry.image:
+        parts.append(f'<img class="screenshot" alt="screenshot" src="{escape(entry.image)}">')
     if entry.details:
         items = "".join(f"<li{_detail_class(d)}>{escape(d)}</li>" for d in entry.details)
         parts.append(f'<ul class="details">{items}</ul>')

@@ -26,6 +26,8 @@ class Project:
     settings: Mapping[str, Any]
     models: Mapping[str, Any] = field(factory=dict)
     """The ``[models]`` table of ``lllm.toml``: model cards to add or override."""
+    tracing: Mapping[str, bool] = field(factory=dict)
+    """The ``[tracing]`` table of ``lllm.toml`` (``otel``, ``capture_content``)."""
     prompts: PromptRegistry = field(factory=PromptRegistry)
     proxies: ProxyRegistry = field(factory=ProxyRegistry)
     prompt_origins: Mapping[str, str] = field(factory=dict)
@@ -183,7 +185,9 @@ def open_project(project_dir: Path | None = None) -> Project:
     loaded = load_project(found)
     raw = loaded.data.get("project", {})
     settings: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
-    project = Project(loaded.root, loaded.path, settings, models=loaded.models)
+    project = Project(
+        loaded.root, loaded.path, settings, models=loaded.models, tracing=loaded.tracing
+    )
     report = discover(loaded, prompts=project.prompts, proxies=project.proxies)
     project.prompt_origins = dict(report.prompts)
     project.proxy_origins = dict(report.proxies)

@@ -34,7 +34,9 @@ class Entry:
 
     ``kind`` is ``session``, ``dialog``, ``message``, ``frontend`` or ``error``; ``role`` is the
     message role (or the kind); ``who`` the speaker; ``meta`` short facts (prompt, model,
-    tokens, cost); ``body`` the text; ``details`` tool calls, retries and errors, one per line.
+    tokens, cost); ``body`` the text; ``details`` tool calls, computer actions, retries and
+    errors, one per line; ``image`` the message's image as a ``data:`` URL (a computer-use
+    screenshot), if it has one.
     """
 
     time: float
@@ -44,6 +46,7 @@ class Entry:
     meta: tuple[str, ...]
     body: str
     details: tuple[str, ...] = ()
+    image: str | None = None
 
     @property
     def clock(self) -> str:
@@ -84,6 +87,9 @@ def _message_entry(activity: Activity, message: Message) -> Entry:
     details: list[str] = []
     for call in message.function_calls:
         details.append(f"→ calls {call.name}({_args(call.arguments)}) [{call.id}]")
+    for action in message.computer_calls:
+        data = {k: v for k, v in action.action.items() if k != "type"}
+        details.append(f"→ computer {action.action.get('type')}({_args(data)}) [{action.call_id}]")
     if message.tool_call_id:
         details.append(f"← result of tool call [{message.tool_call_id}]")
     for number, attempt in enumerate(message.attempts, start=1):
@@ -101,7 +107,18 @@ def _message_entry(activity: Activity, message: Message) -> Entry:
         tuple(meta),
         message.content,
         tuple(details),
+        _image_url(message),
     )
+
+
+_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+def _image_url(message: Message) -> str | None:
+    image = message.image
+    if image is None or image.mime_type not in _IMAGE_TYPES:
+        return None
+    return f"data:{image.mime_type};base64,{image.base64}"
 
 
 def _plain(value: Any) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from attrs import define, evolve, field
 
@@ -38,6 +38,10 @@ from lllm_domain.ports import (
 from lllm_domain.prompt import Prompt, literal_prompt
 from lllm_domain.request import DeltaCallback
 from lllm_domain.tool_source import ToolSource, merge_tools
+from lllm_domain.tracing import Tracer
+
+if TYPE_CHECKING:
+    from lllm_domain.computer.loop import ComputerUse
 
 DrawnTools = Sequence[tuple[str, Sequence[Function]]]
 """The tools drawn from tool sources for one agent call: (source name, functions) pairs."""
@@ -81,7 +85,10 @@ class Agent:
 
     ``system_prompt`` may be a :class:`Prompt` or plain text (taken literally, braces included).
     ``tokenizers`` finds the model's tokenizer when a caller needs one (classification); the
-    composition root supplies it. ``tool_sources`` (e.g. MCP servers) add their tools to every
+    composition root supplies it. ``tracer`` is told every step of every call (spans, with
+    ``lllm_adapters.tracing``); without one, calls are not traced. ``computer`` is the screen a
+    computer-use prompt (one with ``computer_use_config``) drives; see
+    :mod:`lllm_domain.computer`. ``tool_sources`` (e.g. MCP servers) add their tools to every
     prompt the agent is called with, after the prompt's own ``tool_sources``.
     """
 
@@ -98,6 +105,8 @@ class Agent:
     ids: IdGenerator = field(default=uuid_ids, repr=False)
     model_card: ModelCard | None = field(default=None, repr=False)
     tokenizers: TokenizerProvider | None = field(default=None, repr=False)
+    tracer: Tracer | None = field(default=None, repr=False)
+    computer: ComputerUse | None = field(default=None, repr=False)
     tool_sources: tuple[ToolSource, ...] = field(default=(), repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -207,7 +216,7 @@ class Agent:
         drawn = [(source.name, source.functions()) for source in sources]
         machine = self._machine(dialog, prompt, args, options, drawn)
         try:
-            return run_sync(machine, self.caller, self.clock)
+            return run_sync(machine, self.caller, self.clock, self.tracer, computer=self.computer)
         except AgentCallError as exc:
             self._report(exc)
             raise
@@ -232,7 +241,9 @@ class Agent:
         ]
         machine = self._machine(dialog, prompt, args, options, drawn)
         try:
-            return await run_async(machine, self.caller, self.clock)
+            return await run_async(
+                machine, self.caller, self.clock, self.tracer, computer=self.computer
+            )
         except AgentCallError as exc:
             await self._areport(exc)
             raise

@@ -17,7 +17,11 @@ One turn, in order:
    error results), the rest run (at once under ``run_async``) and the results are appended
    through the interrupt handler in the model's order. After ``max_interrupt_times`` rounds the
    final-interrupt handler is used and no more tools are offered.
-4. A reply that fails to parse goes onto a *working copy* with the exception handler, and the
+4. A reply with computer calls (computer use) is appended; its calls run in order on the
+   computer (at most ``max_computer_steps`` in the call) and each answer is a tool message
+   holding the screenshot after it. A call whose safety checks the approval callback refused
+   ends the call with :class:`~lllm_domain.errors.ComputerSafetyRefusedError`.
+5. A reply that fails to parse goes onto a *working copy* with the exception handler, and the
    model tries again, up to ``max_exception_retry`` times. The returned dialog holds only the
    final reply, which carries the failed replies as ``attempts``.
 
@@ -29,9 +33,10 @@ step boundaries (see :data:`HAND_OVER_AFTER`) and wait for all of them when the 
 
 from __future__ import annotations
 
+import base64
 import random
 from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import define, evolve, field
 
@@ -48,14 +53,19 @@ from lllm_domain.agent_state import (
     budget_exceeded,
     finished,
     offers_tools,
+    start_computer_round,
     start_tool_round,
 )
+from lllm_domain.computer.call import ComputerCall
 from lllm_domain.dialog import Dialog
 from lllm_domain.errors import (
     AgentCallError,
     AgentCallProtocolError,
     BudgetExceededError,
     CallerContractError,
+    ComputerSafetyRefusedError,
+    ComputerStepLimitError,
+    ConfigError,
     LLLMError,
     LLMAPIError,
     LLMRetriesExhaustedError,
@@ -64,11 +74,23 @@ from lllm_domain.errors import (
 )
 from lllm_domain.function import Function
 from lllm_domain.limits import CallLimits
-from lllm_domain.message import EMPTY_MAPPING, Creator, FunctionCall, Message, Role
+from lllm_domain.message import (
+    EMPTY_MAPPING,
+    Creator,
+    FunctionCall,
+    Image,
+    Message,
+    Modality,
+    Role,
+)
 from lllm_domain.ports import AsyncLLMCaller, Clock, LLMCaller
 from lllm_domain.prompt import Prompt
 from lllm_domain.request import DeltaCallback, LLMRequest
+from lllm_domain.tracing import NO_TRACE, CallTrace, Tracer
 from lllm_domain.usage import Cost, Usage
+
+if TYPE_CHECKING:
+    from lllm_domain.computer.loop import ComputerOutput, ComputerUse
 
 ReplyParser = Callable[..., Any]
 """``parser(reply, prompt, **parser_args)`` turns a model reply into its parsed payload or raises
@@ -124,7 +146,15 @@ class Sleep:
     error: LLMAPIError
 
 
-Action = CallModel | RunTools | Sleep
+@define(frozen=True, slots=True)
+class RunComputer:
+    """Action: run these computer calls of one reply, in order, and answer with their outputs
+    (see :func:`lllm_domain.computer.run_computer_call`)."""
+
+    calls: tuple[ComputerCall, ...]
+
+
+Action = CallModel | RunTools | Sleep | RunComputer
 
 
 @define(frozen=True, slots=True)
@@ -162,14 +192,22 @@ class Slept:
     """Event: the requested sleep is over."""
 
 
+@define(frozen=True, slots=True)
+class ComputerFinished:
+    """Event: the computer calls of a :class:`RunComputer` ran (or were refused), in its order."""
+
+    outputs: tuple[ComputerOutput, ...]
+
+
 SLEPT = Slept()
-Event = ModelReplied | ModelFailed | CallerFailed | ToolsFinished | Slept
+Event = ModelReplied | ModelFailed | CallerFailed | ToolsFinished | Slept | ComputerFinished
 
 ACCEPTS: dict[Phase, tuple[type, ...]] = {
     Phase.READY: (),
     Phase.CALLING_MODEL: (ModelReplied, ModelFailed, CallerFailed),
     Phase.SLEEPING: (Slept,),
     Phase.RUNNING_TOOLS: (ToolsFinished,),
+    Phase.USING_COMPUTER: (ComputerFinished,),
     Phase.DONE: (),
     Phase.FAILED: (),
 }
@@ -338,6 +376,10 @@ class AgentCall:
     def _run(self) -> Generator[Action, Event | None, AgentResult]:
         while True:
             reply = yield from self._ask_model()
+            if reply.computer_calls and self.prompt.computer_use_config is not None:
+                self.dialog.append(self._settle(reply))
+                yield from self._use_computer(reply.computer_calls)
+                continue
             if reply.function_calls and offers_tools(self.state) and self.prompt.functions:
                 self.dialog.append(self._settle(reply))
                 yield from self._run_tools(reply.function_calls)
@@ -539,6 +581,38 @@ class AgentCall:
                 set_top=False,
             )
 
+    def _use_computer(
+        self, calls: tuple[ComputerCall, ...]
+    ) -> Generator[Action, Event | None, None]:
+        self.state, allowed = start_computer_round(self.state, self.limits, len(calls))
+        if not allowed:
+            raise ComputerStepLimitError(
+                f"agent {self.agent_name!r}: the model asked for computer action number "
+                f"{self.state.computer_steps}, past CallLimits.max_computer_steps="
+                f"{self.limits.max_computer_steps}; raise the limit or give the task in smaller "
+                "steps (the dialog so far is on this error)",
+                **self._context(),
+            )
+        event = yield RunComputer(calls)
+        assert isinstance(event, ComputerFinished)  # ACCEPTS admits nothing else here
+        if len(event.outputs) != len(calls):
+            raise AgentCallProtocolError(
+                f"agent call of {self.agent_name!r}: RunComputer asked for {len(calls)} "
+                f"computer call(s) and ComputerFinished returned {len(event.outputs)}"
+            )
+        for call, output in zip(calls, event.outputs, strict=True):
+            if output.refused or output.capture is None:
+                codes = ", ".join(c.code or c.id for c in output.refused)
+                raise ComputerSafetyRefusedError(
+                    f"agent {self.agent_name!r}: computer call {call.call_id!r} "
+                    f"({call.action.get('type')!r}) was not run: its safety checks ({codes}) "
+                    "were not approved; pass ComputerUse(approve=...) that accepts them to let "
+                    "such calls run",
+                    checks=output.refused,
+                    **self._context(),
+                )
+            self.dialog.append(_computer_output_message(call, output))
+
     def _context(self) -> dict[str, Any]:
         return {
             "dialog": self.dialog,
@@ -569,6 +643,36 @@ def _repeat(call: FunctionCall, earlier: FunctionCall) -> FunctionCall:
     )
 
 
+def _computer_output_message(call: ComputerCall, output: ComputerOutput) -> Message:
+    """The tool message answering ``call``: the screenshot after it, and what happened."""
+    capture = output.capture
+    assert capture is not None  # refused calls end the agent call before this
+    kind = call.action.get("type")
+    text = f"Screenshot after {kind}" if output.error is None else f"Error: {output.error}"
+    extra: dict[str, Any] = {"computer_call_output": True}
+    if output.acknowledged:
+        extra["acknowledged_safety_checks"] = [
+            {"id": c.id, "code": c.code, "message": c.message} for c in output.acknowledged
+        ]
+    return Message(
+        Role.TOOL,
+        text,
+        Creator.FUNCTION,
+        Modality.IMAGE,
+        tool_call_id=call.call_id,
+        image=Image(base64.b64encode(capture.data).decode("ascii"), capture.mime_type),
+        extra=extra,
+    )
+
+
+def _no_computer(call: AgentCall) -> ConfigError:
+    return ConfigError(
+        f"agent {call.agent_name!r}: the model asked for computer actions (prompt "
+        f"{call.prompt.path!r} has computer_use_config) but the agent has no computer; give it "
+        "one: Agent(..., computer=ComputerUse(BrowserComputer(...)))"
+    )
+
+
 # -- drivers ---------------------------------------------------------------------------------
 
 HAND_OVER_AFTER = 0.25
@@ -588,13 +692,14 @@ configures no handler: the composition root routes it
 (``lllm_adapters.observability.configure_logging`` does, so ``lllm run`` shows it)."""
 
 
-def _report_retry(call: AgentCall, action: Sleep) -> None:
+def _report_retry(call: AgentCall, action: Sleep, trace: CallTrace) -> None:
     import logging
 
+    attempt, limit = call.state.transient_errors, call.limits.retry.max_attempts
+    trace.retrying(action, attempt, limit)
     logger = logging.getLogger(RETRY_LOGGER)
     if not logger.isEnabledFor(logging.WARNING):
         return
-    attempt, limit = call.state.transient_errors, call.limits.retry.max_attempts
     retry = {
         "agent": call.agent_name,
         "attempt": attempt,
@@ -635,26 +740,47 @@ class _HandOver:
         self.due = (self.clock.now() if now is None else now) + HAND_OVER_AFTER
 
 
-def _model_event(reply: object) -> Event:
+def _model_event(reply: object) -> ModelReplied | CallerFailed:
     if isinstance(reply, Message):
         return ModelReplied(reply)
     return CallerFailed(f"returned {type(reply).__name__} ({reply!r:.80}), not a Message")
 
 
-def run_sync(call: AgentCall, caller: LLMCaller, clock: Clock) -> AgentResult:
-    """Drive ``call`` to its end with blocking I/O. Tool calls run one after another; the
-    call's log records are handed to the log writer at step boundaries (see
-    :data:`HAND_OVER_AFTER`) and all stored before this returns or raises."""
+def run_sync(
+    call: AgentCall,
+    caller: LLMCaller,
+    clock: Clock,
+    tracer: Tracer | None = None,
+    *,
+    computer: ComputerUse | None = None,
+) -> AgentResult:
+    """Drive ``call`` to its end with blocking I/O. Tool calls run one after another, computer
+    calls on ``computer``; the call's log records are handed to the log writer at step
+    boundaries (see :data:`HAND_OVER_AFTER`) and all stored before this returns or raises.
+    ``tracer`` (none by default) is told each step (see :mod:`lllm_domain.tracing`)."""
+    trace = NO_TRACE if tracer is None else tracer.agent_call(call)
     try:
-        result = _drive_sync(call, caller, clock)
+        result = _drive_sync(call, caller, clock, trace, computer)
     except BaseException as error:
         _flush_noting(call, error)
+        trace.end(None, error)
         raise
-    call.flush()
+    try:
+        call.flush()
+    except BaseException as error:
+        trace.end(None, error)
+        raise
+    trace.end(result, None)
     return result
 
 
-def _drive_sync(call: AgentCall, caller: LLMCaller, clock: Clock) -> AgentResult:
+def _drive_sync(
+    call: AgentCall,
+    caller: LLMCaller,
+    clock: Clock,
+    trace: CallTrace,
+    computer: ComputerUse | None,
+) -> AgentResult:
     hand_over = _HandOver(call, clock)
     try:
         action = call.start()
@@ -662,20 +788,36 @@ def _drive_sync(call: AgentCall, caller: LLMCaller, clock: Clock) -> AgentResult
             event: Event
             if type(action) is CallModel:
                 hand_over.at_boundary()
-                try:
-                    event = _model_event(caller.call(action.request))
-                except LLMAPIError as exc:
-                    event = ModelFailed(exc)
-                except LLLMError:
-                    raise  # raised on purpose (e.g. a replay that diverged): already typed
-                except Exception as exc:
-                    event = CallerFailed(f"raised {type(exc).__name__}: {exc}", exc)
+                outcome: ModelReplied | ModelFailed | CallerFailed
+                with trace.model_request(action.request):
+                    try:
+                        outcome = _model_event(caller.call(action.request))
+                    except LLMAPIError as exc:
+                        outcome = ModelFailed(exc)
+                    except LLLMError:
+                        raise  # raised on purpose (e.g. a replay that diverged): already typed
+                    except Exception as exc:
+                        outcome = CallerFailed(f"raised {type(exc).__name__}: {exc}", exc)
+                trace.model_outcome(outcome)
+                if trace is not NO_TRACE and type(outcome) is ModelReplied:
+                    action = _send_reply(call, outcome, trace)
+                    continue
+                event = outcome
             elif type(action) is RunTools:
                 hand_over.at_boundary()
-                event = ToolsFinished(tuple(r.function.invoke(r.call) for r in action.runs))
+                event = ToolsFinished(tuple(trace.run_tool(r) for r in action.runs))
+            elif type(action) is RunComputer:
+                hand_over.at_boundary()
+                if computer is None:
+                    raise _no_computer(call)
+                from lllm_domain.computer.loop import run_computer_call
+
+                event = ComputerFinished(
+                    tuple(run_computer_call(computer, c) for c in action.calls)
+                )
             elif type(action) is Sleep:
                 hand_over.now()
-                _report_retry(call, action)
+                _report_retry(call, action, trace)
                 clock.sleep(action.seconds)
                 event = SLEPT
             else:  # pragma: no cover - the machine emits only the actions above
@@ -686,6 +828,19 @@ def _drive_sync(call: AgentCall, caller: LLMCaller, clock: Clock) -> AgentResult
         return result
     finally:
         call.close()
+
+
+def _send_reply(call: AgentCall, event: ModelReplied, trace: CallTrace) -> Action:
+    """Send a reply to a traced call, telling ``trace`` when it failed to parse."""
+    failures = call.state.parse_failures
+    try:
+        action = call.send(event)
+    except ParseRetriesExhaustedError:
+        trace.parse_failed(call.attempts[-1])
+        raise
+    if call.state.parse_failures > failures and call.attempts:
+        trace.parse_failed(call.attempts[-1])
+    return action
 
 
 def _flush_noting(call: AgentCall, error: BaseException) -> None:
@@ -699,14 +854,22 @@ def _flush_noting(call: AgentCall, error: BaseException) -> None:
         )
 
 
-async def run_async(call: AgentCall, caller: AsyncLLMCaller, clock: Clock) -> AgentResult:
+async def run_async(
+    call: AgentCall,
+    caller: AsyncLLMCaller,
+    clock: Clock,
+    tracer: Tracer | None = None,
+    *,
+    computer: ComputerUse | None = None,
+) -> AgentResult:
     """Drive ``call`` to its end with async I/O. The tool calls of one reply run at once (at
     most ``max_parallel_tools``; async tools awaited together, blocking ones in worker threads),
     their results kept in the model's order. Log records are handed over as in
     :func:`run_sync`, written off the event loop, and all stored before this returns, raises or
-    is cancelled."""
+    is cancelled. ``tracer`` is told each step, as in :func:`run_sync`."""
+    trace = NO_TRACE if tracer is None else tracer.agent_call(call)
     try:
-        result = await _drive_async(call, caller, clock)
+        result = await _drive_async(call, caller, clock, trace, computer)
     except BaseException as error:
         try:
             await call.aflush()
@@ -715,12 +878,24 @@ async def run_async(call: AgentCall, caller: AsyncLLMCaller, clock: Clock) -> Ag
                 f"Log records of this call could not all be written: "
                 f"{type(flush_error).__name__}: {flush_error}"
             )
+        trace.end(None, error)
         raise
-    await call.aflush()
+    try:
+        await call.aflush()
+    except BaseException as error:
+        trace.end(None, error)
+        raise
+    trace.end(result, None)
     return result
 
 
-async def _drive_async(call: AgentCall, caller: AsyncLLMCaller, clock: Clock) -> AgentResult:
+async def _drive_async(
+    call: AgentCall,
+    caller: AsyncLLMCaller,
+    clock: Clock,
+    trace: CallTrace,
+    computer: ComputerUse | None,
+) -> AgentResult:
     hand_over = _HandOver(call, clock)
     try:
         action = call.start()
@@ -728,20 +903,35 @@ async def _drive_async(call: AgentCall, caller: AsyncLLMCaller, clock: Clock) ->
             event: Event
             if type(action) is CallModel:
                 hand_over.at_boundary()
-                try:
-                    event = _model_event(await caller.acall(action.request))
-                except LLMAPIError as exc:
-                    event = ModelFailed(exc)
-                except LLLMError:
-                    raise  # raised on purpose (e.g. a replay that diverged): already typed
-                except Exception as exc:
-                    event = CallerFailed(f"raised {type(exc).__name__}: {exc}", exc)
+                outcome: ModelReplied | ModelFailed | CallerFailed
+                with trace.model_request(action.request):
+                    try:
+                        outcome = _model_event(await caller.acall(action.request))
+                    except LLMAPIError as exc:
+                        outcome = ModelFailed(exc)
+                    except LLLMError:
+                        raise  # raised on purpose (e.g. a replay that diverged): already typed
+                    except Exception as exc:
+                        outcome = CallerFailed(f"raised {type(exc).__name__}: {exc}", exc)
+                trace.model_outcome(outcome)
+                if trace is not NO_TRACE and type(outcome) is ModelReplied:
+                    action = _send_reply(call, outcome, trace)
+                    continue
+                event = outcome
             elif type(action) is RunTools:
                 hand_over.at_boundary()
-                event = ToolsFinished(await _run_tools_async(action))
+                event = ToolsFinished(await _run_tools_async(action, trace))
+            elif type(action) is RunComputer:
+                hand_over.at_boundary()
+                if computer is None:
+                    raise _no_computer(call)
+                from lllm_domain.computer.loop import arun_computer_call
+
+                outputs = [await arun_computer_call(computer, c) for c in action.calls]
+                event = ComputerFinished(tuple(outputs))
             elif type(action) is Sleep:
                 hand_over.now()
-                _report_retry(call, action)
+                _report_retry(call, action, trace)
                 await clock.asleep(action.seconds)
                 event = SLEPT
             else:  # pragma: no cover
@@ -754,16 +944,16 @@ async def _drive_async(call: AgentCall, caller: AsyncLLMCaller, clock: Clock) ->
         call.close()
 
 
-async def _run_tools_async(action: RunTools) -> tuple[FunctionCall, ...]:
+async def _run_tools_async(action: RunTools, trace: CallTrace) -> tuple[FunctionCall, ...]:
     runs = action.runs
     if len(runs) == 1:
-        return (await runs[0].function.ainvoke(runs[0].call),)
+        return (await trace.arun_tool(runs[0]),)
     import asyncio
 
     limit = asyncio.Semaphore(action.max_parallel)
 
     async def run(step: ToolRun) -> FunctionCall:
         async with limit:
-            return await step.function.ainvoke(step.call)
+            return await trace.arun_tool(step)
 
     return tuple(await asyncio.gather(*(run(step) for step in runs)))

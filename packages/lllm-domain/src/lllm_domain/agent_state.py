@@ -33,6 +33,8 @@ class Phase(enum.Enum):
     """Backing off before a retry (``Slept``)."""
     RUNNING_TOOLS = "running_tools"
     """Waiting for one reply's tool calls to run (``ToolsFinished``)."""
+    USING_COMPUTER = "using_computer"
+    """Waiting for one reply's computer calls to run (``ComputerFinished``)."""
     DONE = "done"
     """Ended with a parsed final response."""
     FAILED = "failed"
@@ -58,6 +60,7 @@ class CallState:
     tools_withheld: bool = False
     usage: Usage = field(factory=Usage)
     cost: Cost = field(factory=Cost)
+    computer_steps: int = 0
 
     @classmethod
     def initial(cls, limits: CallLimits) -> CallState:
@@ -187,6 +190,17 @@ def after_tool_round(state: CallState, limits: CallLimits) -> tuple[CallState, b
     rounds = state.tool_rounds + 1
     final = rounds >= limits.max_interrupt_times
     return evolve(state, tool_rounds=rounds, tools_withheld=state.tools_withheld or final), final
+
+
+def start_computer_round(
+    state: CallState, limits: CallLimits, steps: int
+) -> tuple[CallState, bool]:
+    """A reply asked for ``steps`` computer actions: the new state and whether they may run
+    (they may not once the call's steps would pass ``max_computer_steps``)."""
+    total = state.computer_steps + steps
+    if total > limits.max_computer_steps:
+        return evolve(state, computer_steps=total, phase=Phase.FAILED), False
+    return evolve(state, computer_steps=total, phase=Phase.USING_COMPUTER, parse_failures=0), True
 
 
 def finished(state: CallState) -> CallState:

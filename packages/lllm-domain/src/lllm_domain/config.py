@@ -34,7 +34,7 @@ def as_date(value: Any) -> dt.date | None:
 
 
 ApiType = Literal["completion", "response"]
-LogType = Literal["localfile", "sqlite", "none"]
+LogType = Literal["localfile", "sqlite", "postgres", "none"]
 
 
 @define(frozen=True, slots=True)
@@ -128,8 +128,13 @@ class SystemConfig:
     """The registered system type to build (defaults to ``name``)."""
     log_type: LogType = "sqlite"
     """Where logs go: ``sqlite`` (one WAL-mode file, the default), ``localfile`` (one JSON file
-    per record) or ``none``."""
+    per record), ``postgres`` (a PostgreSQL database: ``log_dsn``) or ``none``."""
     log_dir: str = "logs"
+    log_dsn: str | None = field(default=None, repr=False)
+    """The PostgreSQL connection string for ``log_type: postgres`` (a libpq ``key=value``
+    string or a ``postgresql://`` URL); when omitted, the ``LLLM_POSTGRES_DSN`` environment
+    variable. Write ``${LLLM_POSTGRES_DSN}`` rather than a password here. Never shown in a
+    ``repr``."""
     ckpt_dir: str = "ckpt"
     random_seed: int | None = None
     agent_configs: Mapping[str, AgentConfig] = field(default=EMPTY_MAPPING)
@@ -155,9 +160,10 @@ class SystemConfig:
         for key in ("max_exception_retry", "max_interrupt_times", "max_llm_recall"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"{key} must be >= 0, not {getattr(self, key)}")
-        if self.log_type not in ("localfile", "sqlite", "none"):
+        if self.log_type not in ("localfile", "sqlite", "postgres", "none"):
             raise ConfigError(
-                f"log_type must be 'localfile', 'sqlite' or 'none', not {self.log_type!r}"
+                "log_type must be 'localfile', 'sqlite', 'postgres' or 'none', not "
+                f"{self.log_type!r}"
             )
 
     @property

@@ -160,6 +160,19 @@ class CallerContractError(AgentCallError):
     is its ``__cause__``."""
 
 
+class ComputerSafetyRefusedError(AgentCallError):
+    """A computer call carried safety checks that the approval callback did not approve, so it
+    was not run. ``checks`` are the refused :class:`~lllm_domain.computer.SafetyCheck` values."""
+
+    def __init__(self, message: str, *, checks: Sequence[Any] = (), **kwargs: Any) -> None:
+        self.checks = tuple(checks)
+        super().__init__(message, **kwargs)
+
+
+class ComputerStepLimitError(AgentCallError):
+    """The model asked for more computer actions than ``CallLimits.max_computer_steps``."""
+
+
 class AgentCallProtocolError(LLLMError):
     """A driver fed the agent-call machine an event it cannot take in its current phase (or
     drove a machine that has already ended). A bug in the driver, never in the model's reply."""
@@ -167,6 +180,11 @@ class AgentCallProtocolError(LLLMError):
 
 class ProxyError(LLLMError):
     """A proxy endpoint was misdeclared or its call failed."""
+
+
+class ComputerError(LLLMError):
+    """A computer (e.g. the headless browser) could not start, refused a navigation, or failed
+    an action; the message names the action, URL or setting at fault."""
 
 
 class MCPServerError(LLLMError):

@@ -73,6 +73,8 @@ class CallLimits:
     ``max_llm_recall``: fresh retries after a non-transient API error.
     ``max_parallel_tools``: tool calls of one reply run at once under ``acall`` (async tools
     together, blocking ones in worker threads); ``call`` runs them one after another.
+    ``max_computer_steps``: computer actions (computer use) one call may run; the call fails
+    with :class:`~lllm_domain.errors.ComputerStepLimitError` before running more.
     """
 
     max_exception_retry: int = 3
@@ -81,9 +83,11 @@ class CallLimits:
     retry: RetryPolicy = field(factory=RetryPolicy)
     budget: Budget = field(factory=Budget)
     max_parallel_tools: int = 8
+    max_computer_steps: int = 50
 
     def __attrs_post_init__(self) -> None:
-        for key in ("max_exception_retry", "max_interrupt_times", "max_llm_recall"):
+        keys = ("max_exception_retry", "max_interrupt_times", "max_llm_recall")
+        for key in (*keys, "max_computer_steps"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"CallLimits.{key} must be >= 0, not {getattr(self, key)}")
         if self.max_parallel_tools < 1:

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from attrs import define, evolve, field
 
+from lllm_domain.computer.call import ComputerCall
 from lllm_domain.usage import Cost, Usage
 
 EMPTY_MAPPING: Mapping[str, Any] = MappingProxyType({})
@@ -183,6 +184,7 @@ class Message:
     Messages are shared between forks of a dialog, never copied. ``parsed`` holds what the
     prompt's parser extracted; ``errors`` the parse errors this reply raised; ``attempts`` the
     failed replies that preceded this one in the same turn (pruned from the dialog but kept here).
+    A turn that asks for computer actions has ``role`` ``TOOL_CALL`` and ``computer_calls``.
     """
 
     role: Role
@@ -203,6 +205,9 @@ class Message:
     attempts: tuple[Message, ...] = ()
     prompt_path: str | None = None
     """The registry path of the prompt this message was rendered from, if any."""
+    computer_calls: tuple[ComputerCall, ...] = ()
+    """The computer actions this assistant turn asks for (computer use); each is answered by a
+    tool message holding the screenshot after it."""
 
     @property
     def is_function_call(self) -> bool:

@@ -35,6 +35,7 @@ from lllm_domain.ports import (
 )
 from lllm_domain.registry import PromptRegistry, SystemRegistry, default_prompts, default_systems
 from lllm_domain.tool_source import ToolSource
+from lllm_domain.tracing import Tracer
 
 
 class CallerFactory(Protocol):
@@ -64,6 +65,8 @@ class Runtime:
     documentation in a prompt. The composition root that opens it also closes it."""
     tokenizers: TokenizerProvider | None = None
     """Finds each agent's tokenizer (used by classification when none is passed)."""
+    tracer: Tracer | None = None
+    """Traces every agent call of the system (``None``: no tracing)."""
     tool_sources: Mapping[str, ToolSource] = field(factory=dict)
     """The system config's MCP servers (or any tool sources) by name: an agent whose config
     lists a name in ``mcp_servers`` offers that source's tools. The composition root that opens
@@ -169,6 +172,7 @@ class System:
             ids=runtime.ids,
             model_card=card,
             tokenizers=runtime.tokenizers,
+            tracer=runtime.tracer,
             tool_sources=self._tool_sources(name, cfg),
         )
 

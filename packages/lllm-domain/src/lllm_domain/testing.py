@@ -19,8 +19,9 @@ import json
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from lllm_domain.computer.call import ComputerCall
 from lllm_domain.errors import LLMAPIError
 
 # Defined with the other errors; importable from here too, where it is raised.
@@ -38,6 +39,9 @@ from lllm_domain.message import (
 from lllm_domain.model_card import ModelCard
 from lllm_domain.request import LLMRequest
 from lllm_domain.usage import Usage
+
+if TYPE_CHECKING:
+    from lllm_domain.computer.actions import ComputerAction
 
 ScriptItem = str | Message | LLMAPIError | Callable[[LLMRequest], Any]
 """One scripted reply: text, a full Message, an error to raise, or a function of the request
@@ -177,6 +181,15 @@ def tool_calls(*calls: FunctionCall, content: str = "") -> Message:
     return Message(
         Role.TOOL_CALL, content, "assistant", modality=Modality.FUNCTION_CALL, function_calls=calls
     )
+
+
+def computer_actions(*actions: ComputerAction, content: str = "", start: int = 1) -> Message:
+    """An assistant turn asking the computer for ``actions`` (computer use), with call ids
+    ``cu_<start>``, ``cu_<start + 1>``, ..."""
+    calls = tuple(
+        ComputerCall(f"cu_{n}", action.as_data()) for n, action in enumerate(actions, start)
+    )
+    return Message(Role.TOOL_CALL, content, "assistant", computer_calls=calls)
 
 
 def text(content: str, **kwargs: Any) -> Message:

@@ -28,8 +28,10 @@ _SECTIONS: dict[str, frozenset[str] | None] = {
     "proxies": frozenset({"folders"}),
     "project": None,  # free-form: name, description...
     "models": None,  # model cards to add or override: [models."name"] fields
+    "tracing": frozenset({"otel", "capture_content"}),  # OpenTelemetry spans of `lllm run`
     "mcp_servers": None,  # [mcp_servers.NAME]: MCP servers (checked by load_mcp_servers)
 }
+_BOOLEAN_KEYS = {"tracing": frozenset({"otel", "capture_content"})}
 
 
 @define(frozen=True, slots=True)
@@ -45,6 +47,13 @@ class ProjectConfig:
     def models(self) -> Mapping[str, Any]:
         """The ``[models]`` table: model cards to add or override (name → card fields)."""
         value = self.data.get("models", {})
+        return value if isinstance(value, Mapping) else {}
+
+    @property
+    def tracing(self) -> Mapping[str, bool]:
+        """The ``[tracing]`` table: ``otel`` (export OpenTelemetry traces of every run) and
+        ``capture_content`` (record message contents on the spans, redacted)."""
+        value = self.data.get("tracing", {})
         return value if isinstance(value, Mapping) else {}
 
     @property
@@ -119,7 +128,8 @@ def load_project(path: str | os.PathLike[str]) -> ProjectConfig:
             continue
         if not isinstance(value, Mapping):
             raise ConfigError(
-                f"[{section}] must be a table with 'folders = [...]'",
+                f"[{section}] must be a table"
+                + (" with 'folders = [...]'" if "folders" in allowed else ""),
                 file=str(file),
                 line=find_line(text, section, toml=True),
             )
@@ -127,6 +137,12 @@ def load_project(path: str | os.PathLike[str]) -> ProjectConfig:
             if key not in allowed:
                 raise ConfigError(
                     f"unknown key {key!r} in [{section}]{suggest(key, allowed)}",
+                    file=str(file),
+                    line=find_line(text, key, toml=True, after=f"[{section}]"),
+                )
+            if key in _BOOLEAN_KEYS.get(section, ()) and not isinstance(value[key], bool):
+                raise ConfigError(
+                    f"[{section}] {key} must be true or false, not {value[key]!r}",
                     file=str(file),
                     line=find_line(text, key, toml=True, after=f"[{section}]"),
                 )

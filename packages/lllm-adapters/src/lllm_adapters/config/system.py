@@ -60,7 +60,7 @@ class _FromEnv(str):
         return "from " + ", ".join("${" + name + "}" for name in self.names)
 
 
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|DSN", re.IGNORECASE)
 
 
 class _Located:

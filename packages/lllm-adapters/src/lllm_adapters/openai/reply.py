@@ -8,6 +8,7 @@ from types import MappingProxyType
 from typing import Any
 
 import msgspec
+from lllm_domain.computer import ComputerCall
 from lllm_domain.message import (
     ARGUMENTS_TOO_DEEP,
     EMPTY_MAPPING,
@@ -59,13 +60,18 @@ class Reply:
 
     ``tool_calls`` holds ``(id, name, raw_arguments)`` triples; ``truncated`` is set when the
     output token limit cut the reply short, ``refusal`` when the model refused.
+    ``computer_calls`` are the computer actions asked for (Responses API computer use), and
+    ``reasoning_items`` the reasoning items that came with them (the API wants them back before
+    the calls they led to).
     """
 
     __slots__ = (
+        "computer_calls",
         "finish_reason",
         "hosted_calls",
         "logprobs",
         "model",
+        "reasoning_items",
         "refusal",
         "response_id",
         "text",
@@ -87,7 +93,11 @@ class Reply:
         truncated: bool = False,
         logprobs: tuple[TokenLogprob, ...] = (),
         hosted_calls: tuple[Mapping[str, Any], ...] = (),
+        computer_calls: tuple[ComputerCall, ...] = (),
+        reasoning_items: tuple[Mapping[str, Any], ...] = (),
     ) -> None:
+        self.computer_calls = computer_calls
+        self.reasoning_items = reasoning_items
         self.text = text
         self.tool_calls = tool_calls
         self.usage = usage
@@ -131,15 +141,18 @@ def to_message(reply: Reply, request: LLMRequest, card: ModelCard, where: str) -
     usage = reply.usage
     calls = tuple(decode_arguments(*tc) for tc in reply.tool_calls)
     extra: Mapping[str, Any] = EMPTY_MAPPING
-    if reply.response_id or reply.hosted_calls:
+    if reply.response_id or reply.hosted_calls or reply.reasoning_items:
         data: dict[str, Any] = {}
         if reply.response_id:
             data["response_id"] = reply.response_id
         if reply.hosted_calls:
             data["hosted_calls"] = reply.hosted_calls
+        if reply.reasoning_items:
+            data["reasoning_items"] = reply.reasoning_items
         extra = MappingProxyType(data)
+    acts = bool(calls or reply.computer_calls)
     message = Message(
-        Role.TOOL_CALL if calls else Role.ASSISTANT,
+        Role.TOOL_CALL if acts else Role.ASSISTANT,
         reply.text,
         request.agent_name or "assistant",
         Modality.FUNCTION_CALL if calls else Modality.TEXT,
@@ -151,6 +164,7 @@ def to_message(reply: Reply, request: LLMRequest, card: ModelCard, where: str) -
         model_args=request.model_args,
         extra=extra,
         prompt_path=request.prompt_path,
+        computer_calls=reply.computer_calls,
     )
     if reply.refusal is not None:
         raise RefusalError(

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
+from lllm_domain.computer import ComputerCall, SafetyCheck
 from lllm_domain.errors import ConfigError
 from lllm_domain.message import Message, Role, TokenLogprob, TopLogprob
 from lllm_domain.model_card import ModelCard
@@ -28,7 +29,6 @@ _decoder = msgspec.json.Decoder()
 HOSTED_CALL_TYPES = frozenset(
     {
         "web_search_call",
-        "computer_call",
         "mcp_call",
         "mcp_list_tools",
         "mcp_approval_request",
@@ -37,7 +37,9 @@ HOSTED_CALL_TYPES = frozenset(
         "image_generation_call",
     }
 )
-"""Output items the provider ran (or asks about) itself; kept on the message's ``extra``."""
+"""Output items the provider ran (or asks about) itself; kept on the message's ``extra``.
+(``computer_call`` items are not among them: they become the message's ``computer_calls``,
+which the agent call runs on its computer.)"""
 
 LOGPROBS_INCLUDE = "message.output_text.logprobs"
 
@@ -48,13 +50,18 @@ def input_items(message: Message) -> list[dict[str, Any]]:
     """One domain message as Responses API input items.
 
     A tool-call turn becomes its ``function_call`` items (after any text) and a tool result a
-    ``function_call_output`` item, so a reloaded dialog can be sent again as it was.
+    ``function_call_output`` item, so a reloaded dialog can be sent again as it was. Computer
+    calls and their screenshots become ``computer_call`` / ``computer_call_output`` items.
     """
     role = message.role
     if role is Role.TOOL_CALL:
         items: list[dict[str, Any]] = []
         if message.content:
             items.append({"role": "assistant", "content": message.content})
+        if message.computer_calls:
+            # A computer call is refused without the reasoning item that preceded it.
+            items.extend(dict(r) for r in message.extra.get("reasoning_items") or ())
+            items.extend(_computer_call_item(call) for call in message.computer_calls)
         for call in message.function_calls:
             items.append(
                 {
@@ -70,6 +77,8 @@ def input_items(message: Message) -> list[dict[str, Any]]:
     if role is Role.TOOL:
         if message.tool_call_id is None:
             return [{"role": "user", "content": message.content}]
+        if message.extra.get("computer_call_output") and message.image is not None:
+            return [_computer_output_item(message)]
         return [
             {
                 "type": "function_call_output",
@@ -90,6 +99,52 @@ def input_items(message: Message) -> list[dict[str, Any]]:
         )
         return [{"role": "user", "content": parts}]
     return [{"role": role.value, "content": message.content}]
+
+
+def _computer_call_item(call: ComputerCall) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "type": "computer_call",
+        "call_id": call.call_id,
+        "action": dict(call.action),
+        "pending_safety_checks": [
+            {"id": c.id, "code": c.code, "message": c.message} for c in call.pending_safety_checks
+        ],
+        "status": "completed",
+    }
+    if call.item_id:
+        item["id"] = call.item_id
+    return item
+
+
+def _computer_output_item(message: Message) -> dict[str, Any]:
+    assert message.image is not None
+    item: dict[str, Any] = {
+        "type": "computer_call_output",
+        "call_id": message.tool_call_id,
+        "output": {"type": "computer_screenshot", "image_url": image_url(message.image)},
+    }
+    acknowledged = message.extra.get("acknowledged_safety_checks")
+    if acknowledged:
+        item["acknowledged_safety_checks"] = list(acknowledged)
+    return item
+
+
+def computer_call_from_item(item: Mapping[str, Any]) -> ComputerCall:
+    """The domain :class:`~lllm_domain.computer.ComputerCall` of a ``computer_call`` output item
+    (its action is checked when it runs, so a malformed one reaches the computer's error path)."""
+    action = item.get("action")
+    return ComputerCall(
+        item.get("call_id") or item.get("id") or "",
+        action if isinstance(action, Mapping) else {"type": None},
+        item.get("id") or "",
+        tuple(
+            SafetyCheck(
+                str(c.get("id") or ""), str(c.get("code") or ""), str(c.get("message") or "")
+            )
+            for c in item.get("pending_safety_checks") or ()
+            if isinstance(c, Mapping)
+        ),
+    )
 
 
 def responses_body(request: LLMRequest, card: ModelCard, *, stream: bool) -> dict[str, Any]:
@@ -196,6 +251,8 @@ def reply_from_response(response: Mapping[str, Any], where: str) -> Reply:
     calls: list[tuple[str, str, str]] = []
     logprobs: list[TokenLogprob] = []
     hosted: list[Mapping[str, Any]] = []
+    computer: list[ComputerCall] = []
+    reasoning: list[Mapping[str, Any]] = []
     for item in response.get("output") or ():
         kind = item.get("type")
         if kind == "message":
@@ -214,6 +271,10 @@ def reply_from_response(response: Mapping[str, Any], where: str) -> Reply:
                     item.get("arguments") or "",
                 )
             )
+        elif kind == "computer_call":
+            computer.append(computer_call_from_item(item))
+        elif kind == "reasoning":
+            reasoning.append(item)
         elif kind in HOSTED_CALL_TYPES:
             hosted.append(item)
     incomplete = (response.get("incomplete_details") or {}).get("reason")
@@ -228,6 +289,8 @@ def reply_from_response(response: Mapping[str, Any], where: str) -> Reply:
         truncated=status == "incomplete" and incomplete == "max_output_tokens",
         logprobs=tuple(logprobs),
         hosted_calls=tuple(hosted),
+        computer_calls=tuple(computer),
+        reasoning_items=tuple(reasoning) if computer else (),
     )
 
 

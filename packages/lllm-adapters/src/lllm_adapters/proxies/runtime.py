@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -99,6 +99,9 @@ class HttpProxyRuntime:
         environ: where API keys are read (``os.environ`` if omitted).
         clock: sleeps between retries (a fake clock makes tests instant).
         transport: the httpx2 transport (a real HTTP transport if omitted).
+        propagate: adds trace context to each request's headers just before it is sent
+            (``lllm_adapters.tracing.inject_trace_context`` adds ``traceparent``, so the API's
+            own traces join the agent's); none if omitted.
     """
 
     def __init__(
@@ -109,8 +112,10 @@ class HttpProxyRuntime:
         environ: Mapping[str, str] | None = None,
         clock: Clock | None = None,
         transport: httpx2.BaseTransport | None = None,
+        propagate: Callable[[dict[str, str]], None] | None = None,
     ) -> None:
         self.settings = settings or ProxySettings()
+        self._propagate = propagate
         source = registry if registry is not None else default_proxies
         self.catalog, self.missing = ProxyCatalog.activate(
             source, self.settings.activate, self.settings.base_urls
@@ -254,6 +259,9 @@ class HttpProxyRuntime:
         attempts = self.settings.max_retries + 1
         last_problem = ""
         for attempt in range(attempts):
+            headers: dict[str, str] = {}
+            if self._propagate is not None:
+                self._propagate(headers)  # per attempt: the current span may have changed
             try:
                 self.requests_sent += 1
                 response = self._client.request(
@@ -261,6 +269,7 @@ class HttpProxyRuntime:
                     request.url,
                     params=dict(request.query) or None,
                     json=dict(request.json) if request.json is not None else None,
+                    headers=headers or None,
                     extensions=extensions,
                 )
             except httpx2.TimeoutException:

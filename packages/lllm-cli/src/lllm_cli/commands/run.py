@@ -13,9 +13,13 @@ from cyclopts import Parameter
 from lllm_cli.errors import CommandError
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from lllm_domain.config import SystemConfig
     from lllm_domain.errors import BudgetExceededError
     from lllm_domain.ports import LogStore
+
+    from lllm_cli.composition import Tracing
 
 
 def run(
@@ -32,6 +36,7 @@ def run(
     max_cost: float | None = None,
     max_retries: int | None = None,
     max_retry_wait: float | None = None,
+    otel: bool | None = None,
 ) -> int:
     """Run the project's system on a task: show its events, print the result and its cost.
 
@@ -67,6 +72,9 @@ def run(
     max_retry_wait
         Seconds an agent call may sleep between such retries in all (default:
         retry.max_total_wait, else 300).
+    otel
+        Export OpenTelemetry traces (GenAI conventions) with OTLP/HTTP to the endpoint the
+        OTEL_* variables name (default: [tracing] otel in lllm.toml, else off).
     """
     from lllm_domain.errors import BudgetExceededError, RegistryError
     from lllm_domain.registry import default_systems
@@ -82,6 +90,7 @@ def run(
         open_mcp,
         open_replay,
         open_tools,
+        open_tracing,
         with_limits,
         with_model,
     )
@@ -127,6 +136,10 @@ def run(
     label = _replay_label(replay) if replay is not None else (LABEL if choice.scripted else None)
     frontend = make_frontend(store, name)
     view = StreamView() if stream else None
+    tracing = open_tracing(opened, otel, choice=choice)
+    tools = open_tools(
+        opened, system_config, propagate=tracing.propagate if tracing is not None else None
+    )
     tools = open_tools(opened, system_config)
     mcp = open_mcp(system_config)
     try:
@@ -141,6 +154,7 @@ def run(
             replay=recorded,
             tools=tools,
             stream_view=view,
+            tracer=tracing.tracer if tracing is not None else None,
             mcp=mcp,
         )
         ckpt = Path(system_config.ckpt_dir)
@@ -155,13 +169,14 @@ def run(
         if view is not None:
             kwargs["on_delta"] = view
         try:
-            if is_async:
-                import asyncio
+            with _traced(tracing, system_config.name, name):
+                if is_async:
+                    import asyncio
 
-                assert isinstance(system, AsyncSystem)
-                result = asyncio.run(system.acall(task, session=name, **kwargs))
-            else:
-                result = system.call(task, session=name, **kwargs)
+                    assert isinstance(system, AsyncSystem)
+                    result = asyncio.run(system.acall(task, session=name, **kwargs))
+                else:
+                    result = system.call(task, session=name, **kwargs)
         except BudgetExceededError as exc:
             show = command_hint(["logs", "show", name], project=opened.root, config=config)
             raise CommandError(_budget_message(exc, store, name, show, system_config)) from None
@@ -170,6 +185,8 @@ def run(
             view.end()
         if tools is not None:
             tools.close()
+        if tracing is not None:
+            tracing.shutdown()
         if mcp is not None:
             mcp.close()
 
@@ -196,9 +213,20 @@ def run(
             f"note: {recorded.remaining} recorded model call(s) were not replayed: this run "
             "asked the model less than the recording did"
         )
+    if tracing is not None:
+        print(f"trace: {' '.join(tracing.trace_ids)} (OTLP/HTTP to {tracing.endpoint})")
     if label:
         print(label)
     return 0
+
+
+def _traced(tracing: Tracing | None, system: str, session: str) -> AbstractContextManager[object]:
+    """The run's ``invoke_workflow`` span when tracing is on."""
+    if tracing is None:
+        from contextlib import nullcontext
+
+        return nullcontext()
+    return tracing.workflow(system, session=session)
 
 
 _LIMIT_SETTINGS = {

@@ -1,0 +1,58 @@
+"""Where spans go: an OpenTelemetry SDK tracer provider exporting with OTLP/HTTP.
+
+Everything is read from the standard ``OTEL_*`` environment variables, as every OpenTelemetry
+SDK does: ``OTEL_EXPORTER_OTLP_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` (default
+``http://localhost:4318``), ``OTEL_EXPORTER_OTLP_HEADERS`` (e.g. a backend's API key),
+``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES``, the batch processor's ``OTEL_BSP_*``.
+``OTEL_SDK_DISABLED=true`` turns tracing off. Only the ``http/protobuf`` protocol is built in.
+
+Needs the ``otel`` extra: ``pip install "lllm-adapters[otel]"``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from lllm_domain.errors import ConfigError
+
+from lllm_adapters.extras import requires_extra
+
+with requires_extra("otel", __name__):
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+DEFAULT_SERVICE_NAME = "lllm"
+"""The ``service.name`` of LLLM's spans when ``OTEL_SERVICE_NAME`` does not name one."""
+
+
+def sdk_disabled(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether ``OTEL_SDK_DISABLED`` turns the SDK off."""
+    env = os.environ if environ is None else environ
+    return env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+
+
+def otlp_tracer_provider(
+    environ: Mapping[str, str] | None = None, *, service_name: str = DEFAULT_SERVICE_NAME
+) -> TracerProvider:
+    """A tracer provider that batches spans to an OTLP/HTTP endpoint configured by the
+    ``OTEL_*`` variables of ``environ`` (the process environment if omitted; the exporter
+    itself reads the process environment). Shut it down (``provider.shutdown()``) at the end of
+    the run: that sends the spans still queued."""
+    env = os.environ if environ is None else environ
+    for name in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+        protocol = env.get(name, "").strip()
+        if protocol:
+            if protocol != "http/protobuf":
+                raise ConfigError(
+                    f"{name}={protocol!r}: LLLM exports traces with OTLP over HTTP only; set "
+                    f"{name}=http/protobuf (and an endpoint on port 4318) or unset it"
+                )
+            break
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    attributes = {} if env.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: service_name}
+    provider = TracerProvider(resource=Resource.create(attributes))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    return provider
