@@ -140,7 +140,6 @@ def run(
     tools = open_tools(
         opened, system_config, propagate=tracing.propagate if tracing is not None else None
     )
-    tools = open_tools(opened, system_config)
     mcp = open_mcp(system_config)
     try:
         runtime = make_runtime(
