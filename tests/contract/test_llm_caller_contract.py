@@ -1,5 +1,6 @@
-"""The LLM caller contract, run against every caller: the scripted caller (lllm_domain.testing)
-and the OpenAI callers (sync and async, Chat Completions and Responses API) over real HTTP.
+"""The LLM caller contract, run against every caller: the scripted caller (lllm_domain.testing),
+the OpenAI callers (sync and async, Chat Completions and Responses API) and the Anthropic
+callers (sync and async, Messages API) over real HTTP.
 
 A caller turns a request into an assistant message (text, or a tool-call turn whose calls carry
 the provider's ids and decoded arguments), streams text deltas when asked, and reports failures
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 import pytest
+from lllm_adapters.anthropic import AnthropicCaller, AnthropicSettings, AsyncAnthropicCaller
 from lllm_adapters.openai import AsyncOpenAICaller, OpenAICaller, OpenAISettings
 from lllm_domain.errors import LLMAPIError
 from lllm_domain.function import Function
@@ -21,6 +23,7 @@ from lllm_domain.message import Message, Role, user_message
 from lllm_domain.request import LLMRequest
 from lllm_domain.testing import ScriptedCaller, api_error, call, text, tool_calls
 
+from tests.support.anthropic_server import AnthropicServer, anthropic_error, message
 from tests.support.openai_server import (
     OpenAIServer,
     chat_completion,
@@ -33,6 +36,7 @@ WEATHER = Function("get_weather", "", {"city": {"type": "string"}}, ("city",))
 
 class Backend(Protocol):
     api_type: str
+    model: str
 
     def push_text(self, content: str) -> None: ...
     def push_tool_call(self, call_id: str, name: str, arguments: dict[str, Any]) -> None: ...
@@ -42,6 +46,7 @@ class Backend(Protocol):
 
 class ScriptedBackend:
     api_type = "completion"
+    model = "gpt-4o"
 
     def __init__(self) -> None:
         self.caller = ScriptedCaller()
@@ -60,6 +65,8 @@ class ScriptedBackend:
 
 
 class OpenAIBackend:
+    model = "gpt-4o"
+
     def __init__(self, server: OpenAIServer, api_type: str, send: Callable[[LLMRequest], Message]):
         self.server = server
         self.api_type = api_type
@@ -83,6 +90,25 @@ class OpenAIBackend:
         self.server.script(error_reply(status, headers=headers))
 
 
+class AnthropicBackend:
+    api_type = "completion"
+    model = "claude-haiku-4-5"
+
+    def __init__(self, server: AnthropicServer, send: Callable[[LLMRequest], Message]):
+        self.server = server
+        self.send = send  # type: ignore[method-assign]
+
+    def push_text(self, content: str) -> None:
+        self.server.script(message(content))
+
+    def push_tool_call(self, call_id: str, name: str, arguments: dict[str, Any]) -> None:
+        self.server.script(message(None, tool_uses=[(call_id, name, arguments)]))
+
+    def push_error(self, status: int, retry_after: float | None = None) -> None:
+        headers = {} if retry_after is None else {"retry-after": str(retry_after)}
+        self.server.script(anthropic_error(status, headers=headers))
+
+
 @pytest.fixture(
     params=[
         "scripted",
@@ -90,12 +116,26 @@ class OpenAIBackend:
         "openai-async-chat",
         "openai-sync-responses",
         "openai-async-responses",
+        "anthropic-sync-messages",
+        "anthropic-async-messages",
     ]
 )
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     kind: str = request.param
     if kind == "scripted":
         yield ScriptedBackend()
+        return
+    if kind.startswith("anthropic"):
+        with AnthropicServer() as anthropic_server:
+            asettings = AnthropicSettings(
+                api_key="sk-ant-contract", base_url=anthropic_server.url, read_timeout=5
+            )
+            if "-sync-" in kind:
+                with AnthropicCaller(asettings) as anthropic_caller:
+                    yield AnthropicBackend(anthropic_server, anthropic_caller.call)
+            else:
+                aanthropic = AsyncAnthropicCaller(asettings)
+                yield AnthropicBackend(anthropic_server, lambda r: asyncio.run(aanthropic.acall(r)))
         return
     api_type = "response" if kind.endswith("responses") else "completion"
     with OpenAIServer() as server:
@@ -110,7 +150,11 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
 
 def request(backend: Backend, **kwargs: Any) -> LLMRequest:
     return LLMRequest(
-        (user_message("hi"),), "gpt-4o", api_type=backend.api_type, agent_name="agent", **kwargs
+        (user_message("hi"),),
+        backend.model,
+        api_type=backend.api_type,
+        agent_name="agent",
+        **kwargs,
     )
 
 

@@ -19,7 +19,14 @@ from tests.docs.doc_blocks import Block, DocBlockError, parse, run
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
-_SECRET_VARIABLES = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LLLM_CONFIG", "LLLM_DEBUG")
+_SECRET_VARIABLES = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "LLLM_CONFIG",
+    "LLLM_DEBUG",
+)
 
 
 def _environment(tmp_path: Path) -> dict[str, str]:

@@ -8,7 +8,14 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-_MODEL_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LLLM_CONFIG", "LLLM_DEBUG")
+_MODEL_ENV = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "LLLM_CONFIG",
+    "LLLM_DEBUG",
+)
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -555,22 +555,50 @@ class OpenAIServer:
             if not writer.transport.is_closing():
                 writer.close()
 
-    def _next_reply(self, request: RecordedRequest) -> Reply:
+    # -- what differs between wire formats (overridden by the Anthropic server) -------------
+
+    def _refusal(self, request: RecordedRequest) -> Reply | None:
+        """The 400 the real API gives a conversation it refuses, or ``None``."""
         problem = unanswered_tool_calls(request)
-        if problem is not None:
+        if problem is None:
+            return None
+        return error_reply(400, problem, code="invalid_request_error")
+
+    def _exhausted(self) -> Reply:
+        """The answer once no scripted reply is left."""
+        return Reply(
+            {"error": {"message": "the test server has no scripted reply left"}},
+            status=500,
+            headers={"x-should-retry": "false"},
+        )
+
+    def _stream_of(self, request: RecordedRequest, body: dict[str, Any]) -> list[Any] | None:
+        """The SSE events streaming a whole scripted ``body`` (``None``: not streamable)."""
+        if body.get("object") == "chat.completion":
+            return chat_stream_events(body)
+        if body.get("object") == "response":
+            return response_stream_events(body)
+        return None
+
+    def _event_bytes(self, request: RecordedRequest, event: Any) -> bytes:
+        """One SSE event on the wire."""
+        data = event if isinstance(event, str) else json.dumps(event)
+        if isinstance(event, dict) and request.is_responses and "type" in event:
+            return f"event: {event['type']}\ndata: {data}\n\n".encode()
+        return f"data: {data}\n\n".encode()
+
+    def _next_reply(self, request: RecordedRequest) -> Reply:
+        refusal = self._refusal(request)
+        if refusal is not None:
             # The real API refuses such a conversation with a 400; so does this server, without
             # consuming a scripted reply.
-            return error_reply(400, problem, code="invalid_request_error")
+            return refusal
         if self._queue:
             item = self._queue.popleft()
         elif self.handler is not None:
             item = self.handler(request)
         else:
-            return Reply(
-                {"error": {"message": "the test server has no scripted reply left"}},
-                status=500,
-                headers={"x-should-retry": "false"},
-            )
+            return self._exhausted()
         if isinstance(item, Reply):
             return item
         return Reply(dict(item))
@@ -584,10 +612,7 @@ class OpenAIServer:
             return False
         sse = reply.sse
         if sse is None and request.stream and reply.status < 400 and isinstance(reply.body, dict):
-            if reply.body.get("object") == "chat.completion":
-                sse = chat_stream_events(reply.body)
-            elif reply.body.get("object") == "response":
-                sse = response_stream_events(reply.body)
+            sse = self._stream_of(request, reply.body)
         try:
             reason = HTTPStatus(reply.status).phrase
         except ValueError:
@@ -611,11 +636,7 @@ class OpenAIServer:
                     await writer.drain()
                     await asyncio.sleep(event.seconds)
                     continue
-                data = event if isinstance(event, str) else json.dumps(event)
-                if isinstance(event, dict) and request.is_responses and "type" in event:
-                    payload = f"event: {event['type']}\ndata: {data}\n\n".encode()
-                else:
-                    payload = f"data: {data}\n\n".encode()
+                payload = self._event_bytes(request, event)
                 writer.write(b"%x\r\n%s\r\n" % (len(payload), payload))
             writer.write(b"0\r\n\r\n")
             await writer.drain()

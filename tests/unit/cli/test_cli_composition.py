@@ -135,3 +135,76 @@ def test_the_runtime_gives_agents_a_tiktoken_provider_for_classification(tmp_pat
         session="s",
     )
     assert isinstance(runtime.tokenizers, TiktokenProvider)
+
+
+def test_the_model_name_picks_the_provider(tmp_path: Path) -> None:
+    from lllm_adapters.anthropic import AnthropicCaller
+    from lllm_adapters.openai import OpenAICaller
+    from lllm_cli.composition import model_callers
+
+    project = Project(tmp_path, tmp_path / "lllm.toml", {})
+    env = {"ANTHROPIC_API_KEY": "sk-ant-x", "OPENAI_API_KEY": "sk-x"}
+    factory, cards = model_callers(
+        project,
+        ModelChoice(scripted=False),
+        want_async=False,
+        environ=env,
+        models=["claude-haiku-4-5", "gpt-4o"],
+    )
+    claude = factory(AgentConfig(model_name="claude-haiku-4-5", system_prompt_path="p"))
+    sonnet = factory(AgentConfig(model_name="claude-sonnet-4-5", system_prompt_path="p"))
+    gpt = factory(AgentConfig(model_name="gpt-4o", system_prompt_path="p"))
+    assert isinstance(claude, AnthropicCaller) and sonnet is claude  # one caller per provider
+    assert isinstance(gpt, OpenAICaller)
+    assert cards("claude-haiku-4-5").provider == "anthropic"
+
+
+def test_a_claude_run_needs_the_anthropic_key_and_not_the_openai_one(tmp_path: Path) -> None:
+    from lllm_cli.composition import model_callers
+    from lllm_cli.errors import CommandError
+
+    project = Project(tmp_path, tmp_path / "lllm.toml", {})
+    # Only Claude models: no OPENAI_API_KEY is asked for.
+    model_callers(
+        project,
+        ModelChoice(scripted=False),
+        want_async=True,
+        environ={"ANTHROPIC_API_KEY": "sk-ant-x"},
+        models=["claude-haiku-4-5"],
+    )
+    with pytest.raises(CommandError, match="ANTHROPIC_API_KEY") as info:
+        model_callers(
+            project,
+            ModelChoice.from_option("claude-sonnet-4-5"),
+            want_async=False,
+            environ={"OPENAI_API_KEY": "sk-x"},
+        )
+    assert "--model 'claude-sonnet-4-5' is an Anthropic model" in str(info.value)
+    # A key-less gateway is fine.
+    model_callers(
+        project,
+        ModelChoice.from_option("claude-sonnet-4-5"),
+        want_async=False,
+        environ={"ANTHROPIC_BASE_URL": "http://127.0.0.1:9"},
+    )
+
+
+def test_a_project_card_can_make_any_name_a_claude_model(tmp_path: Path) -> None:
+    from lllm_adapters.anthropic import AnthropicCaller
+    from lllm_cli.composition import model_callers
+
+    project = Project(
+        tmp_path,
+        tmp_path / "lllm.toml",
+        {},
+        models={"house-model": {"provider": "anthropic", "snapshots": ["claude-opus-5"]}},
+    )
+    factory, _ = model_callers(
+        project,
+        ModelChoice.from_option("house-model"),
+        want_async=False,
+        environ={"ANTHROPIC_API_KEY": "sk-ant-x"},
+    )
+    assert isinstance(
+        factory(AgentConfig(model_name="house-model", system_prompt_path="p")), AnthropicCaller
+    )

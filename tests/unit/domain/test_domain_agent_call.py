@@ -220,6 +220,7 @@ def test_a_tool_that_raises_yields_an_error_result_and_the_call_completes() -> N
     assert tool_msg.role is Role.TOOL
     assert tool_msg.tool_call_id == outcome.id
     assert "ValueError: boom 4" in tool_msg.content
+    assert tool_msg.extra.get("is_error") is True  # providers that mark failed results read it
     assert roles(dialog) == ["system", "user", "tool_call", "tool", "assistant"]
 
 
@@ -256,6 +257,7 @@ def test_tool_results_are_appended_in_order_through_the_interrupt_handler() -> N
     tool_msgs = [m for m in dialog if m.role is Role.TOOL]
     assert [m.content for m in tool_msgs] == ["3", "7"]
     assert [m.tool_call_id for m in tool_msgs] == [c.id for c in result.function_calls]
+    assert not any(m.extra.get("is_error") for m in tool_msgs)  # successes are not errors
     assert {m.prompt_path for m in tool_msgs} == {"test/task::interrupt"}
     assert all(m.creator == Creator.FUNCTION for m in tool_msgs)
 

@@ -38,6 +38,40 @@ def test_cost_prices_uncached_cached_and_output_tokens() -> None:
     assert ModelCard("free").cost(Usage(10, 10)) == Cost()
 
 
+def test_cost_prices_cache_writes_apart_from_ordinary_input() -> None:
+    # Anthropic's way: writes to the prompt cache cost more than input, one-hour writes more
+    # still; both are parts of input_tokens, like cache reads.
+    card = ModelCard(
+        "claude-test",
+        pricing=Pricing(
+            input_per_million=3.0,
+            cached_input_per_million=0.3,
+            output_per_million=15.0,
+            cache_write_per_million=3.75,
+            cache_write_1h_per_million=6.0,
+        ),
+    )
+    usage = Usage(
+        input_tokens=1_000_000,
+        output_tokens=0,
+        cached_input_tokens=500_000,
+        cache_write_tokens=300_000,
+        cache_write_1h_tokens=100_000,
+    )
+    cost = card.cost(usage)
+    assert cost.input_usd == pytest.approx(0.2 * 3.0)
+    assert cost.cached_input_usd == pytest.approx(0.5 * 0.3)
+    assert cost.cache_write_usd == pytest.approx(0.2 * 3.75 + 0.1 * 6.0)
+    assert cost.total_usd == pytest.approx(0.6 + 0.15 + 0.75 + 0.6)
+    assert (cost + cost).cache_write_usd == pytest.approx(2 * cost.cache_write_usd)
+    assert (usage + usage).cache_write_1h_tokens == 200_000
+    # Without a cache-write price, writes cost what input costs.
+    plain = ModelCard("m", pricing=Pricing(input_per_million=2.0))
+    assert plain.cost(Usage(1_000_000, 0, cache_write_tokens=400_000)).total_usd == pytest.approx(
+        2.0
+    )
+
+
 def test_card_properties() -> None:
     assert CARD.model_id == "gpt-test-2025"
     assert ModelCard("plain").model_id == "plain"

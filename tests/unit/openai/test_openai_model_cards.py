@@ -87,13 +87,22 @@ def test_the_catalog_ships_the_originals_open_weight_models_for_compatible_serve
     assert card.allowed_args == ()  # the server decides
 
 
+PROVIDER_PAGES = {
+    "anthropic": ("anthropic/model_cards.toml", "https://platform.claude.com/docs/"),
+}
+"""Where each provider's cards live and publish their values (others: the OpenAI file)."""
+
+
 def test_every_builtin_card_states_where_its_values_come_from() -> None:
-    text = resources.files("lllm_adapters.openai").joinpath("model_cards.toml").read_text("utf-8")
     catalog = ModelCatalog.builtin()
     for card in catalog:
+        path, site = PROVIDER_PAGES.get(
+            card.provider, ("openai/model_cards.toml", "https://developers.openai.com/")
+        )
+        text = resources.files("lllm_adapters").joinpath(path).read_text("utf-8")
         if card.checked is not None:
             # Verified against the provider's own page, which gives the knowledge cutoff too.
-            assert card.source and card.source.startswith("https://developers.openai.com/")
+            assert card.source and card.source.startswith(site)
             assert card.knowledge_cutoff is not None
             continue
         header = f'[models."{card.name}"]'

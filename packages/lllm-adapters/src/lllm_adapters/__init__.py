@@ -6,6 +6,7 @@ others' imports; the install extra an area needs is in brackets (``pip install
 
 - ``lllm_adapters.openai``: Chat Completions and Responses callers (httpx2), model cards
   [openai].
+- ``lllm_adapters.anthropic``: Messages API callers (httpx2), Claude model cards [anthropic].
 - ``lllm_adapters.tokenizer``: tiktoken tokenizers with an offline fallback [tokens].
 - ``lllm_adapters.config``: ``lllm.toml`` resolution, discovery, system configs (TOML; YAML
   [yaml]).
@@ -26,6 +27,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from lllm_adapters.anthropic import (
+        AnthropicCaller,
+        AnthropicSettings,
+        AsyncAnthropicCaller,
+    )
     from lllm_adapters.config import (
         TomlConfigSource,
         check_prompt_paths,
@@ -72,6 +78,9 @@ if TYPE_CHECKING:
     )
 
 _EXPORTS = {
+    "AnthropicCaller": "lllm_adapters.anthropic",
+    "AnthropicSettings": "lllm_adapters.anthropic",
+    "AsyncAnthropicCaller": "lllm_adapters.anthropic",
     "AsyncJupyterSandbox": "lllm_adapters.jupyter",
     "AsyncJupyterSession": "lllm_adapters.jupyter",
     "AsyncOpenAICaller": "lllm_adapters.openai",
@@ -103,6 +112,9 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "AnthropicCaller",
+    "AnthropicSettings",
+    "AsyncAnthropicCaller",
     "AsyncJupyterSandbox",
     "AsyncJupyterSession",
     "AsyncOpenAICaller",

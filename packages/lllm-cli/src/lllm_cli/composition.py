@@ -9,7 +9,7 @@ with ``lllm run --replay SESSION``.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from lllm_adapters.tracing import OtelTracer
 
     from lllm_cli.stream_view import StreamView
+
+ANTHROPIC = "anthropic"
+"""The provider name of Claude model cards."""
 
 MISSING_KEY_MESSAGE = (
     "no model is configured: set OPENAI_API_KEY (and OPENAI_BASE_URL to use an "
@@ -160,18 +163,32 @@ def find_logs(project: Project, config: SystemConfig | None) -> LogStore:
     return store
 
 
+def anthropic_key_message(model: str | None) -> str:
+    """What to do when a Claude model is asked for without ``ANTHROPIC_API_KEY``."""
+    which = f"--model {model!r} is an Anthropic model" if model else "a Claude model is chosen"
+    return (
+        f"{which} and needs a key: set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL to use a "
+        "gateway), or pass --model scripted to run offline with LLLM's built-in scripted model"
+    )
+
+
 def model_callers(
     project: Project,
     choice: ModelChoice,
     *,
     want_async: bool,
     environ: Mapping[str, str] | None = None,
+    models: Iterable[str] = (),
 ) -> tuple[Any, Any]:
     """The caller factory and the model-card lookup for ``choice``.
 
-    A real model needs ``OPENAI_API_KEY`` (a key-less compatible server is fine when
-    ``OPENAI_BASE_URL`` points away from api.openai.com); otherwise this raises a
-    :class:`CommandError` that says exactly what to set.
+    The model name picks the provider: a card with ``provider = "anthropic"`` (the built-in
+    Claude cards, or a project's own) goes to the Anthropic caller, every other name to the
+    OpenAI(-compatible) caller; one shared caller per provider. The providers of ``--model``
+    (else of ``models``, the system config's agent models) are checked up front: OpenAI needs
+    ``OPENAI_API_KEY`` (a key-less compatible server is fine when ``OPENAI_BASE_URL`` points
+    away from api.openai.com), Anthropic ``ANTHROPIC_API_KEY`` (or ``ANTHROPIC_BASE_URL``);
+    a missing key raises a :class:`CommandError` that says exactly what to set.
     """
     if choice.scripted:
         caller = scripted_caller(project.prompts, project.hook("scripted"))
@@ -182,32 +199,68 @@ def model_callers(
         return scripted_factory, None
 
     env = os.environ if environ is None else environ
-    from lllm_adapters.openai import (
-        AsyncOpenAICaller,
-        ModelCatalog,
-        OpenAICaller,
-        OpenAISettings,
-    )
+    from lllm_adapters.openai import ModelCatalog, OpenAISettings
     from lllm_adapters.openai.settings import is_official_url
 
     settings = OpenAISettings.from_env(env)
-    if not settings.api_key and is_official_url(settings.base_url):
-        raise CommandError(missing_key_message(choice.override))
     catalog = ModelCatalog.builtin()
     if project.models:
         # The project's [models] cards add to or override the built-in ones.
         catalog = catalog.extended(project.models, source=str(project.config_file))
-    shared: LLMCaller | AsyncLLMCaller = (
-        AsyncOpenAICaller(settings, catalog) if want_async else OpenAICaller(settings, catalog)
-    )
 
-    def openai_factory(config: AgentConfig) -> LLMCaller | AsyncLLMCaller:
-        return shared
+    def provider_of(model: str) -> str:
+        if model in catalog and catalog.card(model).provider == ANTHROPIC:
+            return ANTHROPIC
+        return "openai"
+
+    def make(provider: str, model: str | None) -> LLMCaller | AsyncLLMCaller:
+        if provider == ANTHROPIC:
+            from lllm_adapters.anthropic import (
+                AnthropicCaller,
+                AnthropicSettings,
+                AsyncAnthropicCaller,
+            )
+
+            anthropic = AnthropicSettings.from_env(env)
+            if not anthropic.api_key and anthropic.is_official:
+                raise CommandError(anthropic_key_message(model))
+            if want_async:
+                return AsyncAnthropicCaller(anthropic, catalog)
+            return AnthropicCaller(anthropic, catalog)
+        from lllm_adapters.openai import AsyncOpenAICaller, OpenAICaller
+
+        if not settings.api_key and is_official_url(settings.base_url):
+            raise CommandError(missing_key_message(choice.override))
+        return (
+            AsyncOpenAICaller(settings, catalog) if want_async else OpenAICaller(settings, catalog)
+        )
+
+    shared: dict[str, LLMCaller | AsyncLLMCaller] = {}
+
+    def caller_for(model: str) -> LLMCaller | AsyncLLMCaller:
+        provider = provider_of(model)
+        found = shared.get(provider)
+        if found is None:
+            found = shared[provider] = make(provider, choice.override or model)
+        return found
+
+    # Fail before anything runs when a chosen model's provider has no key.
+    chosen: list[str | None] = [choice.override] if choice.override else [*models]
+    for model in chosen or [None]:
+        if model is None:
+            shared["openai"] = make("openai", None)
+        else:
+            caller_for(model)
+
+    def provider_factory(config: AgentConfig) -> LLMCaller | AsyncLLMCaller:
+        return caller_for(config.model_name)
 
     def cards(model: str) -> Any:
+        if model in catalog:
+            return catalog.card(model)
         return catalog.card(model, base_url=settings.base_url)
 
-    return openai_factory, cards
+    return provider_factory, cards
 
 
 def has_session(store: LogStore, session: str) -> bool:
@@ -455,7 +508,8 @@ def make_runtime(
 
         callers, cards = replay_factory, None
     else:
-        callers, cards = model_callers(project, choice, want_async=want_async)
+        models = [agent.model_name for agent in config.agent_configs.values()]
+        callers, cards = model_callers(project, choice, want_async=want_async, models=models)
     if log_store is not None:
         callers = recording(callers, log_store, session)
     if stream_view is not None:

@@ -77,6 +77,15 @@ def _entry_html(entry: Entry) -> str:
     return "".join(parts)
 
 
+TIMELINE_CSS = _CSS
+"""The page's style sheet (a batch report embeds timelines with the same look)."""
+
+
+def timeline_items(entries: Sequence[Entry]) -> str:
+    """The ``<li>`` items of a timeline (for an ``<ol class="timeline">``)."""
+    return "\n".join(_entry_html(e) for e in entries)
+
+
 def render_html(
     session: str, entries: Sequence[Entry], *, summary: Sequence[tuple[str, str]] = ()
 ) -> str:
@@ -84,7 +93,7 @@ def render_html(
     figures = "".join(
         f"<div>{escape(label)}<b>{escape(value)}</b></div>" for label, value in summary
     )
-    timeline = "\n".join(_entry_html(e) for e in entries)
+    timeline = timeline_items(entries)
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'

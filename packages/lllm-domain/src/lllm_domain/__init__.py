@@ -41,6 +41,7 @@ from lllm_domain.errors import (
     ReplayDivergenceError,
     ReplayError,
     SandboxError,
+    UnsupportedFeatureError,
 )
 from lllm_domain.function import Function, MCPServer, tool
 from lllm_domain.limits import Budget, CallLimits, RetryPolicy
@@ -196,6 +197,7 @@ __all__ = [
     "ToolRuntime",
     "ToolSource",
     "TopLogprob",
+    "UnsupportedFeatureError",
     "Usage",
     "abinary_classify",
     "aclassify",

@@ -76,6 +76,7 @@ from lllm_domain.function import Function
 from lllm_domain.limits import CallLimits
 from lllm_domain.message import (
     EMPTY_MAPPING,
+    TOOL_ERROR_EXTRA,
     Creator,
     FunctionCall,
     Image,
@@ -422,6 +423,7 @@ class AgentCall:
                 role=Role.TOOL,
                 creator=Creator.FUNCTION,
                 tool_call_id=call.id,
+                extra=TOOL_ERROR_EXTRA,
                 set_top=False,
             )
         work.send_prompt(
@@ -578,6 +580,7 @@ class AgentCall:
                 role=Role.TOOL,
                 creator=Creator.FUNCTION,
                 tool_call_id=outcome.id,
+                extra=EMPTY_MAPPING if outcome.error is None else TOOL_ERROR_EXTRA,
                 set_top=False,
             )
 

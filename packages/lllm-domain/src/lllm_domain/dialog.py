@@ -289,11 +289,17 @@ class Dialog:
         role: Role = Role.USER,
         creator: str = Creator.USER,
         tool_call_id: str | None = None,
+        extra: Mapping[str, Any] = EMPTY_MAPPING,
         set_top: bool = True,
     ) -> Message:
         """Render ``prompt`` with ``args`` and append it; it becomes the top prompt."""
         message = Message(
-            role, prompt.render(args), creator, tool_call_id=tool_call_id, prompt_path=prompt.path
+            role,
+            prompt.render(args),
+            creator,
+            tool_call_id=tool_call_id,
+            prompt_path=prompt.path,
+            extra=extra,
         )
         if set_top:
             self.top_prompt = prompt

@@ -45,6 +45,24 @@ class ConfigError(LLLMError):
         super().__init__(where + message)
 
 
+class UnsupportedFeatureError(ConfigError):
+    """A request asks a model for something its provider does not offer (logprob
+    classification on Anthropic, hosted web search on a Messages model, ...).
+
+    ``feature`` names the feature, ``model`` and ``provider`` who refused it. Raised before
+    any request is sent; pick a model whose provider offers the feature, or drop it.
+    """
+
+    def __init__(self, feature: str, *, model: str, provider: str, hint: str = "") -> None:
+        self.feature = feature
+        self.model = model
+        self.provider = provider
+        super().__init__(
+            f"{feature} is not supported by this provider ({provider}, model {model!r})"
+            + (f"; {hint}" if hint else "; use a model of a provider that offers it")
+        )
+
+
 class MissingExtraError(LLLMError, ImportError):
     """An optional adapter's library is not installed.
 
@@ -264,3 +282,18 @@ class ReplaySessionError(LLLMError):
 
 class ScriptExhaustedError(LLLMError):
     """The scripted caller got more requests than it has replies."""
+
+
+class BatchError(LLLMError):
+    """A batch run cannot go on as asked (a bad input file, a results file of another batch,
+    an engine that cannot start)."""
+
+
+class BatchInputError(BatchError):
+    """A line of a batch's input file is not a JSON object, or two rows share one key."""
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None) -> None:
+        self.file = file
+        self.line = line
+        where = f"{file}:{line}: " if file and line else f"{file}: " if file else ""
+        super().__init__(where + message)

@@ -36,6 +36,11 @@ class Modality(enum.StrEnum):
     FUNCTION_CALL = "function_call"
 
 
+TOOL_ERROR_EXTRA: Mapping[str, Any] = MappingProxyType({"is_error": True})
+"""The ``extra`` of a tool-result message whose call failed: providers that mark failed tool
+results (Anthropic's ``is_error``) read it; the others ignore it."""
+
+
 class Creator:
     """Well-known values of :attr:`Message.creator` (agent names are used as they are)."""
 

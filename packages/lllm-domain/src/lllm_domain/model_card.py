@@ -20,6 +20,11 @@ class Pricing:
     cached_input_per_million: float | None = None
     """``None`` means cached input is billed like ordinary input."""
     output_per_million: float = 0.0
+    cache_write_per_million: float | None = None
+    """Writing input to the prompt cache (Anthropic's five-minute writes); ``None`` means
+    such writes are billed like ordinary input."""
+    cache_write_1h_per_million: float | None = None
+    """One-hour cache writes; ``None`` means like ``cache_write_per_million``."""
 
 
 MODALITIES = frozenset({"text", "image", "audio", "video"})
@@ -98,11 +103,24 @@ class ModelCard:
             if price.cached_input_per_million is not None
             else price.input_per_million
         )
-        uncached = max(usage.input_tokens - usage.cached_input_tokens, 0)
+        write_price = (
+            price.cache_write_per_million
+            if price.cache_write_per_million is not None
+            else price.input_per_million
+        )
+        write_1h_price = (
+            price.cache_write_1h_per_million
+            if price.cache_write_1h_per_million is not None
+            else write_price
+        )
+        writes_1h = min(usage.cache_write_1h_tokens, usage.cache_write_tokens)
+        writes = usage.cache_write_tokens - writes_1h
+        uncached = max(usage.input_tokens - usage.cached_input_tokens - usage.cache_write_tokens, 0)
         return Cost(
             input_usd=uncached * price.input_per_million / 1_000_000,
             cached_input_usd=usage.cached_input_tokens * cached_price / 1_000_000,
             output_usd=usage.output_tokens * price.output_per_million / 1_000_000,
+            cache_write_usd=(writes * write_price + writes_1h * write_1h_price) / 1_000_000,
         )
 
     def check_args(self, args: Mapping[str, Any]) -> None:

@@ -40,7 +40,7 @@ _CARD_KEYS = frozenset(
         "checked",
     }
 )
-_PRICING_KEYS = frozenset({"input", "cached_input", "output"})
+_PRICING_KEYS = frozenset({"input", "cached_input", "output", "cache_write", "cache_write_1h"})
 
 
 class ModelCatalog:
@@ -209,7 +209,7 @@ def generic_card(model: str, *, base_url: str | None = None) -> ModelCard:
 
 def _pricing(data: Any, base: Pricing, where: str) -> Pricing:
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{where}: pricing must be a table of input/cached_input/output")
+        raise ConfigError(f"{where}: pricing must be a table of {', '.join(sorted(_PRICING_KEYS))}")
     unknown = sorted(set(data) - _PRICING_KEYS)
     if unknown:
         raise ConfigError(f"{where}: pricing has unknown key(s) {unknown}; use {_PRICING_KEYS}")
@@ -218,6 +218,8 @@ def _pricing(data: Any, base: Pricing, where: str) -> Pricing:
         ("input", "input_per_million"),
         ("cached_input", "cached_input_per_million"),
         ("output", "output_per_million"),
+        ("cache_write", "cache_write_per_million"),
+        ("cache_write_1h", "cache_write_1h_per_million"),
     ):
         if key in data:
             value = data[key]
@@ -256,7 +258,20 @@ def _load_toml(text: str, source: str) -> dict[str, Any]:
         raise ConfigError(f"invalid TOML: {exc}", file=source) from exc
 
 
+BUILTIN_CARD_FILES = ("openai/model_cards.toml", "anthropic/model_cards.toml")
+"""The built-in cards, one file per provider (inside ``lllm_adapters``), in one catalog: a
+model name picks its provider (the card's ``provider``) wherever a model is chosen."""
+
+
 @cache
 def _builtin() -> ModelCatalog:
-    text = resources.files("lllm_adapters.openai").joinpath("model_cards.toml").read_text("utf-8")
-    return ModelCatalog.from_data(_load_toml(text, "model_cards.toml"), source="model_cards.toml")
+    # Read through the parent package, so the Anthropic cards load without importing the
+    # anthropic adapter (or needing its extra).
+    files = resources.files("lllm_adapters")
+    merged: dict[str, Any] = {"arg_sets": {}, "models": {}}
+    for name in BUILTIN_CARD_FILES:
+        data = _load_toml(files.joinpath(name).read_text("utf-8"), name)
+        merged.setdefault("as_of", data.get("as_of"))
+        merged["arg_sets"].update(data.get("arg_sets") or {})
+        merged["models"].update(data.get("models") or {})
+    return ModelCatalog.from_data(merged, source="model_cards.toml")
