@@ -1,5 +1,6 @@
-"""The Ray engine on a real two-node local cluster: a worker node is killed mid-batch and
-every row still ends exactly once in the results file and in the store."""
+"""The Ray engine on a real two-node local cluster, logging to a real PostgreSQL server (the
+many-machines store): a worker node is killed mid-batch and every row still ends exactly once in
+the results file and in the store."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ import pytest
 
 from tests.support.batch_project import weather_handler, write_project, write_rows
 from tests.support.openai_server import OpenAIServer
+from tests.support.postgres_server import PostgresServer, postgres_server
 from tests.support.ray_cluster import RayCluster
+
+__all__ = ["postgres_server"]
 
 ROWS = 160
 
@@ -29,13 +33,25 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
 
 
 def test_a_batch_survives_a_killed_worker_node_with_every_row_recorded_once(
-    cluster: RayCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cluster: RayCluster,
+    postgres_server: PostgresServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import ray
     from lllm_adapters.logs import open_log_store
     from lllm_cli.batch import batch_results, run_batch
 
     project = write_project(tmp_path / "weather")
+    config = project / "config" / "default.yaml"
+    text = config.read_text("utf-8")
+    assert "log_type: sqlite" in text
+    config.write_text(
+        text.replace("log_type: sqlite", "log_type: postgres\nlog_dsn: ${LLLM_POSTGRES_DSN}"),
+        "utf-8",
+    )
+    dsn = postgres_server.schema_dsn(tmp_path)
+    monkeypatch.setenv("LLLM_POSTGRES_DSN", dsn)  # the workers get it from the driver
     rows = write_rows(
         project / "rows.jsonl",
         [{"id": f"r{i:03d}", "task": "weather", "city": f"City{i}"} for i in range(ROWS)],
@@ -69,7 +85,8 @@ def test_a_batch_survives_a_killed_worker_node_with_every_row_recorded_once(
     assert (run.summary.ok, run.summary.failed, run.summary.pending) == (ROWS, 0, 0)
     keys = Counter(json.loads(line)["key"] for line in results.read_text("utf-8").splitlines())
     assert sorted(keys) == [f"r{i:03d}" for i in range(ROWS)] and set(keys.values()) == {1}
-    store = open_log_store("sqlite", project / "logs")
+    assert not (project / "logs").exists(), "the rows were logged to files, not PostgreSQL"
+    store = open_log_store("postgres", dsn=dsn)
     _, stored = batch_results(store, "rows")
     assert Counter(r.key for r in stored) == keys
     # Every recorded row's session is in the store, written by the worker that ran it.

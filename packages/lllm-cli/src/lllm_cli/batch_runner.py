@@ -219,7 +219,13 @@ def _message(error: BaseException) -> str:
     return Redactor.from_environment(os.environ).redact_text(text)
 
 
+WORKER_ENVIRONMENT_PREFIXES = ("OPENAI_", "ANTHROPIC_", "LLLM_", "OTEL_")
+"""The environment variables a batch worker on another machine gets from the shell that started
+the batch: the providers' keys and endpoints, LLLM's own settings (the PostgreSQL log's
+``LLLM_POSTGRES_DSN``) and OpenTelemetry's exporter settings."""
+
+
 def environment_for_workers(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The model settings a worker on another machine needs from this shell's environment."""
     env = os.environ if environ is None else environ
-    return {k: v for k, v in env.items() if k.startswith(("OPENAI_", "LLLM_"))}
+    return {k: v for k, v in env.items() if k.startswith(WORKER_ENVIRONMENT_PREFIXES)}

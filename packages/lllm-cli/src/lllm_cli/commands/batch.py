@@ -8,10 +8,8 @@ from typing import Annotated, Literal
 
 from cyclopts import Parameter
 
+from lllm_cli.commands.options import ConfigOption, LogSource, ProjectOption
 from lllm_cli.errors import CommandError
-
-ProjectOption = Annotated[Path | None, Parameter(name=["--project", "-p"])]
-ConfigOption = Annotated[Path | None, Parameter(name=["--config", "-c"])]
 
 
 def run(
@@ -44,10 +42,6 @@ def run(
     ----------
     input_path
         The rows: one JSON object per line.
-    project
-        The project folder (default: found from the current folder upwards).
-    config
-        The system config file (default: [project] config in lllm.toml).
     model
         A model name for every agent, or "scripted" for the offline scripted model.
     agent
@@ -130,10 +124,6 @@ def status(
     ----------
     batch
         The batch name (default: list the batches in the log store).
-    project
-        The project folder (default: found from the current folder upwards).
-    config
-        The system config file (default: [project] config in lllm.toml).
     """
     from lllm_adapters.batch import batches
 
@@ -141,7 +131,7 @@ def status(
     from lllm_cli.batch_view import print_summary
     from lllm_cli.commands.logs import _store
 
-    store = _store(project, config, None)
+    store = _store(LogSource(project, config))
     known = batches(store)
     if batch is None:
         if not known:
@@ -184,17 +174,13 @@ def report(
         The batch name (list them with `lllm batch status`).
     html
         The page to write (default: BATCH.html in the current folder).
-    project
-        The project folder (default: found from the current folder upwards).
-    config
-        The system config file (default: [project] config in lllm.toml).
     """
     from lllm_adapters.batch import batches
 
     from lllm_cli.batch_report import write_report
     from lllm_cli.commands.logs import _store
 
-    store = _store(project, config, None)
+    store = _store(LogSource(project, config))
     if batch not in batches(store):
         raise CommandError(
             f"no batch {batch!r} in the log store (list them with `lllm batch status`)"

@@ -18,6 +18,15 @@ ProjectOption = Annotated[
 ]
 """``--project/-p``: the project folder."""
 
+ConfigOption = Annotated[
+    Path | None,
+    Parameter(
+        name=["--config", "-c"],
+        help="The system config file (default: [project] config in lllm.toml).",
+    ),
+]
+"""``--config/-c``: the system config a command runs or reads."""
+
 LogConfigOption = Annotated[
     Path | None,
     Parameter(name=["--config", "-c"], help="The system config whose log settings to use."),
