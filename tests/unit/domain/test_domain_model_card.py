@@ -9,7 +9,7 @@ import pytest
 from lllm_domain.agent import Agent
 from lllm_domain.errors import ConfigError, LLMAPIError, ParseError
 from lllm_domain.limits import CallLimits, RetryPolicy
-from lllm_domain.model_card import ModelCard, Pricing
+from lllm_domain.model_card import LongPromptPricing, ModelCard, Pricing
 from lllm_domain.request import LLMRequest
 from lllm_domain.testing import ScriptedCaller, api_error, text
 from lllm_domain.usage import Cost, Usage
@@ -184,3 +184,57 @@ def test_input_modalities_default_to_text() -> None:
     assert ModelCard("m").input_modalities == ("text",)
     assert ModelCard("m", input_modalities=("text", "image")).accepts("image")
     assert not ModelCard("m").accepts("image")
+
+
+def _tiered_card() -> ModelCard:
+    # Shaped like Claude Haiku 5.5: every token of a request whose prompt is over 100,000
+    # tokens pays the long-prompt rates.
+    long_rates = Pricing(
+        input_per_million=0.5,
+        cached_input_per_million=0.05,
+        output_per_million=2.5,
+        cache_write_per_million=0.625,
+        cache_write_1h_per_million=1.0,
+    )
+    return ModelCard(
+        "tiered",
+        pricing=Pricing(
+            input_per_million=0.1,
+            cached_input_per_million=0.01,
+            output_per_million=0.5,
+            cache_write_per_million=0.125,
+            cache_write_1h_per_million=0.2,
+            long_prompt=LongPromptPricing(over_tokens=100_000, rates=long_rates),
+        ),
+    )
+
+
+def test_a_prompt_up_to_the_threshold_pays_the_ordinary_rates() -> None:
+    card = _tiered_card()
+    # 100,000 prompt tokens exactly: 40,000 uncached, 50,000 cache reads, 10,000 cache writes
+    # (4,000 of them one-hour); not *over* the threshold.
+    usage = Usage(100_000, 20_000, 50_000, 0, 10_000, 4_000)
+    cost = card.cost(usage)
+    assert cost.input_usd == pytest.approx(40_000 * 0.1 / 1e6)
+    assert cost.cached_input_usd == pytest.approx(50_000 * 0.01 / 1e6)
+    assert cost.cache_write_usd == pytest.approx((6_000 * 0.125 + 4_000 * 0.2) / 1e6)
+    assert cost.output_usd == pytest.approx(20_000 * 0.5 / 1e6)
+
+
+def test_a_prompt_over_the_threshold_pays_the_long_rates_on_every_token() -> None:
+    card = _tiered_card()
+    # One token more, counting cache reads and writes: the whole request, output included,
+    # pays the long-prompt rates.
+    usage = Usage(100_001, 20_000, 50_000, 0, 10_000, 4_000)
+    cost = card.cost(usage)
+    assert cost.input_usd == pytest.approx(40_001 * 0.5 / 1e6)
+    assert cost.cached_input_usd == pytest.approx(50_000 * 0.05 / 1e6)
+    assert cost.cache_write_usd == pytest.approx((6_000 * 0.625 + 4_000 * 1.0) / 1e6)
+    assert cost.output_usd == pytest.approx(20_000 * 2.5 / 1e6)
+    # Cache reads alone can carry a short question over the threshold.
+    mostly_cached = card.cost(Usage(150_000, 10, cached_input_tokens=149_990))
+    assert mostly_cached.cached_input_usd == pytest.approx(149_990 * 0.05 / 1e6)
+    # A card without a tier prices every prompt length alike.
+    flat = ModelCard("flat", pricing=Pricing(input_per_million=1.0))
+    assert flat.cost(Usage(5_000_000, 0)).input_usd == pytest.approx(5.0)
+    assert flat.pricing.for_prompt(5_000_000) is flat.pricing

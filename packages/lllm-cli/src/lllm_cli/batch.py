@@ -85,6 +85,7 @@ def run_batch(
     max_requests: int | None = None,
     retry_failed: bool = False,
     progress: BatchProgress | None = None,
+    otel: bool | None = None,
 ) -> BatchRun:
     """Run (or resume) a batch; see the module docstring."""
     from lllm_adapters.batch import BatchJournal, LocalEngine, ResultsFile, StoreLedger
@@ -114,6 +115,7 @@ def run_batch(
         agent=agent,
         prompt=prompt,
         threads=concurrency,
+        otel=otel,
     )
     if ledger is not None:
         ledger.start_run(

@@ -10,9 +10,11 @@ callers record to the row's own session and count what the row spends.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,9 @@ class ProjectRunnerFactory:
     prompt: str | None = None
     threads: int = 16
     """Threads for a sync system's rows (one per concurrent row)."""
+    otel: bool | None = None
+    """Trace every row with OpenTelemetry (``--otel``; ``None``: ``lllm.toml``'s ``[tracing]
+    otel``), each row an ``invoke_workflow`` span with its session id."""
 
     def __call__(self) -> ProjectRowRunner:
         """Open the project and build the shared runtime."""
@@ -68,6 +73,7 @@ class ProjectRowRunner:
             model_callers,
             open_logs,
             open_tools,
+            open_tracing,
             with_model,
         )
         from lllm_cli.project import open_project
@@ -95,7 +101,12 @@ class ProjectRowRunner:
         self.project = project
         self.config = config
         self.store = open_logs(project, config)
-        self.tools = open_tools(project, config)
+        self.tracing = open_tracing(project, spec.otel, choice=choice)
+        self.tools = open_tools(
+            project,
+            config,
+            propagate=self.tracing.propagate if self.tracing is not None else None,
+        )
         callers, self.cards = model_callers(project, choice, want_async=self.is_async)
         self._callers = callers
         self._throttled: dict[int, ThrottledCaller] = {}
@@ -134,6 +145,7 @@ class ProjectRowRunner:
             model_cards=self.cards,
             tools=self.tools,
             tokenizers=self.tokenizers,
+            tracer=self.tracing.tracer if self.tracing is not None else None,
         )
 
     async def run(self, row: BatchRow, session: str) -> RowOutcome:
@@ -142,19 +154,8 @@ class ProjectRowRunner:
         output: Any = None
         error: BaseException | None = None
         try:
-            system = build_system(self.config, self.ckpt, runtime=self._runtime(session, meter))
-            if self.agent_mode:
-                output = await self._call_agent(system, row, session)
-            else:
-                task, kwargs = _task_of(row)
-                if self.is_async:
-                    assert isinstance(system, AsyncSystem)
-                    output = await system.acall(task, session=session, **kwargs)
-                else:
-                    loop = asyncio.get_running_loop()
-                    output = await loop.run_in_executor(
-                        self._threads, lambda: system.call(task, session=session, **kwargs)
-                    )
+            with self._traced(session):
+                output = await self._run_row(row, session, meter)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -167,6 +168,26 @@ class ProjectRowRunner:
             cost_usd=meter.cost.total_usd,
             requests=meter.requests,
             agent=self.spec.agent or self.config.name,
+        )
+
+    def _traced(self, session: str) -> AbstractContextManager[object]:
+        """The row's ``invoke_workflow`` span when tracing is on."""
+        if self.tracing is None:
+            return nullcontext()
+        return self.tracing.workflow(self.config.name, session=session)
+
+    async def _run_row(self, row: BatchRow, session: str, meter: RowMeter) -> Any:
+        system = build_system(self.config, self.ckpt, runtime=self._runtime(session, meter))
+        if self.agent_mode:
+            return await self._call_agent(system, row, session)
+        task, kwargs = _task_of(row)
+        if self.is_async:
+            assert isinstance(system, AsyncSystem)
+            return await system.acall(task, session=session, **kwargs)
+        loop = asyncio.get_running_loop()
+        context = contextvars.copy_context()  # the row's span, in the worker thread too
+        return await loop.run_in_executor(
+            self._threads, lambda: context.run(system.call, task, session=session, **kwargs)
         )
 
     async def _call_agent(self, system: Any, row: BatchRow, session: str) -> Any:
@@ -194,6 +215,8 @@ class ProjectRowRunner:
             from lllm_domain.log_writer import writer_for
 
             await asyncio.to_thread(writer_for(self.store).flush)
+        if self.tracing is not None:
+            await asyncio.to_thread(self.tracing.shutdown)
 
 
 def _task_of(row: BatchRow) -> tuple[str, dict[str, Any]]:

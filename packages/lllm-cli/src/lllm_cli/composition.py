@@ -28,6 +28,7 @@ from lllm_cli.scripted_model import SCRIPTED, scripted_caller
 
 if TYPE_CHECKING:
     from lllm_adapters.mcp import MCPClient
+    from lllm_adapters.openai import ModelCatalog
     from lllm_adapters.proxies import HttpProxyRuntime
     from lllm_adapters.tracing import OtelTracer
 
@@ -172,6 +173,17 @@ def anthropic_key_message(model: str | None) -> str:
     )
 
 
+def project_catalog(project: Project) -> ModelCatalog:
+    """The model cards a project's runs use: the built-in ones, with the project's ``[models]``
+    cards added or overriding them."""
+    from lllm_adapters.openai import ModelCatalog
+
+    catalog = ModelCatalog.builtin()
+    if project.models:
+        catalog = catalog.extended(project.models, source=str(project.config_file))
+    return catalog
+
+
 def model_callers(
     project: Project,
     choice: ModelChoice,
@@ -199,14 +211,11 @@ def model_callers(
         return scripted_factory, None
 
     env = os.environ if environ is None else environ
-    from lllm_adapters.openai import ModelCatalog, OpenAISettings
+    from lllm_adapters.openai import OpenAISettings
     from lllm_adapters.openai.settings import is_official_url
 
     settings = OpenAISettings.from_env(env)
-    catalog = ModelCatalog.builtin()
-    if project.models:
-        # The project's [models] cards add to or override the built-in ones.
-        catalog = catalog.extended(project.models, source=str(project.config_file))
+    catalog = project_catalog(project)
 
     def provider_of(model: str) -> str:
         if model in catalog and catalog.card(model).provider == ANTHROPIC:
@@ -450,10 +459,15 @@ def open_tracing(
     capture = bool(project.tracing.get("capture_content", False)) or _true(
         env.get(CAPTURE_CONTENT_ENV)
     )
-    scripted = choice is not None and choice.scripted
-    tracer = OtelTracer(
-        provider, provider="lllm.scripted" if scripted else "openai", capture_content=capture
-    )
+    if choice is not None and choice.scripted:
+        provider_of: str | Callable[[str], str] = "lllm.scripted"
+    else:
+        catalog = project_catalog(project)
+
+        def provider_of(model: str) -> str:
+            return catalog.card(model).provider if model in catalog else "openai"
+
+    tracer = OtelTracer(provider, provider=provider_of, capture_content=capture)
     endpoint = (
         env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
         or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")

@@ -55,7 +55,7 @@ from lllm_domain.message import (
     TokenLogprob,
     TopLogprob,
 )
-from lllm_domain.model_card import ModelCard, Pricing
+from lllm_domain.model_card import LongPromptPricing, ModelCard, Pricing
 from lllm_domain.parsing import TagSpec, parse_tags
 from lllm_domain.ports import (
     AsyncLLMCaller,
@@ -154,6 +154,7 @@ __all__ = [
     "LLMRetriesExhaustedError",
     "LogRecord",
     "LogStore",
+    "LongPromptPricing",
     "MCPServer",
     "MCPServerConfig",
     "MCPServerError",

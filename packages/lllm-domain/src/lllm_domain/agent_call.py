@@ -668,12 +668,37 @@ def _computer_output_message(call: ComputerCall, output: ComputerOutput) -> Mess
     )
 
 
-def _no_computer(call: AgentCall) -> ConfigError:
-    return ConfigError(
-        f"agent {call.agent_name!r}: the model asked for computer actions (prompt "
-        f"{call.prompt.path!r} has computer_use_config) but the agent has no computer; give it "
-        "one: Agent(..., computer=ComputerUse(BrowserComputer(...)))"
-    )
+def _computer_for(call: AgentCall, computer: ComputerUse | None) -> ComputerUse:
+    """The computer the model's computer actions run on, or a :class:`ConfigError` saying how
+    to give the agent one."""
+    if computer is None:
+        raise ConfigError(
+            f"agent {call.agent_name!r}: the model asked for computer actions (prompt "
+            f"{call.prompt.path!r} has computer_use_config) but the agent has no computer; give "
+            "it one: Agent(..., computer=ComputerUse(BrowserComputer(...)))"
+        )
+    return computer
+
+
+def _caller_raised(exc: Exception) -> ModelFailed | CallerFailed:
+    """The event for a caller that raised ``exc``: an API error is the model failing; an LLLM
+    error raised on purpose (e.g. a replay that diverged) is already typed and goes on up;
+    anything else breaks the caller's contract."""
+    if isinstance(exc, LLMAPIError):
+        return ModelFailed(exc)
+    if isinstance(exc, LLLMError):
+        raise exc
+    return CallerFailed(f"raised {type(exc).__name__}: {exc}", exc)
+
+
+def _model_answered(
+    call: AgentCall, outcome: ModelReplied | ModelFailed | CallerFailed, trace: CallTrace
+) -> Action:
+    """Tell the machine (and ``trace``) how a model request went; the next action."""
+    trace.model_outcome(outcome)
+    if trace is not NO_TRACE and type(outcome) is ModelReplied:
+        return _send_reply(call, outcome, trace)
+    return call.send(outcome)
 
 
 # -- drivers ---------------------------------------------------------------------------------
@@ -795,29 +820,19 @@ def _drive_sync(
                 with trace.model_request(action.request):
                     try:
                         outcome = _model_event(caller.call(action.request))
-                    except LLMAPIError as exc:
-                        outcome = ModelFailed(exc)
-                    except LLLMError:
-                        raise  # raised on purpose (e.g. a replay that diverged): already typed
                     except Exception as exc:
-                        outcome = CallerFailed(f"raised {type(exc).__name__}: {exc}", exc)
-                trace.model_outcome(outcome)
-                if trace is not NO_TRACE and type(outcome) is ModelReplied:
-                    action = _send_reply(call, outcome, trace)
-                    continue
-                event = outcome
+                        outcome = _caller_raised(exc)
+                action = _model_answered(call, outcome, trace)
+                continue
             elif type(action) is RunTools:
                 hand_over.at_boundary()
                 event = ToolsFinished(tuple(trace.run_tool(r) for r in action.runs))
             elif type(action) is RunComputer:
                 hand_over.at_boundary()
-                if computer is None:
-                    raise _no_computer(call)
                 from lllm_domain.computer.loop import run_computer_call
 
-                event = ComputerFinished(
-                    tuple(run_computer_call(computer, c) for c in action.calls)
-                )
+                screen = _computer_for(call, computer)
+                event = ComputerFinished(tuple(run_computer_call(screen, c) for c in action.calls))
             elif type(action) is Sleep:
                 hand_over.now()
                 _report_retry(call, action, trace)
@@ -851,10 +866,14 @@ def _flush_noting(call: AgentCall, error: BaseException) -> None:
     try:
         call.flush()
     except Exception as flush_error:
-        error.add_note(
-            f"Log records of this call could not all be written: "
-            f"{type(flush_error).__name__}: {flush_error}"
-        )
+        _note_unwritten(error, flush_error)
+
+
+def _note_unwritten(error: BaseException, flush_error: Exception) -> None:
+    error.add_note(
+        f"Log records of this call could not all be written: "
+        f"{type(flush_error).__name__}: {flush_error}"
+    )
 
 
 async def run_async(
@@ -877,10 +896,7 @@ async def run_async(
         try:
             await call.aflush()
         except Exception as flush_error:
-            error.add_note(
-                f"Log records of this call could not all be written: "
-                f"{type(flush_error).__name__}: {flush_error}"
-            )
+            _note_unwritten(error, flush_error)
         trace.end(None, error)
         raise
     try:
@@ -910,28 +926,21 @@ async def _drive_async(
                 with trace.model_request(action.request):
                     try:
                         outcome = _model_event(await caller.acall(action.request))
-                    except LLMAPIError as exc:
-                        outcome = ModelFailed(exc)
-                    except LLLMError:
-                        raise  # raised on purpose (e.g. a replay that diverged): already typed
                     except Exception as exc:
-                        outcome = CallerFailed(f"raised {type(exc).__name__}: {exc}", exc)
-                trace.model_outcome(outcome)
-                if trace is not NO_TRACE and type(outcome) is ModelReplied:
-                    action = _send_reply(call, outcome, trace)
-                    continue
-                event = outcome
+                        outcome = _caller_raised(exc)
+                action = _model_answered(call, outcome, trace)
+                continue
             elif type(action) is RunTools:
                 hand_over.at_boundary()
                 event = ToolsFinished(await _run_tools_async(action, trace))
             elif type(action) is RunComputer:
                 hand_over.at_boundary()
-                if computer is None:
-                    raise _no_computer(call)
                 from lllm_domain.computer.loop import arun_computer_call
 
-                outputs = [await arun_computer_call(computer, c) for c in action.calls]
-                event = ComputerFinished(tuple(outputs))
+                screen = _computer_for(call, computer)
+                event = ComputerFinished(
+                    tuple([await arun_computer_call(screen, c) for c in action.calls])
+                )
             elif type(action) is Sleep:
                 hand_over.now()
                 _report_retry(call, action, trace)

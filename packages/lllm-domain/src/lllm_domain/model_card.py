@@ -25,6 +25,34 @@ class Pricing:
     such writes are billed like ordinary input."""
     cache_write_1h_per_million: float | None = None
     """One-hour cache writes; ``None`` means like ``cache_write_per_million``."""
+    long_prompt: LongPromptPricing | None = None
+    """Other rates for a request whose prompt is longer than a threshold (Claude Haiku 5.5);
+    ``None`` means one set of rates whatever the prompt's length."""
+
+    def for_prompt(self, prompt_tokens: int) -> Pricing:
+        """The rates one request pays, given its prompt length in tokens (uncached input, cache
+        reads and cache writes together): the long-prompt rates when the prompt is over their
+        threshold, else these."""
+        tier = self.long_prompt
+        if tier is not None and prompt_tokens > tier.over_tokens:
+            return tier.rates
+        return self
+
+
+@define(frozen=True, slots=True)
+class LongPromptPricing:
+    """The rates of a request whose prompt is over ``over_tokens`` tokens.
+
+    Anthropic bills Claude Haiku 5.5 this way: a request whose prompt (input, cache reads and
+    cache writes together) is over 100,000 tokens pays the higher rates on *every* token of that
+    request, output included, not only on the tokens past the threshold. So the tier is chosen
+    per request, never for a sum of requests.
+    """
+
+    over_tokens: int
+    """The threshold: a prompt of more tokens than this pays :attr:`rates`."""
+    rates: Pricing
+    """The whole set of rates for such a request (it has no long-prompt tier of its own)."""
 
 
 MODALITIES = frozenset({"text", "image", "audio", "video"})
@@ -96,8 +124,13 @@ class ModelCard:
         return self.knowledge_cutoff < day
 
     def cost(self, usage: Usage) -> Cost:
-        """The cost of ``usage`` at this card's prices."""
-        price = self.pricing
+        """The cost of one request's ``usage`` at this card's prices.
+
+        The request's prompt length (``usage.input_tokens``, which counts cache reads and writes
+        too) picks the rates when the card has a long-prompt tier; price each request on its own
+        and add the costs, rather than pricing summed usage.
+        """
+        price = self.pricing.for_prompt(usage.input_tokens)
         cached_price = (
             price.cached_input_per_million
             if price.cached_input_per_million is not None

@@ -13,7 +13,7 @@ from typing import Any
 from attrs import evolve
 from lllm_domain.config import as_date
 from lllm_domain.errors import ConfigError
-from lllm_domain.model_card import MODALITIES, ModelCard, Pricing
+from lllm_domain.model_card import MODALITIES, LongPromptPricing, ModelCard, Pricing
 
 from lllm_adapters.openai.settings import is_official_url
 
@@ -40,7 +40,15 @@ _CARD_KEYS = frozenset(
         "checked",
     }
 )
-_PRICING_KEYS = frozenset({"input", "cached_input", "output", "cache_write", "cache_write_1h"})
+_RATE_KEYS = {
+    "input": "input_per_million",
+    "cached_input": "cached_input_per_million",
+    "output": "output_per_million",
+    "cache_write": "cache_write_per_million",
+    "cache_write_1h": "cache_write_1h_per_million",
+}
+_PRICING_KEYS = frozenset({*_RATE_KEYS, "long_prompt"})
+_LONG_PROMPT_KEYS = frozenset({*_RATE_KEYS, "over_tokens"})
 
 
 class ModelCatalog:
@@ -212,21 +220,57 @@ def _pricing(data: Any, base: Pricing, where: str) -> Pricing:
         raise ConfigError(f"{where}: pricing must be a table of {', '.join(sorted(_PRICING_KEYS))}")
     unknown = sorted(set(data) - _PRICING_KEYS)
     if unknown:
-        raise ConfigError(f"{where}: pricing has unknown key(s) {unknown}; use {_PRICING_KEYS}")
-    values: dict[str, Any] = {}
-    for key, attr in (
-        ("input", "input_per_million"),
-        ("cached_input", "cached_input_per_million"),
-        ("output", "output_per_million"),
-        ("cache_write", "cache_write_per_million"),
-        ("cache_write_1h", "cache_write_1h_per_million"),
-    ):
+        raise ConfigError(
+            f"{where}: pricing has unknown key(s) {unknown}; use {sorted(_PRICING_KEYS)}"
+        )
+    values: dict[str, Any] = _rates(data, where, "pricing")
+    if "long_prompt" in data:
+        values["long_prompt"] = _long_prompt(data["long_prompt"], where)
+    return evolve(base, **values)
+
+
+def _rates(data: Mapping[str, Any], where: str, table: str) -> dict[str, Any]:
+    rates: dict[str, Any] = {}
+    for key, attr in _RATE_KEYS.items():
         if key in data:
             value = data[key]
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ConfigError(f"{where}: pricing.{key} must be a non-negative number")
-            values[attr] = float(value)
-    return evolve(base, **values)
+                raise ConfigError(
+                    f"{where}: {table}.{key} must be a non-negative number (US dollars per "
+                    f"million tokens), not {value!r}"
+                )
+            rates[attr] = float(value)
+    return rates
+
+
+def _long_prompt(data: Any, where: str) -> LongPromptPricing:
+    """``pricing.long_prompt``: a threshold and the whole set of rates above it (given anew,
+    never inherited from the ordinary rates, so a missing rate cannot silently be the cheap one).
+    """
+    key = "pricing.long_prompt"
+    if not isinstance(data, Mapping):
+        raise ConfigError(
+            f"{where}: {key} must be a table: over_tokens (the prompt length above which the "
+            f"request pays these rates) and the rates {sorted(_RATE_KEYS)}"
+        )
+    unknown = sorted(set(data) - _LONG_PROMPT_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{where}: {key} has unknown key(s) {unknown}; use {sorted(_LONG_PROMPT_KEYS)}"
+        )
+    missing = [k for k in ("over_tokens", "input", "output") if k not in data]
+    if missing:
+        raise ConfigError(
+            f"{where}: {key} lacks {missing}; give over_tokens and at least the input and "
+            "output rates of a request whose prompt is longer than over_tokens"
+        )
+    over = data["over_tokens"]
+    if isinstance(over, bool) or not isinstance(over, int) or over <= 0:
+        raise ConfigError(
+            f"{where}: {key}.over_tokens must be a positive whole number of prompt tokens, "
+            f"not {over!r}"
+        )
+    return LongPromptPricing(over_tokens=over, rates=evolve(Pricing(), **_rates(data, where, key)))
 
 
 def _typed(value: Any, kind: type, where: str, key: str) -> Any:

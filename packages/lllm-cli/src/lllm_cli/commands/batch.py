@@ -29,6 +29,7 @@ def run(
     max_requests: int | None = None,
     retry_failed: bool = False,
     progress: bool = True,
+    otel: bool | None = None,
 ) -> int:
     """Run the project's system once per row of INPUT (JSONL), resumably.
 
@@ -66,6 +67,10 @@ def run(
         Run only the rows whose recorded result failed.
     progress
         Show a live progress bar on a terminal (--no-progress hides it).
+    otel
+        Trace every row with OpenTelemetry (an ``invoke_workflow`` span per row carrying its
+        session id), exported with OTLP/HTTP where the standard OTEL_* variables say (default:
+        [tracing] otel in lllm.toml, else off).
     """
     from lllm_cli.batch import run_batch
     from lllm_cli.batch_view import ProgressBar, print_summary
@@ -92,6 +97,7 @@ def run(
             max_requests=max_requests,
             retry_failed=retry_failed,
             progress=bar,
+            otel=otel,
         )
     finally:
         if bar is not None:
