@@ -28,6 +28,7 @@ EXTRAS: Mapping[str, tuple[str, ...]] = {
     "streamlit": ("streamlit",),
     "browser": ("playwright",),
     "ray": ("ray",),
+    "mcp": ("mcp", "mcp_types", "httpx2"),
 }
 """Each extra of ``lllm-adapters`` → the modules its distributions provide (the extras'
 requirements are in ``packages/lllm-adapters/pyproject.toml``; ``all`` is every one)."""

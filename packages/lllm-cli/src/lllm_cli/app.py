@@ -116,6 +116,16 @@ GROUPS: dict[str, tuple[str, tuple[Command, ...]]] = {
             ),
         ),
     ),
+    "mcp": (
+        "MCP (Model Context Protocol): serve the project's tools to any MCP client.",
+        (
+            (
+                "serve",
+                "lllm_cli.commands.mcp:serve",
+                "Serve the activated proxies (and --sandbox's run_python) over stdio or HTTP.",
+            ),
+        ),
+    ),
 }
 """The command groups (``lllm logs ...``): their help and their commands."""
 

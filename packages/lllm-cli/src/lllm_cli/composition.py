@@ -27,6 +27,7 @@ from lllm_cli.project import Project
 from lllm_cli.scripted_model import SCRIPTED, scripted_caller
 
 if TYPE_CHECKING:
+    from lllm_adapters.mcp import MCPClient
     from lllm_adapters.openai import ModelCatalog
     from lllm_adapters.proxies import HttpProxyRuntime
     from lllm_adapters.tracing import OtelTracer
@@ -475,6 +476,21 @@ def open_tracing(
     return Tracing(tracer, provider, endpoint)
 
 
+def open_mcp(config: SystemConfig) -> MCPClient | None:
+    """An MCP client over ``config.mcp_servers`` (``None`` when it declares none), started
+    (every server opened and listed at once; one that fails is logged and tried again on first
+    use). Close it after the run: that ends the servers' processes."""
+    if not config.mcp_servers:
+        return None
+    from lllm_adapters.mcp import MCPClient
+
+    client = MCPClient(config.mcp_servers)
+    used = {name for agent in config.agent_configs.values() for name in agent.mcp_servers}
+    if used:
+        client.start()
+    return client
+
+
 def make_runtime(
     project: Project,
     config: SystemConfig,
@@ -488,6 +504,7 @@ def make_runtime(
     tools: ToolRuntime | None = None,
     stream_view: StreamView | None = None,
     tracer: Tracer | None = None,
+    mcp: MCPClient | None = None,
 ) -> Runtime:
     """The runtime a project's system is built with.
 
@@ -523,4 +540,5 @@ def make_runtime(
         tools=tools,
         tokenizers=TiktokenProvider(),
         tracer=tracer,
+        tool_sources={source.name: source for source in mcp.sources} if mcp else {},
     )

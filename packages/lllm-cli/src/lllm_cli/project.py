@@ -65,12 +65,19 @@ class Project:
         )
 
     def load_system_config(self, explicit: Path | None = None) -> SystemConfig:
-        """Read the system config (YAML or TOML) into a :class:`SystemConfig`."""
-        from lllm_adapters.config import check_prompt_paths, load_system_config
+        """Read the system config (YAML or TOML) into a :class:`SystemConfig`, with the MCP
+        servers of ``lllm.toml`` added under its own ``mcp_servers``."""
+        from lllm_adapters.config import check_prompt_paths, load_mcp_servers, load_system_config
 
         path = self.system_config_path(explicit)
         config = load_system_config(path)
         check_prompt_paths(config, self.prompts, file=path)
+        project_servers = load_mcp_servers(self.config_file)
+        if project_servers:
+            import attrs
+
+            servers = {**project_servers, **config.mcp_servers}
+            config = attrs.evolve(config, mcp_servers=servers)
         return config
 
     def system_config_error(

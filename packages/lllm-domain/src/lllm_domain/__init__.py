@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from lllm_domain.agent import Agent
 from lllm_domain.agent_call import AgentResult
 from lllm_domain.classification import abinary_classify, aclassify, binary_classify, classify
-from lllm_domain.config import AgentConfig, SystemConfig
+from lllm_domain.config import AgentConfig, MCPServerConfig, SystemConfig
 from lllm_domain.dialog import Dialog
 from lllm_domain.errors import (
     AgentCallError,
@@ -31,6 +31,7 @@ from lllm_domain.errors import (
     LLLMError,
     LLMAPIError,
     LLMRetriesExhaustedError,
+    MCPServerError,
     MissingExtraError,
     ParseError,
     ParseRetriesExhaustedError,
@@ -83,6 +84,7 @@ from lllm_domain.registry import (
 )
 from lllm_domain.request import LLMRequest
 from lllm_domain.system import AsyncSystem, Runtime, System, build_agent, build_system
+from lllm_domain.tool_source import ToolSource
 from lllm_domain.usage import Cost, Usage
 
 if TYPE_CHECKING:
@@ -154,6 +156,8 @@ __all__ = [
     "LogStore",
     "LongPromptPricing",
     "MCPServer",
+    "MCPServerConfig",
+    "MCPServerError",
     "Message",
     "MissingExtraError",
     "Modality",
@@ -192,6 +196,7 @@ __all__ = [
     "Tokenizer",
     "TokenizerProvider",
     "ToolRuntime",
+    "ToolSource",
     "TopLogprob",
     "UnsupportedFeatureError",
     "Usage",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from attrs import define, evolve, field
@@ -18,6 +19,7 @@ from lllm_domain.agent_call import (
 )
 from lllm_domain.dialog import Dialog
 from lllm_domain.errors import AgentCallError, ConfigError, PromptError
+from lllm_domain.function import Function
 from lllm_domain.limits import Budget, CallLimits
 from lllm_domain.log_writer import writer_for
 from lllm_domain.message import EMPTY_MAPPING, Creator, Role
@@ -35,10 +37,14 @@ from lllm_domain.ports import (
 )
 from lllm_domain.prompt import Prompt, literal_prompt
 from lllm_domain.request import DeltaCallback
+from lllm_domain.tool_source import ToolSource, merge_tools
 from lllm_domain.tracing import Tracer
 
 if TYPE_CHECKING:
     from lllm_domain.computer.loop import ComputerUse
+
+DrawnTools = Sequence[tuple[str, Sequence[Function]]]
+"""The tools drawn from tool sources for one agent call: (source name, functions) pairs."""
 
 ERRORS = "errors"
 """The log collection that receives a structured report for every failed agent call."""
@@ -82,7 +88,8 @@ class Agent:
     composition root supplies it. ``tracer`` is told every step of every call (spans, with
     ``lllm_adapters.tracing``); without one, calls are not traced. ``computer`` is the screen a
     computer-use prompt (one with ``computer_use_config``) drives; see
-    :mod:`lllm_domain.computer`.
+    :mod:`lllm_domain.computer`. ``tool_sources`` (e.g. MCP servers) add their tools to every
+    prompt the agent is called with, after the prompt's own ``tool_sources``.
     """
 
     name: str
@@ -100,6 +107,7 @@ class Agent:
     tokenizers: TokenizerProvider | None = field(default=None, repr=False)
     tracer: Tracer | None = field(default=None, repr=False)
     computer: ComputerUse | None = field(default=None, repr=False)
+    tool_sources: tuple[ToolSource, ...] = field(default=(), repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.system_prompt.path == _INLINE_SYSTEM:
@@ -128,6 +136,7 @@ class Agent:
         prompt: Prompt | str | None,
         args: Mapping[str, Any],
         options: CallOptions,
+        drawn: DrawnTools = (),
     ) -> AgentCall:
         # Check the arguments before touching the dialog, so a typo leaves no half-sent turn.
         unknown = options.keys() - CallOptions.__optional_keys__
@@ -163,8 +172,14 @@ class Agent:
         elif prompt is not None:
             dialog.send_prompt(prompt, args)
         limits = self.limits if budget is None else evolve(self.limits, budget=budget)
+        offered = None
+        if drawn and target is not None:
+            # The drawn tools join this call's copy of the prompt; the dialog keeps the prompt
+            # as written, so the next call draws afresh (a restarted server, a changed list).
+            offered = target.replace(functions=merge_tools(target.functions, drawn))
         return AgentCall(
             dialog,
+            prompt=offered,
             model=self.model,
             agent_name=self.name,
             model_args=merged_args,
@@ -197,7 +212,9 @@ class Agent:
                 f"agent {self.name!r}: its caller {type(self.caller).__name__} has no sync "
                 "call(); use acall() or give the agent a sync caller"
             )
-        machine = self._machine(dialog, prompt, args, options)
+        sources = self._sources(dialog, prompt)
+        drawn = [(source.name, source.functions()) for source in sources]
+        machine = self._machine(dialog, prompt, args, options, drawn)
         try:
             return run_sync(machine, self.caller, self.clock, self.tracer, computer=self.computer)
         except AgentCallError as exc:
@@ -217,7 +234,12 @@ class Agent:
                 f"agent {self.name!r}: its caller {type(self.caller).__name__} has no async "
                 "acall(); use call() or give the agent an async caller"
             )
-        machine = self._machine(dialog, prompt, args, options)
+        sources = self._sources(dialog, prompt)
+        listed = await asyncio.gather(*(source.afunctions() for source in sources))
+        drawn = [
+            (source.name, functions) for source, functions in zip(sources, listed, strict=True)
+        ]
+        machine = self._machine(dialog, prompt, args, options, drawn)
         try:
             return await run_async(
                 machine, self.caller, self.clock, self.tracer, computer=self.computer
@@ -225,6 +247,16 @@ class Agent:
         except AgentCallError as exc:
             await self._areport(exc)
             raise
+
+    def _sources(self, dialog: Dialog, prompt: Prompt | str | None) -> tuple[ToolSource, ...]:
+        """The tool sources of this call: the prompt's, then the agent's (none for a plain-text
+        turn, which offers no tools)."""
+        if isinstance(prompt, str):
+            return ()
+        target = prompt if prompt is not None else dialog.top_prompt
+        if target is None:
+            return ()
+        return (*target.tool_sources, *self.tool_sources)
 
     def _report(self, exc: AgentCallError) -> None:
         """Write a structured error report to the log store."""

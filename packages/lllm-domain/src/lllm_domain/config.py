@@ -38,6 +38,53 @@ LogType = Literal["localfile", "sqlite", "postgres", "none"]
 
 
 @define(frozen=True, slots=True)
+class MCPServerConfig:
+    """An MCP server whose tools agents may use: a local program spoken to over stdio
+    (``command`` and ``args``) or a streamable-HTTP endpoint (``url`` and ``headers``).
+
+    ``timeout`` bounds every tool call (seconds): a call that takes longer is cancelled and the
+    model reads an error result. ``connect_timeout`` bounds starting the server and listing its
+    tools. ``tools`` keeps only these tool names (all when empty). Header and environment values
+    are secrets: they are never logged nor shown in errors.
+    """
+
+    command: str | None = None
+    args: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default=EMPTY_MAPPING, repr=False)
+    """Extra environment variables for a stdio server (over a minimal safe environment)."""
+    cwd: str | None = None
+    url: str | None = None
+    headers: Mapping[str, str] = field(default=EMPTY_MAPPING, repr=False)
+    timeout: float = 30.0
+    connect_timeout: float = 30.0
+    tools: tuple[str, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        if (self.command is None) == (self.url is None):
+            raise ConfigError(
+                "an MCP server needs exactly one of command (a stdio server) or url (a "
+                "streamable-HTTP server)"
+            )
+        if self.command is not None and not self.command.strip():
+            raise ConfigError("an MCP server's command must not be empty")
+        if self.url is not None and not self.url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"an MCP server's url must start with http:// or https://, not {self.url!r}"
+            )
+        for key in ("timeout", "connect_timeout"):
+            if not getattr(self, key) > 0:
+                raise ConfigError(
+                    f"an MCP server's {key} must be a positive number of seconds, "
+                    f"not {getattr(self, key)!r}"
+                )
+
+    @property
+    def transport(self) -> Literal["stdio", "http"]:
+        """``stdio`` for a command, ``http`` for a URL."""
+        return "stdio" if self.command is not None else "http"
+
+
+@define(frozen=True, slots=True)
 class AgentConfig:
     """How to build one named sub-agent of a system."""
 
@@ -51,6 +98,8 @@ class AgentConfig:
     max_exception_retry: int | None = None
     max_interrupt_times: int | None = None
     max_llm_recall: int | None = None
+    mcp_servers: tuple[str, ...] = ()
+    """Names of the system's ``mcp_servers`` whose tools this agent offers with every prompt."""
 
     def __attrs_post_init__(self) -> None:
         if self.api_type not in ("completion", "response"):
@@ -101,6 +150,9 @@ class SystemConfig:
     activate_proxies: tuple[str, ...] = ()
     cutoff_date: dt.date | None = None
     deploy_mode: bool = False
+    mcp_servers: Mapping[str, MCPServerConfig] = field(default=EMPTY_MAPPING)
+    """MCP servers by name, whose tools agents list in their ``mcp_servers`` (the project's
+    ``[mcp_servers]`` in ``lllm.toml`` are added under these)."""
     extra: Mapping[str, Any] = field(default=EMPTY_MAPPING)
     """System-specific settings, passed through untouched."""
 

@@ -205,6 +205,12 @@ class ComputerError(LLLMError):
     an action; the message names the action, URL or setting at fault."""
 
 
+class MCPServerError(LLLMError):
+    """An MCP server could not be started or reached, or a call to it failed, hung or was
+    cancelled. Agent calls never see it: a tool call's failure becomes an error result the model
+    reads (and a log line for the user)."""
+
+
 class SandboxError(LLLMError):
     """A sandbox (notebook kernel) operation failed."""
 

@@ -12,6 +12,7 @@ from lllm_domain.errors import ParseError, PromptError
 from lllm_domain.function import Function, MCPServer
 from lllm_domain.message import EMPTY_MAPPING
 from lllm_domain.parsing import TAG_ARGUMENTS, TagSpec, parse_tags
+from lllm_domain.tool_source import ToolSource
 
 Parser = Callable[..., Any]
 """A parser gets the reply text and the prompt (and an agent call's ``parser_args`` as keywords,
@@ -103,7 +104,8 @@ class Prompt:
 
     ``path`` is its registry key. ``template`` uses ``{variable}`` fields (double literal braces).
     ``functions`` are the tools it offers; each must be linked to code before the prompt is
-    rendered. ``format`` requests structured output: an attrs class, a JSON schema mapping, or a
+    rendered; ``tool_sources`` add tools listed at call time (MCP servers). ``format`` requests
+    structured output: an attrs class, a JSON schema mapping, or a
     class with ``model_json_schema()`` / ``model_validate()`` such as a pydantic model (the
     parsed payload is then an instance of that class).
     The XML/Markdown/signal tags drive :func:`default_parser`: as in the original LLLM every tag
@@ -132,6 +134,10 @@ class Prompt:
     allow_web_search: bool = False
     computer_use_config: Mapping[str, Any] | None = None
     description: str = ""
+    tool_sources: tuple[ToolSource, ...] = field(default=(), eq=False, repr=False)
+    """Where the prompt draws more tools from (e.g. MCP servers through
+    ``lllm_adapters.mcp.MCPClient.sources``): asked at the start of every agent call and offered
+    with ``functions``, namespaced when names clash (see :mod:`lllm_domain.tool_source`)."""
     variables: tuple[str, ...] = field(init=False, eq=False, repr=False)
     tag_spec: TagSpec = field(init=False, eq=False, repr=False)
     _handlers: dict[str, Prompt] = field(init=False, eq=False, repr=False, factory=dict)

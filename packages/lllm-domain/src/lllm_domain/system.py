@@ -34,6 +34,7 @@ from lllm_domain.ports import (
     uuid_ids,
 )
 from lllm_domain.registry import PromptRegistry, SystemRegistry, default_prompts, default_systems
+from lllm_domain.tool_source import ToolSource
 from lllm_domain.tracing import Tracer
 
 
@@ -66,6 +67,10 @@ class Runtime:
     """Finds each agent's tokenizer (used by classification when none is passed)."""
     tracer: Tracer | None = None
     """Traces every agent call of the system (``None``: no tracing)."""
+    tool_sources: Mapping[str, ToolSource] = field(factory=dict)
+    """The system config's MCP servers (or any tool sources) by name: an agent whose config
+    lists a name in ``mcp_servers`` offers that source's tools. The composition root that opens
+    them also closes them."""
 
 
 class AgentTable(dict[str, Agent]):
@@ -168,7 +173,18 @@ class System:
             model_card=card,
             tokenizers=runtime.tokenizers,
             tracer=runtime.tracer,
+            tool_sources=self._tool_sources(name, cfg),
         )
+
+    def _tool_sources(self, name: str, cfg: AgentConfig) -> tuple[ToolSource, ...]:
+        sources = self.runtime.tool_sources
+        missing = [server for server in cfg.mcp_servers if server not in sources]
+        if missing:
+            raise ConfigError(
+                f"agent_configs.{name}.mcp_servers: no tool source named {missing} was opened "
+                f"(open: {sorted(sources) or 'none'}); declare them under mcp_servers"
+            )
+        return tuple(sources[server] for server in cfg.mcp_servers)
 
     def open_session(self, task: str, session: str | None = None) -> str:
         """Name the session for ``task`` and log its start (handed to the store's log writer:

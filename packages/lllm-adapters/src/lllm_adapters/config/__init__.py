@@ -22,6 +22,7 @@ from lllm_adapters.config.project_module import (
 )
 from lllm_adapters.config.system import (
     check_prompt_paths,
+    load_mcp_servers,
     load_system_config,
     read_config_file,
     system_config_to_data,
@@ -42,6 +43,7 @@ __all__ = [
     "discover_proxies",
     "find_config",
     "import_project_module",
+    "load_mcp_servers",
     "load_project",
     "load_system_config",
     "project_package_name",

@@ -29,6 +29,7 @@ _SECTIONS: dict[str, frozenset[str] | None] = {
     "project": None,  # free-form: name, description...
     "models": None,  # model cards to add or override: [models."name"] fields
     "tracing": frozenset({"otel", "capture_content"}),  # OpenTelemetry spans of `lllm run`
+    "mcp_servers": None,  # [mcp_servers.NAME]: MCP servers (checked by load_mcp_servers)
 }
 _BOOLEAN_KEYS = {"tracing": frozenset({"otel", "capture_content"})}
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import attrs
-from lllm_domain.config import SystemConfig, as_date
+from lllm_domain.config import MCPServerConfig, SystemConfig, as_date
 from lllm_domain.errors import ConfigError
 from lllm_domain.registry import PromptRegistry
 
@@ -121,6 +121,32 @@ def load_system_config(
     data = from_original_form(data, where.lines, where.error)
     config: SystemConfig = _build(SystemConfig, data, where, ())
     return config
+
+
+def load_mcp_servers(
+    path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None
+) -> dict[str, MCPServerConfig]:
+    """The ``[mcp_servers]`` table of a project file (``lllm.toml``): MCP servers by name, with
+    ``${VAR}`` taken from the environment (for header values such as tokens)."""
+    file = Path(path)
+    data, lines = read_config_file(file)
+    where = _Located(file, lines)
+    table = data.get("mcp_servers", {}) if isinstance(data, Mapping) else {}
+    if not isinstance(table, Mapping):
+        raise where.error("[mcp_servers] must be a table of [mcp_servers.NAME] tables", ())
+    env = os.environ if environ is None else environ
+    table = _interpolate(table, env, where, ("mcp_servers",), _Budget())
+    servers: dict[str, MCPServerConfig] = {}
+    for name, entry in table.items():
+        key = ("mcp_servers", str(name))
+        if not isinstance(entry, Mapping):
+            raise where.error(
+                f"[mcp_servers.{name}] must be a table (command = ... or url = ...), not "
+                f"{_kind(entry)}",
+                key,
+            )
+        servers[str(name)] = _build(MCPServerConfig, entry, where, key)
+    return servers
 
 
 MAX_INTERPOLATED_CHARS = 1_000_000

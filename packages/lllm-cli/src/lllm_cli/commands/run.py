@@ -87,6 +87,7 @@ def run(
         log_dir,
         make_runtime,
         open_logs,
+        open_mcp,
         open_replay,
         open_tools,
         open_tracing,
@@ -139,6 +140,7 @@ def run(
     tools = open_tools(
         opened, system_config, propagate=tracing.propagate if tracing is not None else None
     )
+    mcp = open_mcp(system_config)
     try:
         runtime = make_runtime(
             opened,
@@ -152,6 +154,7 @@ def run(
             tools=tools,
             stream_view=view,
             tracer=tracing.tracer if tracing is not None else None,
+            mcp=mcp,
         )
         ckpt = Path(system_config.ckpt_dir)
         system = build_system(
@@ -183,6 +186,8 @@ def run(
             tools.close()
         if tracing is not None:
             tracing.shutdown()
+        if mcp is not None:
+            mcp.close()
 
     print("result:")
     print(_show(result))
