@@ -437,3 +437,48 @@ def test_closing_a_sqlite_store_writes_what_was_handed_to_it(tmp_path: Any) -> N
     store.close()
     with SQLiteLogStore(tmp_path / "logs.sqlite3") as again:
         assert len(again.read("calls", "rec")) == 1
+
+
+def test_concurrent_acalls_are_group_committed_and_a_lone_one_is_not_held_back() -> None:
+    """While several async calls log to one store, the writer waits a moment once woken so
+    their records go in together: far fewer transactions than calls. Every record arrives."""
+    store = WatchedStore()
+    agent, scripted, _ = make_agent([ANSWER] * 40, log_store=store)
+
+    class Staggered:
+        """Replies arrive spread over ~40 ms, as a real server's would."""
+
+        def __init__(self) -> None:
+            self.n = 0
+
+        async def acall(self, request: LLMRequest) -> Message:
+            self.n += 1
+            await asyncio.sleep(0.001 * self.n)
+            return scripted.call(request)
+
+    agent.caller = Staggered()  # type: ignore[assignment]
+
+    async def main() -> None:
+        await asyncio.gather(
+            *(
+                agent.acall(agent.init_dialog(session=f"s{i}"), answer_prompt(), {"question": "q"})
+                for i in range(40)
+            )
+        )
+
+    asyncio.run(main())
+    assert all(len(store.read(MESSAGES, f"s{i}")) >= 2 for i in range(40))
+    assert len(store.batches) < 16, store.batches  # one per call without the window
+    assert writer_for(store)._active_calls == 0
+
+    lone = WatchedStore()
+    agent, _, _ = make_agent([ANSWER], log_store=lone)
+
+    async def one() -> float:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await agent.acall(agent.init_dialog(session="lone"), answer_prompt(), {"question": "q"})
+        return loop.time() - start
+
+    asyncio.run(one())
+    assert writer_for(lone)._active_calls == 0 and lone.batches

@@ -74,6 +74,7 @@ from lllm_domain.errors import (
 )
 from lllm_domain.function import Function
 from lllm_domain.limits import CallLimits
+from lllm_domain.log_writer import writer_for
 from lllm_domain.message import (
     EMPTY_MAPPING,
     TOOL_ERROR_EXTRA,
@@ -890,6 +891,10 @@ async def run_async(
     :func:`run_sync`, written off the event loop, and all stored before this returns, raises or
     is cancelled. ``tracer`` is told each step, as in :func:`run_sync`."""
     trace = NO_TRACE if tracer is None else tracer.agent_call(call)
+    store = call.dialog.log
+    writer = None if store is None else writer_for(store)
+    if writer is not None:
+        writer.call_started()
     try:
         result = await _drive_async(call, caller, clock, trace, computer)
     except BaseException as error:
@@ -899,6 +904,9 @@ async def run_async(
             _note_unwritten(error, flush_error)
         trace.end(None, error)
         raise
+    finally:
+        if writer is not None:
+            writer.call_ended()
     try:
         await call.aflush()
     except BaseException as error:
