@@ -31,8 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the test server and helpers live in tests/support
 sys.path.insert(0, str(ROOT / "bench"))
 
+from openai_loopback import start_server  # noqa: E402
+
 from tests.support.config_projects import write_files  # noqa: E402
-from tests.support.openai_server import wait_for_port  # noqa: E402
 
 LATENCY = 0.1
 REQUESTS_PER_ROW = 2
@@ -90,13 +91,6 @@ PROJECT = {
             system_prompt_path: bench/system
         """,
 }
-
-
-def start_server(port: int, latency: float) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "tests.support.openai_server", "--port", str(port)]
-    proc = subprocess.Popen([*command, "--latency", str(latency)], cwd=ROOT)
-    wait_for_port(port)
-    return proc
 
 
 def make_project(folder: Path, rows: int) -> Path:
