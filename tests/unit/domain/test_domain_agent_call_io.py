@@ -439,9 +439,22 @@ def test_closing_a_sqlite_store_writes_what_was_handed_to_it(tmp_path: Any) -> N
         assert len(again.read("calls", "rec")) == 1
 
 
-def test_concurrent_acalls_are_group_committed_and_a_lone_one_is_not_held_back() -> None:
+def test_concurrent_acalls_are_group_committed_and_a_lone_one_is_not_held_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """While several async calls log to one store, the writer waits a moment once woken so
-    their records go in together: far fewer transactions than calls. Every record arrives."""
+    their records go in together: far fewer transactions than calls. Every record arrives. A
+    lone call's records are written without that wait."""
+    from lllm_domain import log_writer
+
+    waits: list[float] = []
+    real_sleep = log_writer.time.sleep
+
+    def noted_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(log_writer.time, "sleep", noted_sleep)
     store = WatchedStore()
     agent, scripted, _ = make_agent([ANSWER] * 40, log_store=store)
 
@@ -470,15 +483,15 @@ def test_concurrent_acalls_are_group_committed_and_a_lone_one_is_not_held_back()
     assert all(len(store.read(MESSAGES, f"s{i}")) >= 2 for i in range(40))
     assert len(store.batches) < 16, store.batches  # one per call without the window
     assert writer_for(store)._active_calls == 0
+    assert log_writer.GROUP_COMMIT_WINDOW in waits
 
+    waits.clear()
     lone = WatchedStore()
-    agent, _, _ = make_agent([ANSWER], log_store=lone)
+    agent, _, _ = make_agent([tool_calls(call("add", a=2, b=3)), ANSWER], log_store=lone)
 
-    async def one() -> float:
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        await agent.acall(agent.init_dialog(session="lone"), answer_prompt(), {"question": "q"})
-        return loop.time() - start
+    async def one() -> None:
+        await agent.acall(agent.init_dialog(session="lone"), _add_prompt(), {"question": "q"})
 
     asyncio.run(one())
     assert writer_for(lone)._active_calls == 0 and lone.batches
+    assert log_writer.GROUP_COMMIT_WINDOW not in waits
