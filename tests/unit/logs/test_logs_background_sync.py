@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -56,11 +57,25 @@ def test_a_failed_sync_is_raised_by_every_later_wait_and_check() -> None:
     def failing() -> None:
         raise OSError(5, "Input/output error")
 
-    syncer = BackgroundSync(failing, "the log at /x/log.db-wal")
+    attempts: list[int] = []
+
+    def failing_counted() -> None:
+        attempts.append(1)
+        failing()
+
+    syncer = BackgroundSync(failing_counted, "the log at /x/log.db-wal")
     syncer.request()
     for check in (syncer.wait, syncer.check, syncer.wait):
         with pytest.raises(LogStoreError, match=r"cannot sync the log at /x/log\.db-wal"):
             check()
+    # The thread gives up after the failure instead of retrying in a busy loop.
+    syncer.request()
+    deadline = time.monotonic() + 5
+    while syncer._thread is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert syncer._thread is None
+    time.sleep(0.05)
+    assert len(attempts) == 1
 
 
 def test_the_sqlite_store_syncs_its_write_ahead_log_behind_each_commit(

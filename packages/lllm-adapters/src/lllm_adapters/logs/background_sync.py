@@ -40,6 +40,8 @@ class BackgroundSync:
         """Ask for a sync of everything written so far (returns at once)."""
         with self._cond:
             self._requested += 1
+            if self._error is not None:
+                return  # see check(): the failure is raised to the writer instead
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="lllm-log-sync", daemon=True)
                 self._thread.start()
@@ -72,6 +74,11 @@ class BackgroundSync:
     def _run(self) -> None:
         while True:
             with self._cond:
+                if self._error is not None:
+                    # A disk that failed to sync is not trusted again (every wait and check
+                    # raises): nothing more to do, and retrying at once would spin.
+                    self._thread = None
+                    return
                 if self._synced >= self._requested:
                     self._cond.wait(self._idle_timeout)
                     if self._synced >= self._requested:
