@@ -38,7 +38,8 @@ class Collector:
 
     def spans(self) -> list[dict[str, Any]]:
         """Every received span as ``{name, trace_id, span_id, parent_id, attributes,
-        resource, events}``."""
+        resource, events, event_attributes, kind, status, links, scope, scope_version, start,
+        end}`` (``kind`` and the status code as OTLP's numbers)."""
         found: list[dict[str, Any]] = []
         for body in list(self.bodies):
             request = ExportTraceServiceRequest.FromString(body)
@@ -55,6 +56,22 @@ class Collector:
                                 "parent_id": span.parent_span_id.hex(),
                                 "attributes": {a.key: _value(a.value) for a in span.attributes},
                                 "events": [e.name for e in span.events],
+                                "event_attributes": [
+                                    {a.key: _value(a.value) for a in e.attributes}
+                                    for e in span.events
+                                ],
+                                "kind": span.kind,
+                                "status": (span.status.code, span.status.message),
+                                "links": [
+                                    (
+                                        link.span_id.hex(),
+                                        {a.key: _value(a.value) for a in link.attributes},
+                                    )
+                                    for link in span.links
+                                ],
+                                "scope_version": scope_spans.scope.version,
+                                "start": span.start_time_unix_nano,
+                                "end": span.end_time_unix_nano,
                                 "resource": resource,
                             }
                         )

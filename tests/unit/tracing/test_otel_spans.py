@@ -1,6 +1,8 @@
-"""Agent calls as OpenTelemetry spans (GenAI conventions), checked as span trees with the SDK's
-in-memory exporter: a parse retry, parallel tools, repeated calls, a transient retry, a budget
-error, sub-agents and forks, and content capture with redaction."""
+"""Agent calls as OpenTelemetry spans (GenAI conventions), checked as span trees: a parse retry,
+parallel tools, repeated calls, a transient retry, a budget error, sub-agents and forks, and
+content capture with redaction. Every test runs twice: over the SDK's tracer provider with its
+in-memory exporter, and over LLLM's light provider, whose frames are decoded as the export
+process decodes them."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from typing import Any
 
 import pytest
 from lllm_adapters.observability.redaction import Redactor
-from lllm_adapters.tracing import OtelTracer
+from lllm_adapters.tracing import LightTracerProvider, OtelTracer
+from lllm_adapters.tracing.relay import unpack_spans
 from lllm_domain import Agent, Budget, CallLimits, Function, tool
 from lllm_domain.errors import BudgetExceededError, ParseRetriesExhaustedError
 from lllm_domain.testing import api_error, call, tool_calls
@@ -24,13 +27,47 @@ from tests.support.domain_builders import answer_prompt, make_agent
 SECRET = "sk-test-0123456789abcdefghijklmnop"
 
 
-@pytest.fixture
-def exporter() -> InMemorySpanExporter:
-    return InMemorySpanExporter()
+class DecodingSink:
+    """Stands in for the export process: decodes each frame as it does."""
+
+    timeout = 5.0
+
+    def __init__(self) -> None:
+        self.spans: list[ReadableSpan] = []
+
+    def send(self, body: bytes, count: int) -> bool:
+        decoded = unpack_spans(body)
+        assert len(decoded) == count
+        self.spans.extend(decoded)
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+class LightExporter:
+    """The spans a :class:`LightTracerProvider` exported (flushed on each look)."""
+
+    def __init__(self) -> None:
+        self.sink = DecodingSink()
+        self.provider = LightTracerProvider(child=self.sink)
+
+    def get_finished_spans(self) -> tuple[ReadableSpan, ...]:
+        assert self.provider.force_flush()
+        return tuple(self.sink.spans)
+
+
+@pytest.fixture(params=["sdk", "light"])
+def exporter(request: pytest.FixtureRequest) -> InMemorySpanExporter | LightExporter:
+    return InMemorySpanExporter() if request.param == "sdk" else LightExporter()
 
 
 @pytest.fixture
-def provider(exporter: InMemorySpanExporter) -> Iterator[TracerProvider]:
+def provider(exporter: InMemorySpanExporter | LightExporter) -> Iterator[Any]:
+    if isinstance(exporter, LightExporter):
+        yield exporter.provider
+        exporter.provider.shutdown()
+        return
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     yield provider
