@@ -3,19 +3,22 @@ untraced, measured in the same run.
 
 The agent of ``openai_loopback.py`` (one tool, two turns) runs against the test server in a
 separate process, with no log store, untraced and traced: :class:`OtelTracer` over the SDK's
-tracer provider with a batch span processor exporting OTLP/HTTP to a collector in another
-process (``tests/support/otlp_collector.py``), as ``lllm run --otel`` does. Message contents
-are not captured (the default).
+tracer provider ``otlp_tracer_provider()`` builds, as ``lllm run --otel`` does: LLLM's light
+provider, whose export process sends OTLP/HTTP to a collector in another process
+(``tests/support/otlp_collector.py``); ``--sdk`` measures the SDK's provider with its batch
+processor and exporter in-process instead (``LLLM_OTEL_RELAY=0``). Message contents are not
+captured (the default).
 
 - sequential runs against a zero-latency server, one traced and one untraced run alternating:
   median time per run (target traced <= 1.1x untraced);
 - 500 concurrent runs against a 100 ms-latency server: median wall time (target <= 1.1x).
 
-Run: ``uv run python bench/otel_loopback.py``
+Run: ``uv run python bench/otel_loopback.py [--sdk]``
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import statistics
@@ -51,11 +54,11 @@ def start_collector(port: int) -> subprocess.Popen[bytes]:
     return proc
 
 
-def make_tracer() -> tuple[OtelTracer, object]:
+def make_tracer(sdk: bool) -> tuple[OtelTracer, object]:
     os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{COLLECTOR_PORT}"
     from lllm_adapters.tracing import otlp_tracer_provider
 
-    provider = otlp_tracer_provider()
+    provider = otlp_tracer_provider(relay=not sdk)
     return OtelTracer(provider), provider
 
 
@@ -114,10 +117,16 @@ def concurrent(port: int, tracer: Tracer) -> tuple[float, float]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sdk", action="store_true", help="the SDK's provider, exporting in-process"
+    )
+    args = parser.parse_args()
     fast = start_server(18731, 0.0)
     slow = start_server(18732, 0.1)
     collector = start_collector(COLLECTOR_PORT)
-    tracer, provider = make_tracer()
+    tracer, provider = make_tracer(args.sdk)
+    print(f"provider: {type(provider).__name__}")
     try:
         seq_traced, seq_plain, cpu_traced, cpu_plain = sequential(18731, tracer)
         con_traced, con_plain = concurrent(18732, tracer)
