@@ -8,7 +8,7 @@ import pytest
 from lllm_adapters.logs import LogStoreError
 from lllm_adapters.observability import Redactor
 from lllm_domain.dialog import Dialog
-from lllm_domain.message import assistant_message, user_message
+from lllm_domain.message import Image, Message, Role, assistant_message, user_message
 from lllm_domain.ports import LogStore
 from lllm_domain.serialization import message_from_data
 
@@ -159,6 +159,18 @@ def test_a_dialog_logs_itself_through_the_store(kind: str, store: LogStore) -> N
         (fork.dialog_id, 2),
     ]
     assert message_from_data(messages[1]["message"]) == dialog[1]
+
+
+def test_a_tool_message_with_images_reads_back_whole(kind: str, store: LogStore) -> None:
+    dialog = Dialog(session="pictures", log=store, agent_name="viewer")
+    images = (Image("iVBORw0KGgo="), Image("/9j/4AAQ", "image/jpeg", detail="low"))
+    sent = Message(Role.TOOL, "two pictures", "function", tool_call_id="call_1", images=images)
+    dialog.append(sent)
+    dialog.flush()
+    if kind == "none":
+        return
+    [record] = store.read("messages", "pictures")
+    assert message_from_data(record.data["message"]) == sent
 
 
 @pytest.mark.parametrize("kind", PERSISTENT_KINDS)

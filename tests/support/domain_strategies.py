@@ -81,6 +81,7 @@ def _messages(attempts: st.SearchStrategy[tuple[Message, ...]]) -> st.SearchStra
         errors=st.lists(SHORT_TEXT, max_size=2).map(tuple),
         attempts=attempts,
         prompt_path=st.none() | SHORT_TEXT,
+        images=st.lists(images, max_size=2).map(tuple),
     )
 
 

@@ -159,3 +159,45 @@ def test_a_model_that_thinks_by_default_is_not_forced_to_call_the_output_tool() 
     )
     sent = messages_body(req, sonnet5, default_max_tokens=1000, stream=False)
     assert sent["tools"][-1]["name"] == "Out" and "tool_choice" not in sent
+
+
+def test_a_tools_images_travel_inside_its_tool_result_after_its_text() -> None:
+    from lllm_domain.message import FunctionCall, Image
+
+    turn = Message(
+        Role.TOOL_CALL,
+        "",
+        "a",
+        function_calls=(FunctionCall("t1", "look", {}), FunctionCall("t2", "look", {})),
+    )
+    red, blue = Image("cmVk"), Image("Ymx1ZQ==", "image/jpeg")
+    first = Message(Role.TOOL, "two", "function", tool_call_id="t1", images=(red, blue))
+    second = Message(Role.TOOL, "", "function", tool_call_id="t2", images=(blue,))
+    sent = body(user_message("go"), turn, first, second)
+    results = sent["messages"][2]["content"]
+    assert results[0] == {
+        "type": "tool_result",
+        "tool_use_id": "t1",
+        "content": [
+            {"type": "text", "text": "two"},
+            {
+                "type": "image",
+                "source": {"type": "base64", "media_type": "image/png", "data": "cmVk"},
+            },
+            {
+                "type": "image",
+                "source": {"type": "base64", "media_type": "image/jpeg", "data": "Ymx1ZQ=="},
+            },
+        ],
+    }
+    # No empty text block (the API refuses one): a result without text holds its images only.
+    assert [b["type"] for b in results[1]["content"]] == ["image"]
+
+
+def test_a_user_turn_sends_every_image_it_carries() -> None:
+    from lllm_domain.message import Image
+
+    message = Message(Role.USER, "look", "user", image=Image("YQ=="), images=(Image("Yg=="),))
+    blocks = body(message)["messages"][0]["content"]
+    assert [b["type"] for b in blocks] == ["image", "image", "text"]
+    assert [b["source"]["data"] for b in blocks[:2]] == ["YQ==", "Yg=="]

@@ -40,3 +40,15 @@ def test_actions_are_listed_and_screenshots_shown_inline() -> None:
 def test_an_image_of_another_type_is_not_put_in_the_page() -> None:
     page = render_html("s", _entries(shot('text/html"><script>x</script>')))
     assert "<img" not in page and "<script>" not in page
+
+
+def test_a_tools_first_image_is_shown_inline() -> None:
+    result = Message(
+        Role.TOOL,
+        "a red pixel",
+        "function",
+        tool_call_id="call_1",
+        images=(Image("cmVk", "image/png"), Image("Ymx1ZQ==", "image/jpeg")),
+    )
+    page = render_html("s", _entries(result))
+    assert 'src="data:image/png;base64,cmVk"' in page

@@ -22,7 +22,7 @@ from lllm_domain.errors import (
 )
 from lllm_domain.function import Function
 from lllm_domain.limits import Budget, CallLimits, RetryPolicy
-from lllm_domain.message import Creator, Message, Role
+from lllm_domain.message import Creator, Image, Message, Role
 from lllm_domain.model_card import ModelCard, Pricing
 from lllm_domain.prompt import Prompt
 from lllm_domain.testing import (
@@ -34,6 +34,7 @@ from lllm_domain.testing import (
     text,
     tool_calls,
 )
+from lllm_domain.tool_output import ToolOutput
 from lllm_domain.usage import Cost, Usage
 
 from tests.support.domain_builders import PROPERTY, answer_prompt, make_agent
@@ -57,6 +58,11 @@ class Counter:
         """
         self.calls.append((a, b))
         return a + b
+
+    def show(self, n: int) -> ToolOutput:
+        """Show n pictures (a result carrying images)."""
+        self.calls.append((n, -1))
+        return ToolOutput(f"{n} pictures", tuple(Image(str(i)) for i in range(n)))
 
 
 def add_prompt(counter: Counter) -> Prompt:
@@ -546,7 +552,7 @@ def _transcript_script() -> list[Any]:
     return [
         "no answer tag",
         api_error(503),
-        tool_calls(call("add", a=1, b=2), call("add", a=1, b=2), call("nope")),
+        tool_calls(call("add", a=1, b=2), call("show", n=2), call("add", a=1, b=2), call("nope")),
         api_error(429, retry_after=1.5),
         tool_calls(call("add", a="x", b=2), bad_arguments_call("add", "{")),
         api_error(400),
@@ -560,7 +566,12 @@ def _run_both(script_factory: Any, **agent_kwargs: Any) -> tuple[Any, Any]:
         counter = Counter()
         agent, caller, clock = make_agent(script_factory(), **agent_kwargs)
         dialog = agent.init_dialog()
-        prompt = add_prompt(counter)
+        prompt = answer_prompt(
+            functions=[
+                Function.from_callable(counter.add, name="add"),
+                Function.from_callable(counter.show, name="show"),
+            ]
+        )
         try:
             if mode == "sync":
                 agent.call(dialog, prompt, {"question": "q"})
@@ -593,17 +604,21 @@ def test_sync_and_async_drivers_produce_identical_transcripts() -> None:
         "tool",
         "tool",
         "tool",
+        "tool",
         "tool_call",
         "tool",
         "tool",
         "assistant",
     ]
+    assert len(data["messages"][4]["images"]) == 2  # what ``show`` returned, in both drivers
     assert sync[2][1] == 1.5  # the retry-after hint, after one jittered backoff
-    assert sync[3] == [(1, 2)]
+    assert sync[3] == [(1, 2), (2, -1)]
     assert sync[4] is None
 
 
-REPLIES = st.sampled_from(["answer", "bad", "tool", "repeat", "unknown", "retry", "fatal"])
+REPLIES = st.sampled_from(
+    ["answer", "bad", "tool", "picture", "repeat", "unknown", "retry", "fatal"]
+)
 
 
 def _reply(kind: str, i: int) -> Any:
@@ -611,6 +626,7 @@ def _reply(kind: str, i: int) -> Any:
         "answer": ANSWER,
         "bad": f"bad {i}",
         "tool": tool_calls(call("add", a=i, b=1)),
+        "picture": tool_calls(call("show", n=i % 3)),
         "repeat": tool_calls(call("add", a=0, b=0)),
         "unknown": tool_calls(call("missing", x=i)),
         "retry": api_error(503, retry_after=0.5),

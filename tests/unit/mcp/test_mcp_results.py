@@ -30,6 +30,27 @@ def test_images_are_kept_and_named_in_the_text() -> None:
     assert result.images[0].mime_type == "image/png"
 
 
+def test_every_image_of_a_result_is_kept_for_the_model_as_a_tool_output() -> None:
+    from lllm_domain.function import default_processor
+    from lllm_domain.tool_output import ToolOutput, images_of
+
+    result = convert_result(
+        CallToolResult(
+            content=[
+                TextContent(text="two views"),
+                ImageContent(data=PNG, mime_type="image/png"),
+                ImageContent(data="/9j/4A==", mime_type="image/jpeg"),
+            ]
+        )
+    )
+    assert isinstance(result, ToolOutput)
+    assert [(i.base64, i.mime_type) for i in images_of(result)] == [
+        (PNG, "image/png"),
+        ("/9j/4A==", "image/jpeg"),
+    ]
+    assert default_processor(result) == result.text
+
+
 def test_structured_content_without_text_is_shown_as_json() -> None:
     result = convert_result(CallToolResult(content=[], structured_content={"n": 1}))
     assert result.text == '{"n": 1}'

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from lllm_domain.agent import Agent
 from lllm_domain.errors import LLMAPIError
-from lllm_domain.message import Message, Role, system_message, user_message
+from lllm_domain.function import Function
+from lllm_domain.message import Image, Message, Role, system_message, user_message
 from lllm_domain.prompt import Prompt
 from lllm_domain.recording import (
     CALLS,
@@ -18,7 +19,9 @@ from lllm_domain.recording import (
     ReplayError,
 )
 from lllm_domain.request import LLMRequest
-from lllm_domain.testing import FakeClock, ScriptedCaller, api_error
+from lllm_domain.serialization import message_to_data
+from lllm_domain.testing import FakeClock, ScriptedCaller, api_error, call, tool_calls
+from lllm_domain.tool_output import ToolOutput
 
 from tests.support.logs_stores import make_store
 
@@ -117,3 +120,31 @@ def test_divergence_messages_name_agent_turn_and_texts(tmp_path: Path) -> None:
         replay.call(_request("the original question text"))
     with pytest.raises(ReplayError, match="no recorded calls"):
         ReplayCaller.from_store(store, "missing")
+
+
+def test_a_run_whose_tools_returned_images_replays_exactly_and_other_images_diverge(
+    tmp_path: Path,
+) -> None:
+    def prompt_showing(data: str) -> Prompt:
+        def show() -> ToolOutput:
+            """Show a picture."""
+            return ToolOutput("a picture", (Image(data), Image(data, "image/jpeg")))
+
+        return Prompt("r/look", "Look.", functions=(Function.from_callable(show),))
+
+    store = make_store("sqlite", tmp_path)
+    recorder = RecordingCaller(ScriptedCaller([tool_calls(call("show")), "seen"]), store)
+    agent = Agent("a", SYSTEM, model="m", caller=recorder, log_store=store, clock=FakeClock())
+    original = agent.init_dialog(session="s")
+    agent.call(original, prompt_showing("cmVk"))
+
+    replay = ReplayCaller.from_store(store, "s")
+    again = Agent("a", SYSTEM, model="m", caller=replay, clock=FakeClock())
+    dialog = again.init_dialog(session="t")
+    again.call(dialog, prompt_showing("cmVk"))
+    assert [message_to_data(m) for m in dialog] == [message_to_data(m) for m in original]
+    assert dialog[-2].images == (Image("cmVk"), Image("cmVk", "image/jpeg"))
+
+    other = Agent("a", SYSTEM, model="m", caller=ReplayCaller.from_store(store, "s"))
+    with pytest.raises(ReplayDivergenceError):
+        other.call(other.init_dialog(session="u"), prompt_showing("Ymx1ZQ=="))

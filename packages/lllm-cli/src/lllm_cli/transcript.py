@@ -115,7 +115,8 @@ _IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
 def _image_url(message: Message) -> str | None:
-    image = message.image
+    images = message.all_images  # a screenshot, a user's picture or a tool's first image
+    image = images[0] if images else None
     if image is None or image.mime_type not in _IMAGE_TYPES:
         return None
     return f"data:{image.mime_type};base64,{image.base64}"

@@ -84,6 +84,7 @@ from lllm_domain.registry import (
 )
 from lllm_domain.request import LLMRequest
 from lllm_domain.system import AsyncSystem, Runtime, System, build_agent, build_system
+from lllm_domain.tool_output import ToolOutput
 from lllm_domain.tool_source import ToolSource
 from lllm_domain.usage import Cost, Usage
 
@@ -195,6 +196,7 @@ __all__ = [
     "TokenLogprob",
     "Tokenizer",
     "TokenizerProvider",
+    "ToolOutput",
     "ToolRuntime",
     "ToolSource",
     "TopLogprob",

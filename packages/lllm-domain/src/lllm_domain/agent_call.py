@@ -15,7 +15,8 @@ One turn, in order:
 3. A reply with tool calls is appended; its calls are planned in order (a repeat of an earlier
    call is not run again but reuses that result, an unknown tool or invalid arguments become
    error results), the rest run (at once under ``run_async``) and the results are appended
-   through the interrupt handler in the model's order. After ``max_interrupt_times`` rounds the
+   through the interrupt handler in the model's order (with the images of a result that is a
+   :class:`~lllm_domain.tool_output.ToolOutput`). After ``max_interrupt_times`` rounds the
    final-interrupt handler is used and no more tools are offered.
 4. A reply with computer calls (computer use) is appended; its calls run in order on the
    computer (at most ``max_computer_steps`` in the call) and each answer is a tool message
@@ -88,6 +89,7 @@ from lllm_domain.message import (
 from lllm_domain.ports import AsyncLLMCaller, Clock, LLMCaller
 from lllm_domain.prompt import Prompt
 from lllm_domain.request import DeltaCallback, LLMRequest
+from lllm_domain.tool_output import images_of
 from lllm_domain.tracing import NO_TRACE, CallTrace, Tracer
 from lllm_domain.usage import Cost, Usage
 
@@ -583,6 +585,8 @@ class AgentCall:
                 tool_call_id=outcome.id,
                 extra=EMPTY_MAPPING if outcome.error is None else TOOL_ERROR_EXTRA,
                 set_top=False,
+                # A repeat's images are already in the dialog, with the call it repeats.
+                images=images_of(outcome.result) if outcome.repeated_of is None else (),
             )
 
     def _use_computer(

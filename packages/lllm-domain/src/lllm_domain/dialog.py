@@ -291,15 +291,19 @@ class Dialog:
         tool_call_id: str | None = None,
         extra: Mapping[str, Any] = EMPTY_MAPPING,
         set_top: bool = True,
+        images: tuple[Image, ...] = (),
     ) -> Message:
-        """Render ``prompt`` with ``args`` and append it; it becomes the top prompt."""
+        """Render ``prompt`` with ``args`` and append it; it becomes the top prompt.
+        ``images`` go on the message (``Message.images``), e.g. those a tool returned."""
         message = Message(
             role,
             prompt.render(args),
             creator,
+            Modality.IMAGE if images else Modality.TEXT,
             tool_call_id=tool_call_id,
             prompt_path=prompt.path,
             extra=extra,
+            images=images,
         )
         if set_top:
             self.top_prompt = prompt

@@ -16,12 +16,16 @@ from attrs import define, evolve, field
 
 from lllm_domain.errors import PromptError
 from lllm_domain.message import ARGUMENTS_TOO_DEEP, EMPTY_MAPPING, FunctionCall
+from lllm_domain.tool_output import ToolOutput
 
 
 def default_processor(result: Any) -> str:
-    """Turn a tool's result into the text the model reads (strings as they are, else JSON)."""
+    """Turn a tool's result into the text the model reads (strings as they are, a
+    :class:`~lllm_domain.tool_output.ToolOutput` as its ``text``, else JSON)."""
     if isinstance(result, str):
         return result
+    if isinstance(result, ToolOutput):
+        return result.text
     try:
         return json.dumps(result, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
@@ -34,7 +38,8 @@ class Function:
 
     ``parameters`` is the JSON-schema ``properties`` object and ``required`` the required names.
     Calling :meth:`invoke` never raises: bad arguments and exceptions become error results the
-    model can read and correct.
+    model can read and correct. A callable that returns a
+    :class:`~lllm_domain.tool_output.ToolOutput` shows the model its images as well as its text.
     """
 
     name: str

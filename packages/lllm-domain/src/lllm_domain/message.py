@@ -213,11 +213,23 @@ class Message:
     computer_calls: tuple[ComputerCall, ...] = ()
     """The computer actions this assistant turn asks for (computer use); each is answered by a
     tool message holding the screenshot after it."""
+    images: tuple[Image, ...] = ()
+    """Further images, in order: those a tool returned (a tool message answering a call whose
+    result was a :class:`~lllm_domain.tool_output.ToolOutput`), or several images of one user
+    turn. ``image`` keeps the single image of :meth:`Dialog.send_image` and of a computer
+    screenshot; :attr:`all_images` is both."""
 
     @property
     def is_function_call(self) -> bool:
         """Whether this assistant turn asks for tools."""
         return bool(self.function_calls)
+
+    @property
+    def all_images(self) -> tuple[Image, ...]:
+        """Every image this message carries: ``image`` (if any) first, then ``images``."""
+        if self.image is None:
+            return self.images
+        return (self.image, *self.images)
 
     @property
     def total_cost(self) -> Cost:

@@ -1,5 +1,6 @@
-"""The Messages API request body: system prompt, turns, images, tools, tool results, thinking
-blocks sent back, prompt-cache breakpoints and structured output as a forced tool."""
+"""The Messages API request body: system prompt, turns, images, tools, tool results (with the
+images a tool returned), thinking blocks sent back, prompt-cache breakpoints and structured
+output as a forced tool."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lllm_domain.errors import ConfigError, UnsupportedFeatureError
-from lllm_domain.message import Message, Role
+from lllm_domain.message import Image, Message, Role
 from lllm_domain.model_card import ModelCard
 from lllm_domain.request import LLMRequest
 
@@ -62,13 +63,14 @@ def check_request(request: LLMRequest, card: ModelCard) -> None:
 def image_block(message: Message) -> dict[str, Any]:
     """The image of a user message as a base64 image block."""
     assert message.image is not None
+    return base64_image_block(message.image)
+
+
+def base64_image_block(image: Image) -> dict[str, Any]:
+    """``image`` as a base64 image block (in a user turn, or inside a ``tool_result``)."""
     return {
         "type": "image",
-        "source": {
-            "type": "base64",
-            "media_type": message.image.mime_type,
-            "data": message.image.base64,
-        },
+        "source": {"type": "base64", "media_type": image.mime_type, "data": image.base64},
     }
 
 
@@ -83,18 +85,23 @@ def _assistant_blocks(message: Message) -> list[dict[str, Any]]:
 
 
 def _user_blocks(message: Message) -> list[dict[str, Any]]:
+    images = message.all_images
     if message.role is Role.TOOL and message.tool_call_id is not None:
         block: dict[str, Any] = {
             "type": "tool_result",
             "tool_use_id": message.tool_call_id,
             "content": message.content,
         }
+        if images:
+            # A tool's images travel inside its result, after its text (the API refuses an
+            # empty text block, so a result without text holds only its images).
+            parts = [{"type": "text", "text": message.content}] if message.content else []
+            parts.extend(base64_image_block(image) for image in images)
+            block["content"] = parts
         if message.extra.get("is_error"):
             block["is_error"] = True
         return [block]
-    blocks: list[dict[str, Any]] = []
-    if message.image is not None:
-        blocks.append(image_block(message))
+    blocks = [base64_image_block(image) for image in images]
     if message.content or not blocks:
         blocks.append({"type": "text", "text": message.content})
     return blocks

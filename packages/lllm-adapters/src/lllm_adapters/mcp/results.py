@@ -10,6 +10,7 @@ from typing import Any
 
 from attrs import define
 from lllm_domain.message import Image
+from lllm_domain.tool_output import ToolOutput
 from mcp_types import (
     AudioContent,
     BlobResourceContents,
@@ -23,14 +24,13 @@ from mcp_types import (
 
 
 @define(frozen=True, slots=True)
-class MCPToolResult:
+class MCPToolResult(ToolOutput):
     """What an MCP tool returned: ``text`` is what the model reads; ``images`` the images it
-    sent (base64, as :class:`~lllm_domain.message.Image`); ``structured`` its structured
-    content (any JSON value, or ``None``); ``is_error`` whether the server flagged the result
-    as an error."""
+    sent (base64, as :class:`~lllm_domain.message.Image`), which the agent call sends to the
+    model with the tool's answer (it is a :class:`~lllm_domain.tool_output.ToolOutput`);
+    ``structured`` its structured content (any JSON value, or ``None``); ``is_error`` whether
+    the server flagged the result as an error."""
 
-    text: str
-    images: tuple[Image, ...] = ()
     structured: Any = None
     is_error: bool = False
 
@@ -46,9 +46,9 @@ def convert_result(result: CallToolResult) -> MCPToolResult:
     """``result`` as an :class:`MCPToolResult`.
 
     Text blocks are joined by blank lines; an image, audio clip or binary resource is named in
-    the text (kind, MIME type, size) and an image is kept in ``images``; an embedded text
-    resource contributes its text; a resource link its URI. Structured content with no text
-    beside it is shown as JSON.
+    the text (kind, MIME type, size) and an image is kept in ``images`` (so it reaches the
+    model); an embedded text resource contributes its text; a resource link its URI.
+    Structured content with no text beside it is shown as JSON.
     """
     parts: list[str] = []
     images: list[Image] = []

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import msgspec
 from lllm_domain.errors import ConfigError
-from lllm_domain.message import Message, Role, TokenLogprob, TopLogprob
+from lllm_domain.message import Image, Message, Role, TokenLogprob, TopLogprob
 from lllm_domain.model_card import ModelCard
 from lllm_domain.request import LLMRequest
 from lllm_domain.usage import Usage
@@ -51,16 +51,57 @@ def chat_message(message: Message) -> dict[str, Any]:
         if message.tool_call_id is None:
             return {"role": "user", "content": message.content}
         return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
-    if message.image is not None and role is Role.USER:
+    if message.all_images and role is Role.USER:
         parts: list[dict[str, Any]] = []
         if message.content:
             parts.append({"type": "text", "text": message.content})
-        url: dict[str, Any] = {"url": image_url(message.image)}
-        if message.image.detail:
-            url["detail"] = message.image.detail
-        parts.append({"type": "image_url", "image_url": url})
+        parts.extend(_image_part(image) for image in message.all_images)
         return {"role": "user", "content": parts}
     return {"role": role.value, "content": message.content}
+
+
+def _image_part(image: Image) -> dict[str, Any]:
+    url: dict[str, Any] = {"url": image_url(image)}
+    if image.detail:
+        url["detail"] = image.detail
+    return {"type": "image_url", "image_url": url}
+
+
+def chat_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    """The request's messages as Chat Completions messages (see :func:`chat_message`).
+
+    A ``tool`` message may hold only text, so the images that tools returned follow the round's
+    tool messages in one ``user`` message, each image after a line naming the tool call it came
+    from. The assistant's ``tool_calls`` are still answered by their ``tool`` messages first, as
+    the API requires.
+    """
+    out: list[dict[str, Any]] = []
+    pending: list[dict[str, Any]] = []  # the images of the current round of tool results
+    names: dict[str, str] = {}
+    for message in messages:
+        answers_call = message.role is Role.TOOL and message.tool_call_id is not None
+        if pending and not answers_call:
+            out.append({"role": "user", "content": pending})
+            pending = []
+        if message.role is Role.TOOL_CALL:
+            names = {call.id: call.name for call in message.function_calls}
+        out.append(chat_message(message))
+        if answers_call and message.all_images:
+            pending.append({"type": "text", "text": _images_caption(message, names)})
+            pending.extend(_image_part(image) for image in message.all_images)
+    if pending:
+        out.append({"role": "user", "content": pending})
+    return out
+
+
+def _images_caption(message: Message, names: Mapping[str, str]) -> str:
+    call_id = message.tool_call_id or ""
+    name = names.get(call_id)
+    count = len(message.all_images)
+    return (
+        f"{'The image' if count == 1 else f'The {count} images'} returned by tool call {call_id}"
+        f"{f' ({name})' if name else ''}:"
+    )
 
 
 def chat_body(request: LLMRequest, card: ModelCard, *, stream: bool) -> dict[str, Any]:
@@ -72,7 +113,7 @@ def chat_body(request: LLMRequest, card: ModelCard, *, stream: bool) -> dict[str
         )
     body: dict[str, Any] = {
         "model": card.model_id,
-        "messages": [chat_message(m) for m in request.messages],
+        "messages": chat_messages(request.messages),
     }
     args = checked_args(card, request.model_args)
     if args:

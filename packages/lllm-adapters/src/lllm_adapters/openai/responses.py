@@ -50,8 +50,10 @@ def input_items(message: Message) -> list[dict[str, Any]]:
     """One domain message as Responses API input items.
 
     A tool-call turn becomes its ``function_call`` items (after any text) and a tool result a
-    ``function_call_output`` item, so a reloaded dialog can be sent again as it was. Computer
-    calls and their screenshots become ``computer_call`` / ``computer_call_output`` items.
+    ``function_call_output`` item (whose ``output`` lists ``input_text`` and ``input_image``
+    items when the tool returned images), so a reloaded dialog can be sent again as it was.
+    Computer calls and their screenshots become ``computer_call`` / ``computer_call_output``
+    items.
     """
     role = message.role
     if role is Role.TOOL_CALL:
@@ -79,26 +81,30 @@ def input_items(message: Message) -> list[dict[str, Any]]:
             return [{"role": "user", "content": message.content}]
         if message.extra.get("computer_call_output") and message.image is not None:
             return [_computer_output_item(message)]
-        return [
-            {
-                "type": "function_call_output",
-                "call_id": message.tool_call_id,
-                "output": message.content,
-            }
-        ]
-    if message.image is not None and role is Role.USER:
-        parts: list[dict[str, Any]] = []
-        if message.content:
-            parts.append({"type": "input_text", "text": message.content})
+        output: str | list[dict[str, Any]] = message.content
+        if message.all_images:
+            # A tool's images go in its output, as a list of content items after its text.
+            output = _content_parts(message)
+        return [{"type": "function_call_output", "call_id": message.tool_call_id, "output": output}]
+    if message.all_images and role is Role.USER:
+        return [{"role": "user", "content": _content_parts(message)}]
+    return [{"role": role.value, "content": message.content}]
+
+
+def _content_parts(message: Message) -> list[dict[str, Any]]:
+    """The message's text (if any) then its images, as ``input_text`` / ``input_image`` items."""
+    parts: list[dict[str, Any]] = []
+    if message.content:
+        parts.append({"type": "input_text", "text": message.content})
+    for image in message.all_images:
         parts.append(
             {
                 "type": "input_image",
-                "image_url": image_url(message.image),
-                "detail": message.image.detail or "auto",
+                "image_url": image_url(image),
+                "detail": image.detail or "auto",
             }
         )
-        return [{"role": "user", "content": parts}]
-    return [{"role": role.value, "content": message.content}]
+    return parts
 
 
 def _computer_call_item(call: ComputerCall) -> dict[str, Any]:

@@ -22,7 +22,8 @@ _REMEMBERED_MESSAGES = 100_000
 
 def fingerprint(message: Message) -> dict[str, Any]:
     """What must be equal for a request message to match a recorded one: role, content, tool
-    calls (id, name, arguments), tool-call id and image. As JSON-normalised plain data."""
+    calls (id, name, arguments), tool-call id and images. As JSON-normalised plain data (a
+    message without ``images`` has the same fingerprint as before they existed)."""
     data: dict[str, Any] = {"role": message.role.value, "content": message.content}
     if message.function_calls:
         data["calls"] = [[c.id, c.name, dict(c.arguments)] for c in message.function_calls]
@@ -30,6 +31,8 @@ def fingerprint(message: Message) -> dict[str, Any]:
         data["tool_call_id"] = message.tool_call_id
     if message.image is not None:
         data["image"] = [message.image.mime_type, message.image.base64]
+    if message.images:
+        data["images"] = [[i.mime_type, i.base64] for i in message.images]
     import msgspec
 
     normalised: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(data))
