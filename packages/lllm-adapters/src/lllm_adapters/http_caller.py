@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import os
 import time
+import urllib.request
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
@@ -125,6 +126,14 @@ class Route:
         """The endpoint and model, as error messages name them."""
 
 
+def proxy_variables_set() -> bool:
+    """Whether a proxy variable (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, any case) is
+    set: then every request goes through the httpx2 client, which honours them and
+    ``NO_PROXY`` (a client given its own transport would ignore them)."""
+    proxies = urllib.request.getproxies_environment()
+    return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
+
+
 S = TypeVar("S", bound=HTTPSettings)
 R = TypeVar("R", bound=Route)
 A = TypeVar("A", bound=StreamAssembly)
@@ -179,6 +188,9 @@ class HTTPCallerCore(ABC, Generic[S, R, A]):
         # turn with the same tuple (wrappers such as RecordingCaller may copy the request
         # around it); the tuple is held so its id is not reused while counted.
         self._connect_failures: dict[int, tuple[object, int]] = {}
+        # Each route's headers merged with the client's defaults (user agent, accept, ...),
+        # for requests sent straight to the transport.
+        self._merged: dict[Route, httpx2.Headers] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.settings.base_url!r})"
@@ -225,6 +237,15 @@ class HTTPCallerCore(ABC, Generic[S, R, A]):
             max_connections=self.settings.max_connections,
             max_keepalive_connections=self.settings.max_keepalive_connections,
         )
+
+    def _merged_headers(self, route: R, defaults: httpx2.Headers) -> httpx2.Headers:
+        """``route``'s headers over the client's ``defaults`` (merged once per route)."""
+        headers = self._merged.get(route)
+        if headers is None:
+            headers = httpx2.Headers(defaults)
+            headers.update(route.headers)
+            self._merged[route] = headers
+        return headers
 
     def _status_error(self, route: R, response: httpx2.Response) -> LLMAPIError:
         return self._map_status(
@@ -318,22 +339,52 @@ class SyncHTTPCaller(HTTPCallerCore[S, R, A]):
     """The synchronous I/O path: one pooled ``httpx2.Client`` (opened by :meth:`_open`)."""
 
     _client: httpx2.Client
+    _transport: httpx2.BaseTransport
+    _timeouts: dict[str, dict[str, float | None]]
+
+    _direct: bool
 
     def _open(self, transport: httpx2.BaseTransport | None) -> None:
         """Open the pool (``transport`` replaces the network, e.g. in tests)."""
+        self._direct = transport is not None or not proxy_variables_set()
+        if self._direct and transport is None:
+            transport = httpx2.HTTPTransport(limits=self._limits())
         self._client = httpx2.Client(
             timeout=self._timeout(), limits=self._limits(), transport=transport
         )
+        if transport is not None:
+            self._transport = transport
+        self._timeouts = {"timeout": self._timeout().as_dict()}
 
     def call(self, request: LLMRequest) -> Message:
         """Send ``request``; return the assistant (or tool-call) message or raise a typed
-        :class:`LLMAPIError`. Streams when ``request.on_delta`` is set."""
+        :class:`LLMAPIError`. Streams when ``request.on_delta`` is set.
+
+        Unless a proxy variable is set, a whole reply goes straight to the pool's transport
+        with the client's headers: the client layer (URL merging, cookies, auth,
+        redirects, event hooks — none of which a model request uses) cost about 140 µs of CPU
+        per request, a tenth of a loopback agent run."""
         route = self._route_for(request)
         body = self._body(request, route)
         if request.on_delta is not None:
             return self._stream(request, route, body)
         try:
-            response = self._client.post(route.url, content=body, headers=route.headers)
+            if self._direct:
+                response = self._transport.handle_request(
+                    httpx2.Request(
+                        "POST",
+                        route.url,
+                        headers=self._merged_headers(route, self._client.headers),
+                        content=body,
+                        extensions=self._timeouts,
+                    )
+                )
+                try:
+                    response.read()
+                finally:
+                    response.close()
+            else:
+                response = self._client.post(route.url, content=body, headers=route.headers)
         except httpx2.HTTPError as exc:
             raise self._transport_error(request, route, exc) from None
         self._connected(request)
@@ -386,31 +437,44 @@ class AsyncHTTPCaller(HTTPCallerCore[S, R, A]):
 
     _transport: httpx2.AsyncBaseTransport | None
     _client: httpx2.AsyncClient | None
+    _loop_transport: httpx2.AsyncBaseTransport | None
     _loop: asyncio.AbstractEventLoop | None
+    _timeouts: dict[str, dict[str, float | None]]
+
+    _direct: bool
 
     def _open(self, transport: httpx2.AsyncBaseTransport | None) -> None:
         """Prepare the pool (``transport`` replaces the network, e.g. in tests)."""
         self._transport = transport
         self._client = None
+        self._loop_transport = None
         self._loop = None
+        self._direct = transport is not None or not proxy_variables_set()
+        self._timeouts = {"timeout": self._timeout().as_dict()}
 
-    def _client_for_loop(self) -> httpx2.AsyncClient:
+    def _client_for_loop(self) -> tuple[httpx2.AsyncClient, httpx2.AsyncBaseTransport | None]:
         loop = asyncio.get_running_loop()
         client = self._client
         if client is None or self._loop is not loop:
+            transport = self._transport
+            if transport is None and self._direct:
+                transport = httpx2.AsyncHTTPTransport(limits=self._limits())
             client = httpx2.AsyncClient(
-                timeout=self._timeout(), limits=self._limits(), transport=self._transport
+                timeout=self._timeout(), limits=self._limits(), transport=transport
             )
             self._client = client
+            self._loop_transport = transport
             self._loop = loop
-        return client
+        return client, self._loop_transport
 
     async def acall(self, request: LLMRequest) -> Message:
         """Send ``request``; return the assistant (or tool-call) message or raise a typed
-        :class:`LLMAPIError`. Streams when ``request.on_delta`` is set."""
+        :class:`LLMAPIError`. Streams when ``request.on_delta`` is set. A whole reply goes
+        straight to the pool's transport unless a proxy variable is set, as in
+        :meth:`SyncHTTPCaller.call`."""
         route = self._route_for(request)
         body = self._body(request, route)
-        client = self._client_for_loop()
+        client, transport = self._client_for_loop()
         total = self.settings.total_timeout
         if request.on_delta is not None:
             assembler = self._assembler(request, route)
@@ -423,7 +487,22 @@ class AsyncHTTPCaller(HTTPCallerCore[S, R, A]):
             return self._finish_stream(request, route, assembler)
         try:
             async with asyncio.timeout(total):
-                response = await client.post(route.url, content=body, headers=route.headers)
+                if transport is not None:
+                    response = await transport.handle_async_request(
+                        httpx2.Request(
+                            "POST",
+                            route.url,
+                            headers=self._merged_headers(route, client.headers),
+                            content=body,
+                            extensions=self._timeouts,
+                        )
+                    )
+                    try:
+                        await response.aread()
+                    finally:
+                        await response.aclose()
+                else:
+                    response = await client.post(route.url, content=body, headers=route.headers)
         except (httpx2.HTTPError, TimeoutError) as exc:
             raise self._transport_error(request, route, exc) from None
         self._connected(request)
