@@ -495,3 +495,37 @@ def test_concurrent_acalls_are_group_committed_and_a_lone_one_is_not_held_back(
     asyncio.run(one())
     assert writer_for(lone)._active_calls == 0 and lone.batches
     assert log_writer.GROUP_COMMIT_WINDOW not in waits
+
+
+class _SlowStore(MemoryLogStore):
+    """Each write takes a while, so the awaits of many coroutines pile up behind one."""
+
+    def append_many(
+        self, collection: str, session: str, records: Sequence[Mapping[str, Any]]
+    ) -> None:
+        threading.Event().wait(0.05)
+        super().append_many(collection, session, records)
+
+
+def test_coroutines_a_write_finishes_are_woken_together_not_one_by_one() -> None:
+    store = _SlowStore()
+    writer = writer_for(store)
+    wakes: list[int] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        original = loop.call_soon_threadsafe
+
+        def counting(callback: Any, *args: Any, **kwargs: Any) -> Any:
+            wakes.append(len(args[0]) if args and isinstance(args[0], list) else 1)
+            return original(callback, *args, **kwargs)
+
+        loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+        await asyncio.gather(
+            *(writer.aflush([LogEntry(MESSAGES, f"s{i}", {"n": i}, 0.0)]) for i in range(30))
+        )
+
+    asyncio.run(main())
+    assert all(store.read(MESSAGES, f"s{i}") for i in range(30))
+    assert sum(wakes) == 30  # every coroutine was woken
+    assert len(wakes) <= 3, wakes  # by one wake-up per write, not one each

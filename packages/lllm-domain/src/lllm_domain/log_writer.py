@@ -14,6 +14,7 @@ handed it over.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import os
@@ -40,7 +41,7 @@ def write_entries(store: LogStore, entries: Sequence[LogEntry]) -> None:
 
 
 class _Batch:
-    __slots__ = ("entries", "future", "store")
+    __slots__ = ("entries", "future", "store", "waiters")
 
     def __init__(self, store: LogStore | None, entries: list[LogEntry]) -> None:
         # The batch keeps its store alive until it is written, even if every dialog using the
@@ -48,6 +49,35 @@ class _Batch:
         self.store = store
         self.entries = entries
         self.future: Future[None] = Future()
+        self.waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        """Coroutines awaiting this batch (see :meth:`LogWriter.aflush`), by event loop."""
+
+
+def _settle(outcomes: list[tuple[asyncio.Future[None], BaseException | None]]) -> None:
+    """In an event loop: finish the futures of the coroutines a write was awaited by."""
+    for waiter, error in outcomes:
+        if waiter.done():  # the awaiting coroutine was cancelled
+            continue
+        if error is None:
+            waiter.set_result(None)
+        else:
+            waiter.set_exception(error)
+
+
+def _wake(batches: list[_Batch], error: BaseException | None) -> None:
+    """Tell the coroutines awaiting ``batches`` that the write ended: one wake-up per event
+    loop, however many of its coroutines waited (each wake-up costs the loop a system call and
+    the writer a turn at the interpreter lock)."""
+    by_loop: dict[
+        asyncio.AbstractEventLoop, list[tuple[asyncio.Future[None], BaseException | None]]
+    ]
+    by_loop = {}
+    for batch in batches:
+        for loop, waiter in batch.waiters:
+            by_loop.setdefault(loop, []).append((waiter, error))
+    for loop, outcomes in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a loop closed meanwhile has no one waiting
+            loop.call_soon_threadsafe(_settle, outcomes)
 
 
 GROUP_COMMIT_WINDOW = 0.005
@@ -119,21 +149,29 @@ class LogWriter:
         future.result()
 
     async def aflush(self, entries: Sequence[LogEntry] = ()) -> None:
-        """The async form of :meth:`flush`: the write happens on the writer's thread."""
-        import asyncio
-
-        future = self.submit(entries)
+        """The async form of :meth:`flush`: the write happens on the writer's thread, and the
+        coroutines of one event loop that a write finishes are woken together."""
+        waiter = asyncio.get_running_loop().create_future()
+        future = self._enqueue(entries, start_thread=True, waiter=waiter)
         if not future.done():
-            await asyncio.wrap_future(future)
+            await waiter
         future.result()
 
-    def _enqueue(self, entries: Sequence[LogEntry], *, start_thread: bool) -> Future[None]:
+    def _enqueue(
+        self,
+        entries: Sequence[LogEntry],
+        *,
+        start_thread: bool,
+        waiter: asyncio.Future[None] | None = None,
+    ) -> Future[None]:
         with self._cond:
             if not entries and not self._queue and not self._write_lock.locked():
                 done: Future[None] = Future()
                 done.set_result(None)  # nothing is pending: everything before is written
                 return done
             batch = _Batch(self._store(), list(entries))
+            if waiter is not None:
+                batch.waiters.append((waiter.get_loop(), waiter))
             self._queue.append(batch)
             if start_thread:
                 if self._thread is None:
@@ -175,11 +213,13 @@ class LogWriter:
             except BaseException as error:
                 for b in batches:
                     b.future.set_exception(error)
+                _wake(batches, error)
                 if not isinstance(error, Exception):
                     raise
                 return
             for b in batches:
                 b.future.set_result(None)
+            _wake(batches, None)
 
     def drain(self) -> None:
         """Write everything handed over so far (used at interpreter exit); failures reach the
