@@ -93,10 +93,49 @@ class RayCluster:
             time.sleep(0.2)
         raise RuntimeError(f"a Ray node did not start in {timeout} s; see {path}")
 
+    def node_processes(self) -> dict[int, bytes]:
+        """The second node's processes, by pid, with their command lines: its process group
+        and every descendant (Ray starts its workers in process groups of their own, so a
+        signal to the group alone leaves them running)."""
+        if self.node is None or self.node.poll() is not None:
+            return {}
+        parents: dict[int, int] = {}
+        groups: dict[int, int] = {}
+        lines: dict[int, bytes] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                lines[int(entry)] = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            parents[int(entry)] = int(fields[1])
+            groups[int(entry)] = int(fields[2])
+        members = {pid for pid, group in groups.items() if group == self.node.pid}
+        grown = True
+        while grown:
+            children = {pid for pid, parent in parents.items() if parent in members}
+            grown = not children <= members
+            members |= children
+        return {pid: lines.get(pid, b"") for pid in members}
+
+    def node_actor_pids(self) -> list[int]:
+        """The second node's processes that host an actor of the batch engine (Ray titles
+        them ``ray::_Worker...``): a kill meant to hit running rows waits for one."""
+        return [pid for pid, line in self.node_processes().items() if b"_Worker" in line]
+
     def kill_node(self) -> None:
-        """SIGKILL the second node's whole process group (its raylet and workers)."""
+        """SIGKILL the second node as a dead machine would go: its process group (raylet,
+        object store) and every process it started (the workers)."""
         if self.node is not None and self.node.poll() is None:
-            os.killpg(self.node.pid, signal.SIGKILL)
+            doomed = list(self.node_processes())
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.node.pid, signal.SIGKILL)
+            for pid in doomed:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             self.node.wait(10)
 
     def stop(self) -> None:

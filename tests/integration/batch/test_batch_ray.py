@@ -5,6 +5,7 @@ the results file and in the store."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections import Counter
@@ -38,9 +39,28 @@ def test_a_batch_survives_a_killed_worker_node_with_every_row_recorded_once(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")  # as the engine sets it
     import ray
     from lllm_adapters.logs import open_log_store
     from lllm_cli.batch import batch_results, run_batch
+
+    # Connect first and wait until the scheduler sees both nodes' CPUs: a node that has just
+    # joined may not be offered to actors yet, and the engine would place every worker on the
+    # head (the engine uses this connection).
+    ray.init(
+        address=cluster.address,
+        include_dashboard=False,
+        logging_level=logging.WARNING,
+        log_to_driver=False,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        alive = [n for n in ray.nodes() if n.get("Alive")]
+        if len(alive) == 2 and ray.cluster_resources().get("CPU", 0) >= 2 * cluster.cpus:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"the Ray cluster did not show both nodes within 60 s: {ray.nodes()}")
 
     project = write_project(tmp_path / "weather")
     config = project / "config" / "default.yaml"
@@ -62,9 +82,15 @@ def test_a_batch_survives_a_killed_worker_node_with_every_row_recorded_once(
         monkeypatch.setenv("OPENAI_BASE_URL", server.url)
 
         def kill_when_under_way() -> None:
+            # Under way: rows are finishing, and the second node hosts workers (on a loaded
+            # machine its actors may start after the head's have done the first chunks).
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
-                if results.exists() and results.read_bytes().count(b"\n") >= 24:
+                if (
+                    results.exists()
+                    and results.read_bytes().count(b"\n") >= 24
+                    and cluster.node_actor_pids()
+                ):
                     cluster.kill_node()
                     return
                 time.sleep(0.02)

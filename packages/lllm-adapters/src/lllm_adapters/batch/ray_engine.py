@@ -146,15 +146,18 @@ class RayEngine(BatchEngineBase):
         spawned = 0
 
         def spawn() -> Any:
-            # Round-robin over the nodes alive now, so every node gets workers (Ray's SPREAD
-            # may leave a node idle); soft, so a node that just died is no obstacle.
+            # Round-robin over the nodes alive now, so every node gets workers: Ray's SPREAD,
+            # and even a soft node affinity, may leave a node idle (seen: four workers asked
+            # two by two of two nodes all placed on one). The affinity is hard; a worker whose
+            # node died before it started fails like any dead worker and is replaced on the
+            # nodes alive then.
             nonlocal spawned
             nodes = sorted(n["NodeID"] for n in ray.nodes() if n.get("Alive"))
             spawned += 1
             strategy: Any = "SPREAD"
             if nodes:
                 node = nodes[(spawned - 1) % len(nodes)]
-                strategy = NodeAffinitySchedulingStrategy(node_id=node, soft=True)
+                strategy = NodeAffinitySchedulingStrategy(node_id=node, soft=False)
             return actor_cls.options(scheduling_strategy=strategy).remote(factory, env, per_worker)
 
         progress.started(len(rows), job.already)
