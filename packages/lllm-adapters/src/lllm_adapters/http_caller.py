@@ -191,6 +191,7 @@ class HTTPCallerCore(ABC, Generic[S, R, A]):
         # Each route's headers merged with the client's defaults (user agent, accept, ...),
         # for requests sent straight to the transport.
         self._merged: dict[Route, httpx2.Headers] = {}
+        self._extensions = {"timeout": self._timeout().as_dict()}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.settings.base_url!r})"
@@ -238,14 +239,17 @@ class HTTPCallerCore(ABC, Generic[S, R, A]):
             max_keepalive_connections=self.settings.max_keepalive_connections,
         )
 
-    def _merged_headers(self, route: R, defaults: httpx2.Headers) -> httpx2.Headers:
-        """``route``'s headers over the client's ``defaults`` (merged once per route)."""
+    def _direct_request(self, route: R, body: bytes, defaults: httpx2.Headers) -> httpx2.Request:
+        """The POST of ``body`` to ``route`` for the pool's transport itself: ``route``'s
+        headers over the client's ``defaults`` (merged once per route) and the timeouts."""
         headers = self._merged.get(route)
         if headers is None:
             headers = httpx2.Headers(defaults)
             headers.update(route.headers)
             self._merged[route] = headers
-        return headers
+        return httpx2.Request(
+            "POST", route.url, headers=headers, content=body, extensions=self._extensions
+        )
 
     def _status_error(self, route: R, response: httpx2.Response) -> LLMAPIError:
         return self._map_status(
@@ -339,22 +343,18 @@ class SyncHTTPCaller(HTTPCallerCore[S, R, A]):
     """The synchronous I/O path: one pooled ``httpx2.Client`` (opened by :meth:`_open`)."""
 
     _client: httpx2.Client
-    _transport: httpx2.BaseTransport
-    _timeouts: dict[str, dict[str, float | None]]
-
-    _direct: bool
+    _transport: httpx2.BaseTransport | None
+    """The pool's transport, which whole replies go to directly; ``None`` while a proxy
+    variable is set (then the client routes every request)."""
 
     def _open(self, transport: httpx2.BaseTransport | None) -> None:
         """Open the pool (``transport`` replaces the network, e.g. in tests)."""
-        self._direct = transport is not None or not proxy_variables_set()
-        if self._direct and transport is None:
+        if transport is None and not proxy_variables_set():
             transport = httpx2.HTTPTransport(limits=self._limits())
+        self._transport = transport
         self._client = httpx2.Client(
             timeout=self._timeout(), limits=self._limits(), transport=transport
         )
-        if transport is not None:
-            self._transport = transport
-        self._timeouts = {"timeout": self._timeout().as_dict()}
 
     def call(self, request: LLMRequest) -> Message:
         """Send ``request``; return the assistant (or tool-call) message or raise a typed
@@ -369,15 +369,9 @@ class SyncHTTPCaller(HTTPCallerCore[S, R, A]):
         if request.on_delta is not None:
             return self._stream(request, route, body)
         try:
-            if self._direct:
+            if self._transport is not None:
                 response = self._transport.handle_request(
-                    httpx2.Request(
-                        "POST",
-                        route.url,
-                        headers=self._merged_headers(route, self._client.headers),
-                        content=body,
-                        extensions=self._timeouts,
-                    )
+                    self._direct_request(route, body, self._client.headers)
                 )
                 try:
                     response.read()
@@ -438,9 +432,9 @@ class AsyncHTTPCaller(HTTPCallerCore[S, R, A]):
     _transport: httpx2.AsyncBaseTransport | None
     _client: httpx2.AsyncClient | None
     _loop_transport: httpx2.AsyncBaseTransport | None
+    """The transport of the current loop's pool, which whole replies go to directly; ``None``
+    while a proxy variable is set (then the client routes every request)."""
     _loop: asyncio.AbstractEventLoop | None
-    _timeouts: dict[str, dict[str, float | None]]
-
     _direct: bool
 
     def _open(self, transport: httpx2.AsyncBaseTransport | None) -> None:
@@ -450,7 +444,6 @@ class AsyncHTTPCaller(HTTPCallerCore[S, R, A]):
         self._loop_transport = None
         self._loop = None
         self._direct = transport is not None or not proxy_variables_set()
-        self._timeouts = {"timeout": self._timeout().as_dict()}
 
     def _client_for_loop(self) -> tuple[httpx2.AsyncClient, httpx2.AsyncBaseTransport | None]:
         loop = asyncio.get_running_loop()
@@ -489,13 +482,7 @@ class AsyncHTTPCaller(HTTPCallerCore[S, R, A]):
             async with asyncio.timeout(total):
                 if transport is not None:
                     response = await transport.handle_async_request(
-                        httpx2.Request(
-                            "POST",
-                            route.url,
-                            headers=self._merged_headers(route, client.headers),
-                            content=body,
-                            extensions=self._timeouts,
-                        )
+                        self._direct_request(route, body, client.headers)
                     )
                     try:
                         await response.aread()

@@ -27,12 +27,19 @@ import weakref
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from types import MappingProxyType
 from typing import Any
 
 from lllm_domain.errors import ConfigError
 
 from lllm_adapters.extras import requires_extra
-from lllm_adapters.tracing.relay import FrameSink, RelayChild, encode_records, pack_context
+from lllm_adapters.tracing.relay import (
+    FrameSink,
+    RelayChild,
+    encode_records,
+    make_record,
+    pack_context,
+)
 
 with requires_extra("otel", __name__):
     from opentelemetry import trace
@@ -157,8 +164,6 @@ class LightSpan(trace.Span):
     @property
     def attributes(self) -> Mapping[str, Any]:
         """The span's attributes so far (a read-only view)."""
-        from types import MappingProxyType
-
         return MappingProxyType(self._attributes)
 
     def end(self, end_time: int | None = None) -> None:
@@ -170,12 +175,11 @@ class LightSpan(trace.Span):
 
     def record(self) -> list[Any]:
         """This (ended) span as a relay record."""
-        parent = self._parent
-        return [
+        return make_record(
             self._name,
-            pack_context(self._context),
-            None if parent is None else pack_context(parent),
-            self._kind.value,
+            self._context,
+            self._parent,
+            self._kind,
             self._start,
             self._end,
             self._attributes,
@@ -184,7 +188,7 @@ class LightSpan(trace.Span):
             self._status,
             self._provider.resource,
             self._scope,
-        ]
+        )
 
     def get_span_context(self) -> SpanContext:
         return self._context

@@ -94,18 +94,50 @@ def _attributes(attributes: Any) -> dict[str, Any]:
     return dict(attributes) if attributes else {}
 
 
-def span_record(span: ReadableSpan) -> list[Any]:
-    """A finished SDK span as a relay record: the list :func:`encode_records` packs, whose last
-    two items are the span's resource and instrumentation scope (replaced by table indices)."""
-    context = span.context
-    assert context is not None  # every span the SDK ends has one
-    parent = span.parent
-    status = span.status
+def make_record(
+    name: str,
+    context: SpanContext,
+    parent: SpanContext | None,
+    kind: SpanKind,
+    start: int | None,
+    end: int | None,
+    attributes: dict[str, Any],
+    events: list[Any],
+    links: list[Any],
+    status: list[Any],
+    resource: Resource,
+    scope: InstrumentationScope | None,
+) -> list[Any]:
+    """One span as a relay record, the list :func:`encode_records` packs: ``events`` as
+    ``[name, time, attributes]`` lists, ``links`` as ``[packed context, attributes]`` lists,
+    ``status`` as ``[code value, description]``; the last two items (resource and scope) are
+    replaced by table indices when packed."""
     return [
-        span.name,
+        name,
         pack_context(context),
         None if parent is None else pack_context(parent),
-        span.kind.value,
+        kind.value,
+        start,
+        end,
+        attributes,
+        events,
+        links,
+        status,
+        resource,
+        scope,
+    ]
+
+
+def span_record(span: ReadableSpan) -> list[Any]:
+    """A finished SDK span as a relay record (see :func:`make_record`)."""
+    context = span.context
+    assert context is not None  # every span the SDK ends has one
+    status = span.status
+    return make_record(
+        span.name,
+        context,
+        span.parent,
+        span.kind,
         span.start_time,
         span.end_time,
         _attributes(span.attributes),
@@ -114,11 +146,11 @@ def span_record(span: ReadableSpan) -> list[Any]:
         [status.status_code.value, status.description],
         span.resource,
         span.instrumentation_scope,
-    ]
+    )
 
 
 def encode_records(records: Sequence[list[Any]]) -> bytes:
-    """``records`` (see :func:`span_record`) as one msgpack frame body: each resource and scope
+    """``records`` (see :func:`make_record`) as one msgpack frame body: each resource and scope
     once, then the spans pointing at them. The records are changed in place."""
     resources: dict[int, int] = {}
     scopes: dict[int, int] = {}
@@ -271,23 +303,16 @@ class RelayChild:
         with self._lock:
             if self._closed:
                 return False
-            for attempt in (1, 2):
+            try:
                 try:
-                    child = self._running_child()
-                    assert child.stdin is not None
-                    try:
-                        _write_frame(child.stdin, body)
-                    except BrokenPipeError as gone:
-                        raise _ChildGone("had exited") from gone
-                    return self._answer(child)
+                    return self._exchange(body)
                 except _ChildGone:
-                    self._stop_child(kill=True)
-                    if attempt == 1 and self._answered:
-                        continue  # it was working: replace it and send the frame again
-                    error: Exception = RelayError("exited twice in a row")
-                except (OSError, RelayError) as failure:
-                    self._stop_child(kill=True)
-                    error = failure
+                    if not self._answered:
+                        raise
+                    self._stop_child(kill=True)  # it was working: replace it, send again
+                    return self._exchange(body)
+            except (OSError, RelayError) as error:
+                self._stop_child(kill=True)
                 logger.warning(
                     "OpenTelemetry: %d spans were not exported: the export process (%s) %s",
                     count,
@@ -295,7 +320,16 @@ class RelayChild:
                     error,
                 )
                 return False
-            return False
+
+    def _exchange(self, body: bytes) -> bool:
+        """Write one frame to the (running or new) child and read its answer."""
+        child = self._running_child()
+        assert child.stdin is not None
+        try:
+            _write_frame(child.stdin, body)
+        except BrokenPipeError as gone:
+            raise _ChildGone("had exited") from gone
+        return self._answer(child)
 
     def _answer(self, child: subprocess.Popen[bytes]) -> bool:
         assert child.stdout is not None
