@@ -34,7 +34,7 @@ from lllm_domain.ports import LogStore
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the test server lives in tests/support
 
-from tests.support.openai_server import wait_for_port  # noqa: E402
+from tests.support.ports import wait_for_port  # noqa: E402
 
 SEQ_RUNS = 300
 CONCURRENT = 500

@@ -37,7 +37,7 @@ from lllm_domain import Agent, CallLimits  # noqa: E402
 from lllm_domain.tracing import Tracer  # noqa: E402
 from openai_loopback import SYSTEM, TASK, settings, start_server  # noqa: E402
 
-from tests.support.openai_server import wait_for_port  # noqa: E402
+from tests.support.ports import wait_for_port  # noqa: E402
 
 SEQ_RUNS = 300
 CONCURRENT = 500

@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.openai_server import wait_for_port  # noqa: E402
+from tests.support.ports import wait_for_port  # noqa: E402
 
 IMPLS = {
     "lllm": "LLLM",

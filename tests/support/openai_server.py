@@ -21,7 +21,6 @@ import json
 import socket
 import struct
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -675,18 +674,6 @@ def openai_server() -> Iterator[OpenAIServer]:
     """A fresh scriptable OpenAI server on 127.0.0.1 for one test."""
     with OpenAIServer() as server:
         yield server
-
-
-def wait_for_port(port: int, timeout: float = 10.0) -> None:
-    """Block until something listens on 127.0.0.1:``port``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -27,7 +27,6 @@ import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import structlog
 from lllm_domain.config import MCPServerConfig
 from lllm_domain.errors import ConfigError, MCPServerError
 from lllm_domain.function import Function
@@ -36,8 +35,9 @@ from mcp_types import Tool
 from lllm_adapters.mcp.connection import ServerConnection, _reason
 from lllm_adapters.mcp.loop import LoopThread
 from lllm_adapters.mcp.results import MCPToolResult, convert_result, result_text
+from lllm_adapters.observability.lazy_logger import get_logger
 
-_log = structlog.get_logger("lllm.mcp")
+_log = get_logger("lllm.mcp")
 
 GUARD_SECONDS = 5.0
 """Added to a server's own timeouts for the outer wait of a sync call (the inner timeout,

@@ -19,14 +19,15 @@ from typing import Any
 
 import anyio
 import httpx2
-import structlog
 from lllm_domain.config import MCPServerConfig
 from lllm_domain.errors import MCPServerError
 from mcp import ClientSession, MCPError, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CONNECTION_CLOSED, CallToolResult, PaginatedRequestParams, Tool
 
-_log = structlog.get_logger("lllm.mcp")
+from lllm_adapters.observability.lazy_logger import get_logger
+
+_log = get_logger("lllm.mcp")
 
 OWNER_GUARD = 5.0
 """Seconds past ``connect_timeout`` after which an owner task that neither opened the session

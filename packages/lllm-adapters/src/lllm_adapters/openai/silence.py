@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-import structlog
+from lllm_adapters.observability.lazy_logger import get_logger
 
-_log = structlog.get_logger("lllm.openai")
+_log = get_logger("lllm.openai")
 
 SILENT_EVENT = "openai.stream_silent"
 """The event name of the warning."""

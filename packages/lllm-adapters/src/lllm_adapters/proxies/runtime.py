@@ -20,7 +20,6 @@ from urllib.parse import quote, quote_plus
 
 import httpx2
 import msgspec
-import structlog
 from attrs import define, evolve
 from lllm_domain.errors import ProxyError
 from lllm_domain.function import Function
@@ -39,11 +38,12 @@ from lllm_domain.proxy import (
 from lllm_domain.registry import ProxyRegistry, default_proxies
 
 from lllm_adapters.config.discovery import discover_proxies
+from lllm_adapters.observability.lazy_logger import get_logger
 from lllm_adapters.observability.redaction import Redactor
 from lllm_adapters.proxies.cache import MISSING, ResponseCache, default_cache_dir
 from lllm_adapters.proxies.settings import ProxySettings
 
-_log = structlog.get_logger("lllm.proxies")
+_log = get_logger("lllm.proxies")
 
 _KEY_EXTENSION = "lllm_api_key"
 _MAX_BACKOFF = 10.0
