@@ -33,6 +33,8 @@ from lllm_domain.ports import (
     LogStore,
     SystemClock,
     TokenizerProvider,
+    is_async_caller,
+    is_sync_caller,
     uuid_ids,
 )
 from lllm_domain.prompt import Prompt, literal_prompt
@@ -207,7 +209,7 @@ class Agent:
         ``on_delta``, ``model_args`` (override the agent's for this call), ``parser_args`` (to
         the prompt's parser as keywords) and ``extra`` (merged into every reply's ``extra``, the
         original's per-call arguments)."""
-        if not isinstance(self.caller, LLMCaller):
+        if not is_sync_caller(self.caller):
             raise ConfigError(
                 f"agent {self.name!r}: its caller {type(self.caller).__name__} has no sync "
                 "call(); use acall() or give the agent a sync caller"
@@ -229,7 +231,7 @@ class Agent:
         **options: Unpack[CallOptions],
     ) -> AgentResult:
         """The async form of :meth:`call`: same machine, same transcript."""
-        if not isinstance(self.caller, AsyncLLMCaller):
+        if not is_async_caller(self.caller):
             raise ConfigError(
                 f"agent {self.name!r}: its caller {type(self.caller).__name__} has no async "
                 "acall(); use call() or give the agent an async caller"

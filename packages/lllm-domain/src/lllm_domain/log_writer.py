@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from itertools import groupby
 
-from lllm_domain.ports import BatchLogStore, LogEntry, LogStore
+from lllm_domain.ports import LogEntry, LogStore, is_batch_store
 
 
 def write_entries(store: LogStore, entries: Sequence[LogEntry]) -> None:
@@ -33,7 +33,7 @@ def write_entries(store: LogStore, entries: Sequence[LogEntry]) -> None:
     ``append_entries``, else one ``append_many`` per run of the same collection and session."""
     if not entries:
         return
-    if isinstance(store, BatchLogStore):
+    if is_batch_store(store):
         store.append_entries(entries)
         return
     for (collection, session), run in groupby(entries, key=lambda e: (e.collection, e.session)):

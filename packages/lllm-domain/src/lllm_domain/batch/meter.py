@@ -5,7 +5,7 @@ from __future__ import annotations
 from attrs import define, field
 
 from lllm_domain.message import Message
-from lllm_domain.ports import AsyncLLMCaller, LLMCaller
+from lllm_domain.ports import AsyncLLMCaller, LLMCaller, is_async_caller, is_sync_caller
 from lllm_domain.request import LLMRequest
 from lllm_domain.usage import Cost, Usage
 
@@ -38,7 +38,7 @@ class MeteredCaller:
 
     async def acall(self, request: LLMRequest) -> Message:
         """Call the inner async caller and count."""
-        assert isinstance(self.inner, AsyncLLMCaller), "MeteredCaller.acall needs an async caller"
+        assert is_async_caller(self.inner), "MeteredCaller.acall needs an async caller"
         self.meter.requests += 1
         reply = await self.inner.acall(request)
         self.meter.count(reply)
@@ -46,7 +46,7 @@ class MeteredCaller:
 
     def call(self, request: LLMRequest) -> Message:
         """Call the inner sync caller and count."""
-        assert isinstance(self.inner, LLMCaller), "MeteredCaller.call needs a sync caller"
+        assert is_sync_caller(self.inner), "MeteredCaller.call needs a sync caller"
         self.meter.requests += 1
         reply = self.inner.call(request)
         self.meter.count(reply)

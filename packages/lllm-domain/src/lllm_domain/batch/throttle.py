@@ -18,7 +18,14 @@ from attrs import define, field
 
 from lllm_domain.errors import LLMAPIError
 from lllm_domain.message import Message
-from lllm_domain.ports import AsyncLLMCaller, Clock, LLMCaller, SystemClock
+from lllm_domain.ports import (
+    AsyncLLMCaller,
+    Clock,
+    LLMCaller,
+    SystemClock,
+    is_async_caller,
+    is_sync_caller,
+)
 from lllm_domain.request import LLMRequest
 
 RATE_LIMITED = 429
@@ -95,7 +102,7 @@ class ThrottledCaller:
 
     async def acall(self, request: LLMRequest) -> Message:
         """Send ``request`` once the endpoint is not paused; retry it after a 429."""
-        assert isinstance(self.inner, AsyncLLMCaller), "ThrottledCaller.acall needs an async caller"
+        assert is_async_caller(self.inner), "ThrottledCaller.acall needs an async caller"
         waited = 0.0
         while True:
             pause = self.throttle.wait_before_send(self.clock.now())
@@ -115,7 +122,7 @@ class ThrottledCaller:
 
     def call(self, request: LLMRequest) -> Message:
         """The blocking form of :meth:`acall` (rows of a sync system run in threads)."""
-        assert isinstance(self.inner, LLMCaller), "ThrottledCaller.call needs a sync caller"
+        assert is_sync_caller(self.inner), "ThrottledCaller.call needs a sync caller"
         waited = 0.0
         while True:
             pause = self.throttle.wait_before_send(self.clock.now())

@@ -9,7 +9,16 @@ from attrs import evolve
 from lllm_domain.errors import LLMAPIError, ReplayError
 from lllm_domain.log_writer import writer_for
 from lllm_domain.message import Message
-from lllm_domain.ports import AsyncLLMCaller, IdGenerator, LLMCaller, LogEntry, LogStore, uuid_ids
+from lllm_domain.ports import (
+    AsyncLLMCaller,
+    IdGenerator,
+    LLMCaller,
+    LogEntry,
+    LogStore,
+    is_async_caller,
+    is_sync_caller,
+    uuid_ids,
+)
 from lllm_domain.recording.fingerprint import Remembered, Written, fingerprints
 from lllm_domain.recording.recorded import CALLS
 from lllm_domain.request import LLMRequest
@@ -54,7 +63,7 @@ class RecordingCaller:
 
     def call(self, request: LLMRequest) -> Message:
         """Call the inner caller and record the outcome."""
-        if not isinstance(self.inner, LLMCaller):
+        if not is_sync_caller(self.inner):
             raise ReplayError(
                 f"RecordingCaller: the wrapped {type(self.inner).__name__} has no sync call(); "
                 "use acall() or wrap a sync caller"
@@ -70,7 +79,7 @@ class RecordingCaller:
 
     async def acall(self, request: LLMRequest) -> Message:
         """Await the inner caller and record the outcome."""
-        if not isinstance(self.inner, AsyncLLMCaller):
+        if not is_async_caller(self.inner):
             raise ReplayError(
                 f"RecordingCaller: the wrapped {type(self.inner).__name__} has no async acall(); "
                 "use call() or wrap an async caller"
