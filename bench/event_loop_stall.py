@@ -158,12 +158,18 @@ async def raw_batch() -> Stalls:
         return await measure(lambda: raw_async_run(client, url))
 
 
+def cell(values: list[float]) -> str:
+    """The median and (the worst) of ``values`` seconds, in ms."""
+    return f"{statistics.median(values) * 1e3:6.2f} ({max(values) * 1e3:6.2f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--freeze", action="store_true", help="gc.freeze() after the imports (see the docstring)"
     )
-    if parser.parse_args().freeze:
+    freeze = parser.parse_args().freeze
+    if freeze:
         gc.collect()
         gc.freeze()
     server = start_server(PORT, 0.02)
@@ -177,7 +183,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
-    frozen = " (imports frozen)" if parser.parse_args().freeze else ""
+    frozen = " (imports frozen)" if freeze else ""
     print(f"{CONCURRENT} concurrent acalls, 20 ms server; ticker every 1 ms{frozen}")
     print("median of 5 runs (worst run) in ms; target: the longest step <= 5 ms")
     print(
@@ -185,10 +191,6 @@ def main() -> None:
         f" {'ticker late':>12} {'wall':>8}"
     )
     for log, runs in rows:
-
-        def cell(values: list[float]) -> str:
-            return f"{statistics.median(values) * 1e3:6.2f} ({max(values) * 1e3:6.2f})"
-
         print(
             f"{log:<11} {cell([r.step for r in runs]):>16}"
             f" {cell([r.step_outside_gc for r in runs]):>16}"

@@ -13,7 +13,7 @@ from typing import TextIO
 
 from lllm_domain.errors import ConfigError
 from lllm_domain.message import Message, Role
-from lllm_domain.ports import AsyncLLMCaller, LLMCaller
+from lllm_domain.ports import AsyncLLMCaller, LLMCaller, is_async_caller, is_sync_caller
 from lllm_domain.request import LLMRequest
 
 EXCEPTION_SUFFIX = "::exception"
@@ -111,7 +111,7 @@ class AnnouncingCaller:
 
     def call(self, request: LLMRequest) -> Message:
         """Call the inner caller between the view's ``begin`` and ``end``."""
-        if not isinstance(self.inner, LLMCaller):
+        if not is_sync_caller(self.inner):
             raise ConfigError(f"{type(self.inner).__name__} has no sync call(); use acall()")
         self.view.begin(request)
         try:
@@ -121,7 +121,7 @@ class AnnouncingCaller:
 
     async def acall(self, request: LLMRequest) -> Message:
         """Await the inner caller between the view's ``begin`` and ``end``."""
-        if not isinstance(self.inner, AsyncLLMCaller):
+        if not is_async_caller(self.inner):
             raise ConfigError(f"{type(self.inner).__name__} has no async acall(); use call()")
         self.view.begin(request)
         try:

@@ -44,9 +44,6 @@ class AsyncLLMCaller(Protocol):
         ...
 
 
-# -- Clock, sleep and ids --------------------------------------------------------------------
-
-
 def is_sync_caller(value: object) -> TypeGuard[LLMCaller]:
     """``isinstance(value, LLMCaller)``, fast: the protocol's one method is looked up directly
     (an ``isinstance`` check against a protocol costs several microseconds, on every call)."""
@@ -56,6 +53,9 @@ def is_sync_caller(value: object) -> TypeGuard[LLMCaller]:
 def is_async_caller(value: object) -> TypeGuard[AsyncLLMCaller]:
     """``isinstance(value, AsyncLLMCaller)``, fast (see :func:`is_sync_caller`)."""
     return callable(getattr(value, "acall", None))
+
+
+# -- Clock, sleep and ids --------------------------------------------------------------------
 
 
 class Clock(Protocol):
