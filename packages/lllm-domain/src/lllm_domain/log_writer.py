@@ -7,6 +7,10 @@ queued in one go (one transaction and one sync for the stores that offer
 ``append_entries``). At the end of a call the driver waits until everything it handed over is
 written, so a call that returns, raises or is cancelled has flushed its records.
 
+A store that can sync later (:class:`~lllm_domain.ports.DeferredSyncLogStore`, such as the
+SQLite store) is synced by the writer's thread itself, right after it has woken the calls a
+commit was waiting for: no second thread competes with a busy event loop for the interpreter.
+
 Batches are written in the order they were handed over (one writer per store, first in first
 out), so waiting for one batch also waits for every batch handed over before it, whoever
 handed it over.
@@ -25,7 +29,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from itertools import groupby
 
-from lllm_domain.ports import LogEntry, LogStore, is_batch_store
+from lllm_domain.ports import (
+    DeferredSyncLogStore,
+    LogEntry,
+    LogStore,
+    is_batch_store,
+    is_deferred_sync_store,
+)
 
 
 def write_entries(store: LogStore, entries: Sequence[LogEntry]) -> None:
@@ -109,6 +119,8 @@ class LogWriter:
         self._queue: list[_Batch] = []
         self._thread: threading.Thread | None = None
         self._active_calls = 0
+        self._unsynced: DeferredSyncLogStore | None = None
+        """A store with commits to sync (held until synced, so it outlives its last user)."""
         _LIVE.add(self)
 
     def __repr__(self) -> str:
@@ -146,6 +158,9 @@ class LogWriter:
         future = self._enqueue(entries, start_thread=False)
         while not future.done():
             self._write_queued()
+        with self._cond:
+            if self._unsynced is not None:
+                self._start_or_notify()  # the writer's thread syncs what this thread wrote
         future.result()
 
     async def aflush(self, entries: Sequence[LogEntry] = ()) -> None:
@@ -174,29 +189,41 @@ class LogWriter:
                 batch.waiters.append((waiter.get_loop(), waiter))
             self._queue.append(batch)
             if start_thread:
-                if self._thread is None:
-                    self._thread = threading.Thread(
-                        target=self._run, name="lllm-log-writer", daemon=True
-                    )
-                    self._thread.start()
-                else:
-                    self._cond.notify()
+                self._start_or_notify()
             return batch.future
+
+    def _start_or_notify(self) -> None:
+        """Start the writer's thread, or wake it (with ``self._cond`` held)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="lllm-log-writer", daemon=True)
+            self._thread.start()
+        else:
+            self._cond.notify()
 
     # -- writing -----------------------------------------------------------------------------
 
     def _run(self) -> None:
         while True:
             with self._cond:
-                if not self._queue:
+                if not self._queue and self._unsynced is None:
                     self._cond.wait(self._idle_timeout)
-                    if not self._queue:
+                    if not self._queue and self._unsynced is None:
                         self._thread = None
                         return
-                busy = self._active_calls > 1
+                busy = self._active_calls > 1 and bool(self._queue)
             if busy:
                 time.sleep(GROUP_COMMIT_WINDOW)
             self._write_queued()
+            self._sync()
+
+    def _sync(self) -> None:
+        """Sync the commits of a :class:`~lllm_domain.ports.DeferredSyncLogStore` made so far.
+        A failure is the store's to keep: its next commit raises it to whoever waits for it."""
+        with self._cond:
+            store, self._unsynced = self._unsynced, None
+        if store is not None:
+            with contextlib.suppress(Exception):
+                store.sync_commits()
 
     def _write_queued(self) -> None:
         with self._write_lock:
@@ -204,28 +231,42 @@ class LogWriter:
                 batches, self._queue = self._queue, []
             if not batches:
                 return
+            unsynced: DeferredSyncLogStore | None = None
             try:
                 # Consecutive batches for the same store are written together.
                 for store, group in groupby(batches, key=lambda b: b.store):
                     entries = [e for b in group for e in b.entries]
-                    if entries and store is not None:
+                    if not entries or store is None:
+                        continue
+                    if is_deferred_sync_store(store):
+                        store.commit_entries(entries)
+                        unsynced = store
+                    else:
                         write_entries(store, entries)
             except BaseException as error:
+                self._note_unsynced(unsynced)
                 for b in batches:
                     b.future.set_exception(error)
                 _wake(batches, error)
                 if not isinstance(error, Exception):
                     raise
                 return
+            self._note_unsynced(unsynced)
             for b in batches:
                 b.future.set_result(None)
             _wake(batches, None)
 
+    def _note_unsynced(self, store: DeferredSyncLogStore | None) -> None:
+        if store is not None:
+            with self._cond:
+                self._unsynced = store
+
     def drain(self) -> None:
-        """Write everything handed over so far (used at interpreter exit); failures reach the
-        callers through their futures."""
+        """Write and sync everything handed over so far (used at interpreter exit); failures
+        reach the callers through their futures."""
         with contextlib.suppress(Exception):
             self.flush()
+        self._sync()
 
 
 _LIVE: weakref.WeakSet[LogWriter] = weakref.WeakSet()
@@ -263,6 +304,7 @@ def _after_fork_in_child() -> None:
         writer._queue = []
         writer._thread = None
         writer._active_calls = 0
+        writer._unsynced = None
 
 
 if hasattr(os, "register_at_fork"):

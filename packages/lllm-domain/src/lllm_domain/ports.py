@@ -174,6 +174,35 @@ def is_batch_store(store: LogStore) -> TypeGuard[BatchLogStore]:
     return callable(getattr(store, "append_entries", None))
 
 
+@runtime_checkable
+class DeferredSyncLogStore(BatchLogStore, Protocol):
+    """A batch store that can commit without syncing to disk and sync later: the log writer
+    commits with :meth:`commit_entries`, wakes the calls waiting for those records, and only
+    then syncs with :meth:`sync_commits`, in its own thread — so the disk's sync is off the
+    calls' path and needs no thread of its own.
+
+    ``append_entries`` stays what it is for everyone else: a commit that the store syncs soon
+    by itself."""
+
+    def commit_entries(self, entries: Sequence[LogEntry]) -> None:
+        """Store ``entries`` in their order, atomically, safe from a killed process once this
+        returns, leaving the sync to disk to :meth:`sync_commits`."""
+        ...
+
+    def sync_commits(self) -> None:
+        """Sync to disk every commit :meth:`commit_entries` made so far (at once when none is
+        waiting for it). A failed sync raises here and is kept by the store: every later
+        commit raises it too (a disk that cannot sync is not trusted again)."""
+        ...
+
+
+def is_deferred_sync_store(store: LogStore) -> TypeGuard[DeferredSyncLogStore]:
+    """``isinstance(store, DeferredSyncLogStore)``, fast (see :func:`is_sync_caller`)."""
+    return callable(getattr(store, "commit_entries", None)) and callable(
+        getattr(store, "sync_commits", None)
+    )
+
+
 # -- Tokenizer -------------------------------------------------------------------------------
 
 

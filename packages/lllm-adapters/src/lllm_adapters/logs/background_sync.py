@@ -36,12 +36,14 @@ class BackgroundSync:
         self._thread: threading.Thread | None = None
         _LIVE.add(self)
 
-    def request(self) -> None:
-        """Ask for a sync of everything written so far (returns at once)."""
+    def request(self, *, background: bool = True) -> None:
+        """Ask for a sync of everything written so far (returns at once). With
+        ``background=False`` the thread is not woken for it: the caller syncs later with
+        :meth:`sync_requested` (or :meth:`wait` does)."""
         with self._cond:
             self._requested += 1
-            if self._error is not None:
-                return  # see check(): the failure is raised to the writer instead
+            if self._error is not None or not background:
+                return  # see check(): a failure is raised to the writer instead
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="lllm-log-sync", daemon=True)
                 self._thread.start()
@@ -53,14 +55,25 @@ class BackgroundSync:
         with self._cond:
             target = self._requested
             while self._synced < target and self._error is None:
-                if self._thread is None:  # e.g. after a fork: sync in this thread
+                if self._thread is None:  # none running (e.g. after a fork): sync here
                     self._cond.release()
                     try:
                         self._sync_now(target)
                     finally:
                         self._cond.acquire()
                 else:
+                    self._cond.notify_all()  # it may not know of a request(background=False)
                     self._cond.wait()
+        self.check()
+
+    def sync_requested(self) -> None:
+        """Sync, in this thread, everything asked for so far that is not synced yet (at once
+        when nothing is), and raise the error of a failed sync."""
+        with self._cond:
+            target = self._requested
+            pending = self._synced < target and self._error is None
+        if pending:
+            self._sync_now(target)
         self.check()
 
     def check(self) -> None:

@@ -78,9 +78,12 @@ class DatabaseLogStore(ABC):
         """Store records of any collections and sessions at once (one commit): all of them or
         none, each with the time it was made. The log writer commits each turn's records this
         way."""
-        if not entries:
-            return
-        rows = [
+        if entries:
+            self._insert(entries[0].collection, entries[0].session, self._encode(entries))
+
+    def _encode(self, entries: Sequence[LogEntry]) -> list[EncodedRow]:
+        """The rows of ``entries``, each with the time it was made."""
+        return [
             (
                 e.collection,
                 e.session,
@@ -89,7 +92,6 @@ class DatabaseLogStore(ABC):
             )
             for e in entries
         ]
-        self._insert(entries[0].collection, entries[0].session, rows)
 
     def close(self) -> None:
         """Write the records already handed to this store's log writer, then close the

@@ -6,7 +6,8 @@ to SQLite's own locking and a generous busy timeout. Records are indexed by (col
 and by (session, time); sessions are looked up by their key (a hash of the full name) and the
 name is stored redacted, so a secret in a task text never lands in the database.
 ``append_many`` writes a batch in one transaction, ``append_entries`` a batch across collections
-and sessions (what the log writer commits for one turn).
+and sessions, and ``commit_entries`` / ``sync_commits`` do the same for the log writer, which
+syncs its commits itself.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from lllm_domain.ports import LogRecord
+from lllm_domain.ports import LogEntry, LogRecord
 
 from lllm_adapters.logs.background_sync import BackgroundSync, fsync_path
 from lllm_adapters.logs.database_store import DatabaseLogStore, EncodedRow, sole_key
@@ -56,9 +57,11 @@ class SQLiteLogStore(DatabaseLogStore):
     """Records in the SQLite database at ``path`` (created if missing).
 
     ``durable=True`` (the default) syncs every commit to disk. A commit returns once it is
-    written, which is safe if the process is killed; a background thread syncs the database's
-    write-ahead log moments later, once for every commit made meanwhile, so a commit survives a
-    crash of the machine within one disk sync (:meth:`sync` waits for it). With
+    written, which is safe if the process is killed; the database's write-ahead log is synced
+    moments later, once for every commit made meanwhile, so a commit survives a crash of the
+    machine within one disk sync (:meth:`sync` waits for it). The log writer syncs the commits
+    it made itself, in its own thread (:meth:`commit_entries`, :meth:`sync_commits`); other
+    appends are synced by a background thread. With
     ``wait_for_sync=True`` every commit waits for its own sync (``synchronous=FULL``).
     ``durable=False`` never syncs but at checkpoints (``synchronous=NORMAL``): still safe if
     the process is killed, but the last commits may be lost if the machine goes down.
@@ -123,14 +126,36 @@ class SQLiteLogStore(DatabaseLogStore):
 
     # -- writing -----------------------------------------------------------------------------
 
-    def _insert(self, collection: str, session: str, rows: Sequence[EncodedRow]) -> None:
+    def commit_entries(self, entries: Sequence[LogEntry]) -> None:
+        """Store entries of any collections and sessions at once, as ``append_entries`` does,
+        but leave the sync to disk to :meth:`sync_commits` (the log writer's way: it syncs in
+        its own thread once it has woken the calls waiting for the commit)."""
+        if entries:
+            rows = self._encode(entries)
+            self._insert(entries[0].collection, entries[0].session, rows, background_sync=False)
+
+    def sync_commits(self) -> None:
+        """Sync to disk, in this thread, every commit not synced yet (at once when
+        ``durable=False`` or ``wait_for_sync=True``: then there is nothing to sync). A failed
+        sync raises here and at every later commit."""
+        if self._syncer is not None:
+            self._syncer.sync_requested()
+
+    def _insert(
+        self,
+        collection: str,
+        session: str,
+        rows: Sequence[EncodedRow],
+        *,
+        background_sync: bool = True,
+    ) -> None:
         names: dict[str, tuple[str, str]] = {}
         db_rows = []
         for row_collection, name, at, body in rows:
             key_name = names.get(name) or names.setdefault(name, self._names(name))
             db_rows.append((row_collection, *key_name, at, body))
         with self._lock:
-            self._execute(collection, session, lambda: self._insert_rows(db_rows))
+            self._execute(collection, session, lambda: self._insert_rows(db_rows), background_sync)
 
     def _insert_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """Insert ``rows`` atomically. Up to :data:`_ROWS_PER_STATEMENT` rows go in one
@@ -154,7 +179,13 @@ class SQLiteLogStore(DatabaseLogStore):
         # Look-ups use the key (a hash of the full name); the stored name is redacted.
         return session_hash(session), self._redactor.redact_text(session)
 
-    def _execute(self, collection: str, session: str, action: Callable[[], object]) -> None:
+    def _execute(
+        self,
+        collection: str,
+        session: str,
+        action: Callable[[], object],
+        background_sync: bool = True,
+    ) -> None:
         if self._syncer is not None:
             self._syncer.check()
         try:
@@ -165,7 +196,7 @@ class SQLiteLogStore(DatabaseLogStore):
                 f"{self.path}: {error}"
             ) from error
         if self._syncer is not None:
-            self._syncer.request()
+            self._syncer.request(background=background_sync)
 
     # -- reading -----------------------------------------------------------------------------
 
