@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from lllm_domain.log_writer import writer_for
 from lllm_domain.ports import LogEntry, is_deferred_sync_store
@@ -45,11 +45,11 @@ class DeferredStore(MemoryLogStore):
         self.synced.set()
 
 
-def _wait_for(condition: object, what: str) -> None:
+def _wait_for(condition: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + 5
-    while not condition() and time.monotonic() < deadline:  # type: ignore[operator]
+    while not condition() and time.monotonic() < deadline:
         time.sleep(0.005)
-    assert condition(), what  # type: ignore[operator]
+    assert condition(), what
 
 
 def test_the_port_check_knows_a_deferred_sync_store() -> None:
