@@ -1,8 +1,9 @@
 """Agent calls run as a subprocess by the crash test of the log writer.
 
-``python -m tests.support.agent_writer <kind> <root> <mode>`` runs agent calls forever (sync or
-async, ``mode``), each in its own session with one tool round, logging to the store ``kind``
-under ``root`` as shipped, and prints each session's name once its call has returned.
+``python -m tests.support.agent_writer <kind> <root> <mode>`` runs agent calls forever (``mode``:
+``sync``, ``async`` one at a time, or ``concurrent``: async, eight at a time, so that a store with a
+log host is written by it), each in its own session with one tool round, logging to the store
+``kind`` under ``root`` as shipped, and prints each session's name once its call has returned.
 """
 
 from __future__ import annotations
@@ -48,8 +49,26 @@ def main(argv: list[str]) -> None:
             sys.stdout.flush()
             i += 1
 
+    async def run_concurrent() -> None:
+        pipeline = getattr(store, "log_pipeline", None)
+        if pipeline is not None:  # its log host takes the calls' records from the first one on
+            while pipeline() is None:
+                await asyncio.sleep(0.01)
+        i = 0
+
+        async def one(session: str) -> None:
+            await agent.acall(agent.init_dialog(session=session), prompt, {"question": "q"})
+            sys.stdout.write(session + "\n")
+            sys.stdout.flush()
+
+        while True:
+            await asyncio.gather(*(one(f"run-{i + k}") for k in range(8)))
+            i += 8
+
     if mode == "async":
         asyncio.run(run_async())
+    if mode == "concurrent":
+        asyncio.run(run_concurrent())
     i = 0
     while True:
         session = f"run-{i}"

@@ -1,5 +1,6 @@
 """Agent calls killed with SIGKILL: every call that returned has all its records in the store
-(the log writer flushed them before the call returned), whichever driver ran it."""
+(the log writer flushed them before the call returned), whichever driver ran it, and whether
+this process or its log host wrote them (``concurrent``)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
-@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("mode", ["sync", "async", "concurrent"])
 @pytest.mark.parametrize("kind", PERSISTENT_KINDS)
 def test_every_returned_call_survives_sigkill_whole(kind: str, mode: str, tmp_path: Path) -> None:
     share_with_subprocesses(kind)

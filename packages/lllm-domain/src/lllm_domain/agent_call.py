@@ -900,22 +900,24 @@ async def run_async(
     if writer is not None:
         writer.call_started()
     try:
-        result = await _drive_async(call, caller, clock, trace, computer)
-    except BaseException as error:
+        try:
+            result = await _drive_async(call, caller, clock, trace, computer)
+        except BaseException as error:
+            try:
+                await call.aflush()
+            except Exception as flush_error:
+                _note_unwritten(error, flush_error)
+            trace.end(None, error)
+            raise
         try:
             await call.aflush()
-        except Exception as flush_error:
-            _note_unwritten(error, flush_error)
-        trace.end(None, error)
-        raise
+        except BaseException as error:
+            trace.end(None, error)
+            raise
     finally:
+        # Counted until its records are stored: the writer sees how many calls log at once.
         if writer is not None:
             writer.call_ended()
-    try:
-        await call.aflush()
-    except BaseException as error:
-        trace.end(None, error)
-        raise
     trace.end(result, None)
     return result
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, overload
 
 from lllm_domain.errors import LLLMError
@@ -21,6 +20,7 @@ from lllm_domain.prompt import Prompt
 from lllm_domain.usage import Cost, Usage
 
 if TYPE_CHECKING:
+    from lllm_domain.log_writer import Handed
     from lllm_domain.registry import PromptRegistry
 
 DIALOGS = "dialogs"
@@ -77,7 +77,7 @@ class Dialog:
         self._log = log
         self._ids = ids
         self._pending: list[LogEntry] = []
-        self._handed: list[Future[None]] = []
+        self._handed: list[Handed] = []
         if log is not None:
             self._emit(DIALOGS, self._header())
             for i, m in enumerate(self._messages):

@@ -11,9 +11,18 @@ A store that can sync later (:class:`~lllm_domain.ports.DeferredSyncLogStore`, s
 SQLite store) is synced by the writer's thread itself, right after it has woken the calls a
 commit was waiting for: no second thread competes with a busy event loop for the interpreter.
 
+While several async agent calls log at once to a store that can be written through a log host
+process (:class:`~lllm_domain.ports.PipelinedLogStore`: the SQLite and file stores), their
+batches go to the host instead, and the event loop reads its confirmations itself: the commits
+and syncs of a busy event loop's calls run in another process, so no thread of this one takes
+turns at the interpreter with the loop. Everything else (the sync driver, a lone async call,
+``submit``) is written here.
+
 Batches are written in the order they were handed over (one writer per store, first in first
 out), so waiting for one batch also waits for every batch handed over before it, whoever
-handed it over.
+handed it over: a batch is written here only once the host has committed every batch sent to
+it before, and a batch goes to the host only when nothing handed over before is still to be
+written here.
 """
 
 from __future__ import annotations
@@ -28,13 +37,17 @@ import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from itertools import groupby
+from typing import Protocol, cast
 
 from lllm_domain.ports import (
     DeferredSyncLogStore,
     LogEntry,
+    LogPipeline,
     LogStore,
+    PipelinedLogStore,
     is_batch_store,
     is_deferred_sync_store,
+    is_pipelined_store,
 )
 
 
@@ -48,6 +61,30 @@ def write_entries(store: LogStore, entries: Sequence[LogEntry]) -> None:
         return
     for (collection, session), run in groupby(entries, key=lambda e: (e.collection, e.session)):
         store.append_many(collection, session, [e.data for e in run])
+
+
+class Handed(Protocol):
+    """What :meth:`LogWriter.submit` returns: ``result()`` waits until the batch (and every
+    batch before it) is written, and raises the store's error if its write failed."""
+
+    def result(self, timeout: float | None = None) -> None:
+        """Wait for the batch; raise the store's error if its write failed."""
+        ...
+
+
+class _Piped:
+    """A batch sent through a :class:`~lllm_domain.ports.LogPipeline` (see :class:`Handed`)."""
+
+    __slots__ = ("pipe", "ticket")
+
+    def __init__(self, pipe: LogPipeline, ticket: int) -> None:
+        self.pipe = pipe
+        self.ticket = ticket
+
+    def result(self, timeout: float | None = None) -> None:
+        """Wait until the host confirmed the batch (``timeout`` is not supported: the host
+        confirms or dies, and either ends the wait)."""
+        self.pipe.wait_sent(self.ticket)
 
 
 class _Batch:
@@ -121,6 +158,9 @@ class LogWriter:
         self._active_calls = 0
         self._unsynced: DeferredSyncLogStore | None = None
         """A store with commits to sync (held until synced, so it outlives its last user)."""
+        self._pipelined = is_pipelined_store(store)
+        self._pipe: LogPipeline | None = None
+        """The pipeline batches were sent through (waited for before writing here)."""
         _LIVE.add(self)
 
     def __repr__(self) -> str:
@@ -146,15 +186,21 @@ class LogWriter:
 
     # -- handing over ------------------------------------------------------------------------
 
-    def submit(self, entries: Sequence[LogEntry]) -> Future[None]:
+    def submit(self, entries: Sequence[LogEntry]) -> Handed:
         """Hand ``entries`` over; the returned future is done once they (and every earlier
-        batch) are written. Never blocks on I/O."""
+        batch) are written. Never blocks on I/O. While several async calls log at once, the
+        batch goes to the store's log host (see :meth:`aflush`)."""
+        if self._pipelined and self._active_calls > 1 and entries:
+            sent = self._send_piped(entries)
+            if sent is not None:
+                return _Piped(*sent)
         return self._enqueue(entries, start_thread=True)
 
     def flush(self, entries: Sequence[LogEntry] = ()) -> None:
         """Hand ``entries`` over and block until they and every earlier batch are written
         (in this thread when no write is under way). Raises the store's error if the write
         of this batch failed."""
+        self._wait_piped()
         future = self._enqueue(entries, start_thread=False)
         while not future.done():
             self._write_queued()
@@ -165,12 +211,43 @@ class LogWriter:
 
     async def aflush(self, entries: Sequence[LogEntry] = ()) -> None:
         """The async form of :meth:`flush`: the write happens on the writer's thread, and the
-        coroutines of one event loop that a write finishes are woken together."""
+        coroutines of one event loop that a write finishes are woken together. While several
+        async calls log at once to a :class:`~lllm_domain.ports.PipelinedLogStore`, the batch
+        goes to its log host instead, once it is ready."""
+        if self._pipelined and self._active_calls > 1:
+            sent = self._send_piped(entries)
+            if sent is not None:
+                await sent[0].await_sent(sent[1])
+                return
         waiter = asyncio.get_running_loop().create_future()
         future = self._enqueue(entries, start_thread=True, waiter=waiter)
         if not future.done():
             await waiter
         future.result()
+
+    def _send_piped(self, entries: Sequence[LogEntry]) -> tuple[LogPipeline, int] | None:
+        """Send ``entries`` through the store's pipeline: the pipeline and the ticket to wait
+        for, or ``None`` if the batch must be written here (no pipeline ready, or batches
+        handed over before are still to be written here)."""
+        store = self._store()
+        if store is None:
+            return None
+        pipe = cast(PipelinedLogStore, store).log_pipeline()
+        if pipe is None:
+            return None
+        with self._cond:
+            if self._queue or self._write_lock.locked():
+                return None
+            self._pipe = pipe
+            return pipe, pipe.send_entries(entries)
+
+    def _wait_piped(self) -> None:
+        """Block until every batch sent through the pipeline so far is committed (their
+        failures are their waiters' to report)."""
+        pipe = self._pipe
+        if pipe is not None:
+            with contextlib.suppress(Exception):
+                pipe.wait_sent(pipe.last_sent)
 
     def _enqueue(
         self,
@@ -231,6 +308,7 @@ class LogWriter:
                 batches, self._queue = self._queue, []
             if not batches:
                 return
+            self._wait_piped()
             unsynced: DeferredSyncLogStore | None = None
             try:
                 # Consecutive batches for the same store are written together.
@@ -305,6 +383,7 @@ def _after_fork_in_child() -> None:
         writer._thread = None
         writer._active_calls = 0
         writer._unsynced = None
+        writer._pipe = None
 
 
 if hasattr(os, "register_at_fork"):

@@ -203,6 +203,51 @@ def is_deferred_sync_store(store: LogStore) -> TypeGuard[DeferredSyncLogStore]:
     )
 
 
+@runtime_checkable
+class LogPipeline(Protocol):
+    """A way into a log store through another process (a log host): batches are sent without
+    waiting and confirmed later, in the order sent, once the host has committed them. Nothing of
+    the writing happens in this process, so no thread of it competes with an event loop for the
+    interpreter. Tickets count the batches sent, from 1."""
+
+    def send_entries(self, entries: Sequence[LogEntry]) -> int:
+        """Send ``entries`` as one batch (never waits for the disk; with no entries, sends
+        nothing); the ticket to wait for: this batch's, or the last one sent."""
+        ...
+
+    def wait_sent(self, ticket: int) -> None:
+        """Block until the batch of ``ticket`` and every batch sent before it are committed;
+        raise the store's error if the batch of ``ticket`` failed."""
+        ...
+
+    async def await_sent(self, ticket: int) -> None:
+        """The async form of :meth:`wait_sent`: the event loop reads the confirmations itself
+        and is never blocked."""
+        ...
+
+    @property
+    def last_sent(self) -> int:
+        """The ticket of the last batch sent (0 before the first)."""
+        ...
+
+
+@runtime_checkable
+class PipelinedLogStore(LogStore, Protocol):
+    """A store that can also be written through a :class:`LogPipeline`. The log writer sends
+    through it what many async agent calls log at once, so their commits and syncs happen in
+    the host process, not in a thread beside the event loop; everything else it writes here."""
+
+    def log_pipeline(self) -> LogPipeline | None:
+        """The pipeline, once its host is ready to take batches; ``None`` until then (the first
+        call starts the host) or when no host can run (then the store is written here)."""
+        ...
+
+
+def is_pipelined_store(store: LogStore) -> TypeGuard[PipelinedLogStore]:
+    """``isinstance(store, PipelinedLogStore)``, fast (see :func:`is_sync_caller`)."""
+    return callable(getattr(store, "log_pipeline", None))
+
+
 # -- Tokenizer -------------------------------------------------------------------------------
 
 

@@ -25,11 +25,13 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from itertools import groupby
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 import msgspec
 from lllm_domain.ports import LogEntry, LogRecord
 
+from lllm_adapters.logs.host_link import HostLink, host_link
 from lllm_adapters.logs.record_codec import LogStoreError, StoredRecord, encode_record
 from lllm_adapters.logs.session_key import collection_key, session_hash, session_key
 from lllm_adapters.observability.redaction import Redactor
@@ -55,6 +57,11 @@ class FileLogStore:
 
     Opening a store removes the temporary files that writers killed mid-append left in the log
     folder (those of live processes on this machine are kept).
+
+    While several async agent calls log here at once, the log writer sends their records to a
+    log host process that writes these files for them (see :meth:`log_pipeline`);
+    ``log_host=False`` writes everything in this process. :meth:`close` (or the store as a
+    context manager) writes what is on its way and stops the host.
     """
 
     def __init__(
@@ -64,6 +71,7 @@ class FileLogStore:
         durable: bool = True,
         redactor: Redactor | None = None,
         clock: Callable[[], float] = _time.time,
+        log_host: bool = True,
     ) -> None:
         self.log_dir = Path(log_dir).resolve()
         self.durable = durable
@@ -74,9 +82,39 @@ class FileLogStore:
         self._next: dict[Path, int] = {}  # the next file number to try, per folder
         self._folders: dict[tuple[str, str], Path] = {}
         _remove_leftovers(self.log_dir)
+        spec = {"store": "localfile", "path": str(self.log_dir), "durable": durable}
+        self._link = host_link(spec, self._redactor, repr(self)) if log_host else None
 
     def __repr__(self) -> str:
         return f"FileLogStore({str(self.log_dir)!r}, durable={self.durable})"
+
+    def log_pipeline(self) -> HostLink | None:
+        """The way in through this store's log host, once it is ready to take batches (the
+        first call starts it; ``None`` until then, and for good if ``log_host=False`` or the
+        host cannot run: then everything is written in this process)."""
+        link = self._link
+        return link if link is not None and link.ready() else None
+
+    def close(self) -> None:
+        """Write the records already handed to this store's log writer, then let the log host
+        (if one was started) write what it has, sync and exit. The store stays usable: records
+        appended later are written in this process."""
+        from lllm_domain.log_writer import writer_for
+
+        writer_for(self).flush()
+        if self._link is not None:
+            self._link.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
     # -- writing -----------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from lllm_domain.ports import LogEntry, LogRecord
 
 from lllm_adapters.logs.background_sync import BackgroundSync, fsync_path
 from lllm_adapters.logs.database_store import DatabaseLogStore, EncodedRow, sole_key
+from lllm_adapters.logs.host_link import HostLink, host_link
 from lllm_adapters.logs.record_codec import LogStoreError, decode_data
 from lllm_adapters.logs.session_key import session_hash
 from lllm_adapters.observability.redaction import Redactor
@@ -67,6 +68,10 @@ class SQLiteLogStore(DatabaseLogStore):
     the process is killed, but the last commits may be lost if the machine goes down.
     ``redactor`` removes secrets from every record before it is written (by default: built from
     the environment now).
+
+    While several async agent calls log here at once, the log writer sends their records to a
+    log host process that writes this database for them (see :meth:`log_pipeline` and
+    :mod:`lllm_adapters.logs.log_host`); ``log_host=False`` writes everything in this process.
     Close the store with :meth:`close` or use it as a context manager.
     """
 
@@ -79,6 +84,7 @@ class SQLiteLogStore(DatabaseLogStore):
         redactor: Redactor | None = None,
         clock: Callable[[], float] = _time.time,
         busy_timeout: float = 30.0,
+        log_host: bool = True,
     ) -> None:
         self.path = Path(path)
         self.durable = durable
@@ -104,6 +110,14 @@ class SQLiteLogStore(DatabaseLogStore):
                 f"cannot open the SQLite log database {self.path}: {error}; "
                 "check that the folder is writable and the file is an SQLite database"
             ) from error
+        spec = {
+            "store": "sqlite",
+            "path": str(self.path.resolve()),
+            "durable": durable,
+            "wait_for_sync": wait_for_sync,
+            "busy_timeout": busy_timeout,
+        }
+        self._link = host_link(spec, self._redactor, repr(self)) if log_host else None
 
     def __repr__(self) -> str:
         return (
@@ -113,6 +127,8 @@ class SQLiteLogStore(DatabaseLogStore):
 
     def _close(self) -> None:
         try:
+            if self._link is not None:
+                self._link.close()  # the host writes what it has, syncs and exits
             self.sync()
         finally:
             with self._lock:
@@ -120,9 +136,18 @@ class SQLiteLogStore(DatabaseLogStore):
 
     def sync(self) -> None:
         """Wait until every commit so far is synced to disk (at once when ``durable=False`` or
-        ``wait_for_sync=True``: then there is nothing to wait for)."""
+        ``wait_for_sync=True``: then there is nothing to wait for), the log host's too."""
+        if self._link is not None:
+            self._link.sync()
         if self._syncer is not None:
             self._syncer.wait()
+
+    def log_pipeline(self) -> HostLink | None:
+        """The way in through this store's log host, once it is ready to take batches (the
+        first call starts it; ``None`` until then, and for good if ``log_host=False`` or the
+        host cannot run: then everything is written in this process)."""
+        link = self._link
+        return link if link is not None and link.ready() else None
 
     # -- writing -----------------------------------------------------------------------------
 
