@@ -3,8 +3,8 @@
 120 concurrent ``Agent.acall`` runs (a tool call, then the final answer) against the test
 server (tests/support/openai_server.py, 20 ms latency, in a separate process), each logged to
 the store as shipped (durable: every commit synced to disk), and the raw httpx2 loop doing the
-same two requests in the same process, for reference. Per store, the median and the worst of
-five runs of:
+same two requests in the same process, for reference, one batch of each in turn. Per store,
+the median and the worst of five runs of:
 - the longest single step the loop ran (one callback or task step, timed around
   ``asyncio.Handle._run``): how long the loop was blocked at once (target <= 5 ms with each
   durable store);
@@ -118,8 +118,11 @@ async def ticker(stop: asyncio.Event, lateness: list[float]) -> None:
 
 
 async def measure(run: Callable[[], Awaitable[object]]) -> Stalls:
-    """Warm up with 20 runs (connections, threads), then time ``CONCURRENT`` runs at once."""
+    """Warm up with 20 runs (connections, threads), then time ``CONCURRENT`` runs at once,
+    starting from an empty collector (so that a full pass owed to an earlier batch's leftovers
+    does not land in this one)."""
     await asyncio.gather(*(run() for _ in range(20)))
+    gc.collect()
     stop = asyncio.Event()
     lateness: list[float] = []
     tick = asyncio.create_task(ticker(stop, lateness))
@@ -173,13 +176,19 @@ def main() -> None:
         gc.collect()
         gc.freeze()
     server = start_server(PORT, 0.02)
-    rows: list[tuple[str, list[Stalls]]] = []
+    runs: dict[str, list[Stalls]] = {"raw httpx2": [], "none": [], "sqlite": [], "file": []}
     try:
         with tempfile.TemporaryDirectory() as folder:
-            rows.append(("raw httpx2", [asyncio.run(raw_batch()) for _ in range(REPEATS)]))
-            for log, kind in (("none", None), ("sqlite", "sqlite"), ("file", "localfile")):
-                store = None if kind is None else open_log_store(kind, Path(folder) / log)
-                rows.append((log, [asyncio.run(agent_batch(store)) for _ in range(REPEATS)]))
+            stores = {
+                "none": None,
+                "sqlite": open_log_store("sqlite", Path(folder) / "sqlite"),
+                "file": open_log_store("localfile", Path(folder) / "file"),
+            }
+            # One batch of each in turn, so that the machine's drift hits them all alike.
+            for _ in range(REPEATS):
+                runs["raw httpx2"].append(asyncio.run(raw_batch()))
+                for log, store in stores.items():
+                    runs[log].append(asyncio.run(agent_batch(store)))
     finally:
         server.terminate()
         server.wait()
@@ -190,13 +199,13 @@ def main() -> None:
         f"{'log store':<11} {'longest step':>16} {'outside the GC':>16} {'GC pause':>16}"
         f" {'ticker late':>12} {'wall':>8}"
     )
-    for log, runs in rows:
+    for log, stalls in runs.items():
         print(
-            f"{log:<11} {cell([r.step for r in runs]):>16}"
-            f" {cell([r.step_outside_gc for r in runs]):>16}"
-            f" {cell([r.gc_pause for r in runs]):>16}"
-            f" {statistics.median(r.late for r in runs) * 1e3:>10.1f}ms"
-            f" {statistics.median(r.wall for r in runs) * 1e3:>6.0f}ms"
+            f"{log:<11} {cell([r.step for r in stalls]):>16}"
+            f" {cell([r.step_outside_gc for r in stalls]):>16}"
+            f" {cell([r.gc_pause for r in stalls]):>16}"
+            f" {statistics.median(r.late for r in stalls) * 1e3:>10.1f}ms"
+            f" {statistics.median(r.wall for r in stalls) * 1e3:>6.0f}ms"
         )
 
 
