@@ -31,7 +31,7 @@ from typing import Any, Self
 import msgspec
 from lllm_domain.ports import LogEntry, LogRecord
 
-from lllm_adapters.logs.host_link import HostLink, host_link
+from lllm_adapters.logs.host_link import HostedWrites, host_link
 from lllm_adapters.logs.record_codec import LogStoreError, StoredRecord, encode_record
 from lllm_adapters.logs.session_key import collection_key, session_hash, session_key
 from lllm_adapters.observability.redaction import Redactor
@@ -48,7 +48,7 @@ removed (no writer holds one that long)."""
 _file_decoder = msgspec.json.Decoder(StoredRecord | list[StoredRecord])
 
 
-class FileLogStore:
+class FileLogStore(HostedWrites):
     """Records as JSON files in ``log_dir`` (see the module docstring for the layout).
 
     ``durable=False`` skips the ``fsync`` calls: records still appear atomically, but the last
@@ -87,13 +87,6 @@ class FileLogStore:
 
     def __repr__(self) -> str:
         return f"FileLogStore({str(self.log_dir)!r}, durable={self.durable})"
-
-    def log_pipeline(self) -> HostLink | None:
-        """The way in through this store's log host, once it is ready to take batches (the
-        first call starts it; ``None`` until then, and for good if ``log_host=False`` or the
-        host cannot run: then everything is written in this process)."""
-        link = self._link
-        return link if link is not None and link.ready() else None
 
     def close(self) -> None:
         """Write the records already handed to this store's log writer, then let the log host

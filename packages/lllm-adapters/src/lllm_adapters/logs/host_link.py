@@ -456,6 +456,21 @@ class HostLink:
                     os.close(fd)
 
 
+class HostedWrites:
+    """What a store written through a log host has: its link (``None`` when opened with
+    ``log_host=False``) and :meth:`log_pipeline` (the
+    :class:`~lllm_domain.ports.PipelinedLogStore` port)."""
+
+    _link: HostLink | None
+
+    def log_pipeline(self) -> HostLink | None:
+        """The way in through this store's log host, once it is ready to take batches (the
+        first call starts it; ``None`` until then, and for good if ``log_host=False`` or the
+        host cannot run: then everything is written in this process)."""
+        link = self._link
+        return link if link is not None and link.ready() else None
+
+
 def host_link(spec: Mapping[str, Any], redactor: Redactor, name: str) -> HostLink:
     """A link to a log host for the store ``spec`` describes (named ``name``), redacting with
     ``redactor``'s secrets."""

@@ -25,7 +25,7 @@ from lllm_domain.ports import LogEntry, LogRecord
 
 from lllm_adapters.logs.background_sync import BackgroundSync, fsync_path
 from lllm_adapters.logs.database_store import DatabaseLogStore, EncodedRow, sole_key
-from lllm_adapters.logs.host_link import HostLink, host_link
+from lllm_adapters.logs.host_link import HostedWrites, host_link
 from lllm_adapters.logs.record_codec import LogStoreError, decode_data
 from lllm_adapters.logs.session_key import session_hash
 from lllm_adapters.observability.redaction import Redactor
@@ -54,7 +54,7 @@ def _insert_sql(rows: int) -> str:
     return _INSERT + ", (?, ?, ?, ?, ?)" * (rows - 1)
 
 
-class SQLiteLogStore(DatabaseLogStore):
+class SQLiteLogStore(DatabaseLogStore, HostedWrites):
     """Records in the SQLite database at ``path`` (created if missing).
 
     ``durable=True`` (the default) syncs every commit to disk. A commit returns once it is
@@ -141,13 +141,6 @@ class SQLiteLogStore(DatabaseLogStore):
             self._link.sync()
         if self._syncer is not None:
             self._syncer.wait()
-
-    def log_pipeline(self) -> HostLink | None:
-        """The way in through this store's log host, once it is ready to take batches (the
-        first call starts it; ``None`` until then, and for good if ``log_host=False`` or the
-        host cannot run: then everything is written in this process)."""
-        link = self._link
-        return link if link is not None and link.ready() else None
 
     # -- writing -----------------------------------------------------------------------------
 
