@@ -248,3 +248,19 @@ def test_the_host_syncs_before_confirming_a_sync_request(
     os.close(from_host_w)
     with SQLiteLogStore(tmp_path / "logs.sqlite3", log_host=False) as reopened:
         assert [r.data for r in reopened.read("messages", "s")] == [{"i": 1}]
+
+
+def test_a_burst_bigger_than_the_pipe_sent_without_an_event_loop_waits_for_room(
+    store: HostedStore,
+) -> None:
+    """Sent from a thread with no event loop, 4 MB of records (four times the pipe) wait for the
+    host to take them, reading its confirmations meanwhile; nothing is lost or reordered."""
+    pipe = ready(store)
+    text = "x" * 100_000
+    tickets = [
+        pipe.send_entries([LogEntry("messages", "big", {"i": i, "text": text})]) for i in range(40)
+    ]
+    pipe.wait_sent(tickets[-1])
+    records = store.read("messages", "big")
+    assert [r.data["i"] for r in records] == list(range(40))
+    assert all(r.data["text"] == text for r in records)

@@ -73,7 +73,6 @@ class HostLink:
         self._sent = 0
         self._confirmed = -1  # the host confirms frame 0 (the store's) once the store is open
         self._failed: dict[int, str] = {}
-        self._reading = False
         self._reader_loop: asyncio.AbstractEventLoop | None = None
         self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
 
@@ -160,7 +159,6 @@ class HostLink:
         self._proc = None
         self._outgoing.clear()
         self._incoming.clear()
-        self._reading = False
         self._reader_loop = None
         self._writer_loop = None
 
@@ -245,10 +243,17 @@ class HostLink:
             return
         while self._outgoing and self._to_host >= 0:
             # Read confirmations meanwhile: a host blocked on a full confirmation pipe would
-            # otherwise never take more input.
-            readable, _, _ = select.select([self._from_host], [self._to_host], [], _WAIT_SLICE)
-            if readable and not self._reading:
-                self._read_confirmations()
+            # otherwise never take more input. The lock is let go while waiting, as in
+            # wait_sent, so that an event loop reading confirmations is not held up.
+            reads, writes = [self._from_host], [self._to_host]
+            self._cond.release()
+            try:
+                select.select(reads, writes, [], _WAIT_SLICE)
+            except (OSError, ValueError):
+                pass  # closed meanwhile: the loop's condition says what became of it
+            finally:
+                self._cond.acquire()
+            self._read_confirmations()
             self._write_some()
 
     def _on_writable(self) -> None:
@@ -327,7 +332,6 @@ class HostLink:
                 with contextlib.suppress(ValueError, OSError):
                     self._reader_loop.remove_reader(self._from_host)
                 self._reader_loop = None
-                self._reading = False
                 self._cond.notify_all()
                 self._hand_reading_on()
 
@@ -360,7 +364,7 @@ class HostLink:
 
     def _hand_reading_on(self) -> None:
         """Nobody reads (under the lock): the loop of a waiting coroutine takes it up."""
-        if self._reading or not self._waiters or self._from_host < 0:
+        if self._reader_loop is not None or not self._waiters or self._from_host < 0:
             return
         with contextlib.suppress(RuntimeError):  # a closed loop: its waiters are gone
             loop = self._waiters[0][1]
@@ -369,12 +373,11 @@ class HostLink:
     def _adopt_reading(self, loop: asyncio.AbstractEventLoop) -> None:
         """In ``loop``: read the confirmations here, if nobody else does."""
         with self._cond:
-            other = self._reader_loop if self._reading else None
+            other = self._reader_loop
             if other is not None and other is not loop and not other.is_running():
                 self._drop_reader_loop()  # stopped or closed: it reads no more
-            if self._reading or self._from_host < 0:
+            if self._reader_loop is not None or self._from_host < 0:
                 return
-            self._reading = True
             self._reader_loop = loop
             loop.add_reader(self._from_host, self._on_readable)
 
@@ -391,7 +394,6 @@ class HostLink:
             with contextlib.suppress(ValueError, OSError, RuntimeError):
                 loop.remove_reader(self._from_host)
         self._reader_loop = None
-        self._reading = False
 
     async def await_sent(self, ticket: int) -> None:
         """The async form of :meth:`wait_sent`: the event loop reads the confirmations."""
